@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './exec.js';
+export * from './fs.js';
+export * from './kmutex.js';
+export * from './logger.js';
