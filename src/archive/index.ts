@@ -1,0 +1,18 @@
+export { applyLayer, type AppliedLayer } from './apply-layer.js';
+export { detectCompression, type Compression } from './compression.js';
+export {
+  cleanEntryPath,
+  LayerSanitizer,
+  OVERLAY_OPAQUE_XATTR,
+  WHITEOUT_OPAQUE,
+  WHITEOUT_PREFIX,
+} from './layer-sanitizer.js';
+export { tarDirectory } from './tar-directory.js';
+export { readTar, type TarEntry } from './tar-reader.js';
+export {
+  encodeHeader,
+  END_OF_ARCHIVE,
+  padding,
+  type EntryType,
+  type TarHeader,
+} from './tar-format.js';

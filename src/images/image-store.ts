@@ -1,0 +1,472 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+
+import type {
+  HistoryResponseItem,
+  ImageInspect,
+  ImageRuntimeConfig,
+  ImageSummary,
+} from '../api-types/index.js';
+import {
+  errorKind,
+  KeyedMutex,
+  notFound,
+  readJson,
+  writeJsonAtomic,
+  type Logger,
+} from '../common/index.js';
+import type { ContentStore } from '../content/index.js';
+import {
+  chainIDs,
+  digestHex,
+  isDigest,
+  MediaType,
+  sha256Digest,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+  type Manifest,
+} from '../oci/index.js';
+import type { Snapshotter } from '../snapshots/index.js';
+import { applyChanges } from './changes.js';
+import { danglingFilter, matchLabels, validateFilters } from './filters.js';
+import { deleteImage, type DeleteResponseItem, type RemoveOptions } from './image-delete.js';
+import type { ImageRecord, RefsFile } from './records.js';
+import {
+  familiarMatch,
+  familiarString,
+  parseAnyReference,
+  parseNormalizedNamed,
+  referenceString,
+  repoTagReference,
+  tagNameOnly,
+  type Reference,
+} from './reference.js';
+
+export interface ImportOptions {
+  /** `repo[:tag]` to tag the new image with. */
+  ref?: string;
+  /** Dockerfile lines (CMD, ENV...) applied to the config. */
+  changes?: string[];
+  /** History/config comment; defaults to Docker's "Imported from -". */
+  message?: string;
+  /** Pin the creation time (reproducible image IDs in tests); defaults to now. */
+  created?: Date;
+}
+
+/**
+ * Images: configs and manifests in the content store, layers in the snapshotter, and two kinds
+ * of metadata here, each written atomically:
+ *   <root>/images/<hex>.json   an ImageRecord per image (exists ⇔ the image exists)
+ *   <root>/repositories.json   normalised reference → image ID
+ * Writes go blobs → layer → record → refs, so a kill at any point leaves the old state, the
+ * new one, or unreferenced blobs/layers (garbage, never a visible half image).
+ */
+export class ImageStore {
+  /** @internal shared with image-delete.ts */
+  readonly images = new Map<Digest, ImageRecord>();
+  /** @internal normalised reference string → image ID */
+  readonly refs = new Map<string, Digest>();
+  private readonly lock = new KeyedMutex();
+
+  private constructor(
+    private readonly root: string,
+    /** @internal */ readonly snapshots: Snapshotter,
+    /** @internal */ readonly content: ContentStore,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(opts: {
+    root: string;
+    snapshots: Snapshotter;
+    content: ContentStore;
+    logger: Logger;
+  }): Promise<ImageStore> {
+    const s = new ImageStore(
+      opts.root,
+      opts.snapshots,
+      opts.content,
+      opts.logger.child({ module: 'images' }),
+    );
+    await s.load();
+    return s;
+  }
+
+  private get imagesDir(): string {
+    return path.join(this.root, 'images');
+  }
+
+  private async load(): Promise<void> {
+    await fsp.mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
+    for (const name of await fsp.readdir(this.imagesDir)) {
+      if (!/^[a-f0-9]{64}\.json$/.test(name)) {
+        // A temp file of an interrupted atomic write.
+        if (name.endsWith('.tmp')) await fsp.rm(path.join(this.imagesDir, name), { force: true });
+        continue;
+      }
+      const rec = await readJson<ImageRecord>(path.join(this.imagesDir, name));
+      if (
+        rec &&
+        isDigest(rec.id) &&
+        (rec.chainID === undefined || (await this.snapshots.hasLayer(rec.chainID)))
+      ) {
+        this.images.set(rec.id, rec);
+      } else {
+        this.logger.warn({ file: name }, 'dropping image record without its layers');
+      }
+    }
+    const file = await readJson<RefsFile>(path.join(this.root, 'repositories.json'));
+    let dropped = false;
+    for (const [ref, id] of Object.entries(file?.refs ?? {})) {
+      if (this.images.has(id)) this.refs.set(ref, id);
+      else dropped = true;
+    }
+    if (dropped) await this.saveRefs();
+  }
+
+  /** @internal */
+  async saveRefs(): Promise<void> {
+    const refs: Record<string, Digest> = Object.fromEntries(
+      [...this.refs].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    await writeJsonAtomic(path.join(this.root, 'repositories.json'), {
+      schemaVersion: 1,
+      refs,
+    } satisfies RefsFile);
+  }
+
+  /** @internal */
+  async saveRecord(rec: ImageRecord): Promise<void> {
+    await writeJsonAtomic(path.join(this.imagesDir, `${digestHex(rec.id)}.json`), rec);
+    this.images.set(rec.id, rec);
+  }
+
+  /** @internal */
+  async deleteRecord(id: Digest): Promise<void> {
+    await fsp.rm(path.join(this.imagesDir, `${digestHex(id)}.json`), { force: true });
+    this.images.delete(id);
+  }
+
+  /** @internal Serialises every metadata mutation. */
+  mutate<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run('images', fn);
+  }
+
+  /** @internal References pointing at an image, normalised. */
+  refsOf(id: Digest): Reference[] {
+    return [...this.refs]
+      .filter(([, v]) => v === id)
+      .map(([k]) => parseNormalizedNamed(k))
+      .sort((a, b) => (referenceString(a) < referenceString(b) ? -1 : 1));
+  }
+
+  async import(body: Readable, opts: ImportOptions = {}): Promise<{ id: string }> {
+    const ref = opts.ref ? repoTagReference(opts.ref) : undefined;
+    const runtimeConfig = applyChanges({}, opts.changes ?? []);
+    const { blob, layer } = await this.ingestLayer(body);
+    const created = (opts.created ?? new Date()).toISOString();
+    const comment = opts.message || 'Imported from -';
+    const config: ImageConfig = {
+      architecture: 'amd64',
+      comment,
+      config: runtimeConfig,
+      created,
+      history: [{ created, comment }],
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+    };
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const id = sha256Digest(configBytes);
+    await this.content.put(configBytes, { digest: id });
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: id, size: configBytes.length },
+      layers: [
+        {
+          mediaType: layer.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer,
+          digest: blob.digest,
+          size: blob.size,
+        },
+      ],
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const manifestDesc: Descriptor = {
+      mediaType: MediaType.OciManifest,
+      ...(await this.content.put(manifestBytes)),
+    };
+    await this.mutate(async () => {
+      const now = new Date().toISOString();
+      const prev = this.images.get(id);
+      await this.saveRecord({
+        schemaVersion: 1,
+        id,
+        manifest: manifestDesc,
+        layers: manifest.layers,
+        chainID: layer.chainID,
+        size: layer.size,
+        ...(ref || prev?.lastTagTime ? { lastTagTime: ref ? now : prev?.lastTagTime } : {}),
+        config,
+      });
+      if (ref) {
+        this.refs.set(referenceString(ref), id);
+        await this.saveRefs();
+      }
+    });
+    this.logger.info({ id, ref: ref && familiarString(ref) }, 'image imported');
+    return { id };
+  }
+
+  /** Feed one body to the content store (as sent) and to the snapshotter (unpacked). */
+  private async ingestLayer(body: Readable) {
+    const toContent = new PassThrough();
+    const toLayer = new PassThrough();
+    body.on('error', (e) => {
+      toContent.destroy(e);
+      toLayer.destroy(e);
+    });
+    // Errors reach the consumers through iteration; these keep an early one from going unheard.
+    toContent.on('error', () => {});
+    toLayer.on('error', () => {});
+    body.pipe(toContent);
+    body.pipe(toLayer);
+    // If one side fails the other must not wait forever for a body that stopped flowing.
+    const stopBoth = (e: unknown): never => {
+      body.unpipe();
+      toContent.destroy(e as Error);
+      toLayer.destroy(e as Error);
+      body.resume();
+      throw e;
+    };
+    const [layer, blob] = await Promise.allSettled([
+      this.snapshots.applyLayer(undefined, toLayer).catch(stopBoth),
+      this.content.ingest(toContent).catch(stopBoth),
+    ]);
+    if (layer.status === 'rejected' || blob.status === 'rejected') {
+      if (blob.status === 'fulfilled') await this.dropUnusedBlob(blob.value.digest);
+      if (layer.status === 'fulfilled') await this.dropUnusedLayer(layer.value.chainID);
+      throw layer.status === 'rejected' ? layer.reason : (blob as PromiseRejectedResult).reason;
+    }
+    return { blob: blob.value, layer: layer.value };
+  }
+
+  /** @internal Delete a blob no image's manifest/config mentions. */
+  async dropUnusedBlob(digest: Digest): Promise<void> {
+    const used = [...this.images.values()].some(
+      (r) =>
+        r.id === digest || r.manifest?.digest === digest || this.layerBlobs(r).includes(digest),
+    );
+    if (!used) await this.content.delete(digest);
+  }
+
+  /** @internal */
+  layerBlobs(r: ImageRecord): Digest[] {
+    return (r.layers ?? []).map((d) => d.digest);
+  }
+
+  /** @internal Remove a layer (and its unused parents) that no image needs; false if kept. */
+  async dropUnusedLayer(chainID: Digest): Promise<Digest[]> {
+    const needed = new Set<Digest>();
+    for (const r of this.images.values())
+      for (const c of chainIDs(r.config.rootfs.diff_ids)) needed.add(c);
+    const removed: Digest[] = [];
+    for (let c: Digest | undefined = chainID; c !== undefined && !needed.has(c);) {
+      const parent: Digest | undefined = (await this.snapshots.layer(c)).parent;
+      try {
+        await this.snapshots.removeLayer(c);
+      } catch (err) {
+        if (errorKind(err) === 'conflict') break; // a container (or a child layer) still uses it
+        throw err;
+      }
+      removed.push(c);
+      c = parent;
+    }
+    return removed;
+  }
+
+  /** Find an image by reference, full ID, or unique ID prefix, as docker's GetImage. */
+  async resolve(nameOrId: string): Promise<ImageRecord> {
+    return this.resolveSync(nameOrId);
+  }
+
+  /** @internal */
+  resolveSync(nameOrId: string): ImageRecord {
+    const parsed = parseAnyReference(nameOrId);
+    if (parsed.kind === 'id') {
+      const img = this.images.get(parsed.id as Digest);
+      if (img) return img;
+      throw noSuchImage(parsed.id);
+    }
+    const ref = tagNameOnly(parsed.ref);
+    const id = this.refs.get(referenceString(ref));
+    if (id !== undefined) return this.images.get(id)!;
+    const m = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(nameOrId);
+    if (m) {
+      const hits = [...this.images.keys()].filter((k) => digestHex(k).startsWith(m[1]!));
+      if (hits.length === 1) return this.images.get(hits[0]!)!;
+    }
+    throw noSuchImage(familiarString(ref));
+  }
+
+  async list(
+    opts: { all?: boolean; filters?: Record<string, string[]> } = {},
+  ): Promise<ImageSummary[]> {
+    const filters = opts.filters ?? {};
+    validateFilters(filters);
+    const dangling = danglingFilter(filters.dangling);
+    const before = filters.before?.map((r) => created(this.resolveSync(r)));
+    const since = filters.since?.map((r) => created(this.resolveSync(r)));
+    const out: ImageSummary[] = [];
+    for (const img of this.images.values()) {
+      let refs = this.refsOf(img.id);
+      const tags = refs.filter((r) => r.tag !== undefined);
+      if (dangling === true && tags.length > 0) continue;
+      if (dangling === false && tags.length === 0) continue;
+      if (filters.label && !matchLabels(filters.label, img.config.config?.Labels)) continue;
+      if (before && !before.every((t) => created(img) < t)) continue;
+      if (since && !since.every((t) => created(img) > t)) continue;
+      if (filters.reference?.length) {
+        refs = refs.filter((r) => filters.reference!.some((p) => familiarMatch(p, r)));
+        if (refs.length === 0) continue;
+      }
+      out.push({
+        Id: img.id,
+        ParentId: '',
+        RepoTags: refs.filter((r) => r.tag !== undefined).map(familiarString),
+        RepoDigests: refs.filter((r) => r.digest !== undefined).map(familiarString),
+        Created: Math.floor(created(img) / 1000),
+        Size: img.size,
+        SharedSize: -1,
+        Labels: img.config.config?.Labels ?? null,
+        Containers: -1,
+      });
+    }
+    return out.sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : 1));
+  }
+
+  async inspect(nameOrId: string): Promise<ImageInspect> {
+    const img = this.resolveSync(nameOrId);
+    const refs = this.refsOf(img.id);
+    const dirs = await this.snapshots.diffDirs(img.chainID);
+    const c = img.config;
+    return {
+      Id: img.id,
+      RepoTags: refs.filter((r) => r.tag !== undefined).map(familiarString),
+      RepoDigests: refs.filter((r) => r.digest !== undefined).map(familiarString),
+      Parent: '',
+      Comment: c.comment ?? '',
+      Created: c.created ?? '0001-01-01T00:00:00Z',
+      DockerVersion: c.docker_version ?? '',
+      Author: c.author ?? '',
+      Config: inspectConfig(c.config ?? {}),
+      Architecture: c.architecture,
+      Os: c.os,
+      Size: img.size,
+      GraphDriver: {
+        Name: 'overlay2',
+        Data:
+          dirs.length === 0
+            ? {}
+            : {
+                UpperDir: dirs[0]!,
+                ...(dirs.length > 1 ? { LowerDir: dirs.slice(1).join(':') } : {}),
+              },
+      },
+      RootFS: { Type: 'layers', Layers: [...c.rootfs.diff_ids] },
+      Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
+    };
+  }
+
+  async history(nameOrId: string): Promise<HistoryResponseItem[]> {
+    const img = this.resolveSync(nameOrId);
+    const chain = chainIDs(img.config.rootfs.diff_ids);
+    const sizes = await Promise.all(chain.map(async (c) => (await this.snapshots.layer(c)).size));
+    let layer = 0;
+    const items: HistoryResponseItem[] = (img.config.history ?? []).map((h) => {
+      const size = h.empty_layer ? 0 : (sizes[layer++] ?? 0);
+      return {
+        Id: '<missing>',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null,
+        Size: size,
+        Comment: h.comment ?? '',
+      };
+    });
+    items.reverse();
+    if (items[0]) {
+      const tags = this.refsOf(img.id).filter((r) => r.tag !== undefined);
+      items[0].Id = img.id;
+      items[0].Tags = tags.length > 0 ? tags.map(familiarString) : null;
+    }
+    return items;
+  }
+
+  async tag(source: string, repo: string, tag?: string): Promise<void> {
+    const ref = repoTagReference(repo, tag);
+    await this.mutate(async () => {
+      const img = this.resolveSync(source);
+      await this.saveRecord({ ...img, lastTagTime: new Date().toISOString() });
+      this.refs.set(referenceString(ref), img.id);
+      await this.saveRefs();
+    });
+  }
+
+  async remove(nameOrId: string, opts: RemoveOptions): Promise<DeleteResponseItem[]> {
+    return this.mutate(() => deleteImage(this, nameOrId, opts));
+  }
+
+  /** The runtime config of an image (by full ID), for container creation. */
+  config(imageId: string): ImageRuntimeConfig {
+    return structuredClone((this.record(imageId).config.config ?? {}) as ImageRuntimeConfig);
+  }
+
+  /** The chain ID of the image's top layer: the parent of a container's snapshot. */
+  layers(imageId: string): Digest | undefined {
+    return this.record(imageId).chainID;
+  }
+
+  private record(imageId: string): ImageRecord {
+    const id = (imageId.startsWith('sha256:') ? imageId : `sha256:${imageId}`) as Digest;
+    const img = this.images.get(id);
+    if (!img) throw noSuchImage(imageId);
+    return img;
+  }
+}
+
+export function noSuchImage(what: string) {
+  return notFound(`No such image: ${what}`, 'ERR_NO_SUCH_IMAGE');
+}
+
+function created(img: ImageRecord): number {
+  return img.config.created ? Date.parse(img.config.created) : 0;
+}
+
+/** Docker serialises the whole container.Config; fill the fields an image config omits. */
+function inspectConfig(c: NonNullable<ImageConfig['config']>): ImageInspect['Config'] {
+  return {
+    Hostname: '',
+    Domainname: '',
+    User: c.User ?? '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: c.Env ?? null,
+    Cmd: c.Cmd ?? null,
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+    ...(c.ArgsEscaped ? { ArgsEscaped: c.ArgsEscaped } : {}),
+    Image: '',
+    Volumes: c.Volumes ?? null,
+    WorkingDir: c.WorkingDir ?? '',
+    Entrypoint: c.Entrypoint ?? null,
+    OnBuild: c.OnBuild ?? null,
+    Labels: c.Labels ?? null,
+    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    ...(c.Shell ? { Shell: c.Shell } : {}),
+  };
+}

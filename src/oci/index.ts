@@ -1,0 +1,3 @@
+export * from './digest.js';
+export * from './image-spec.js';
+export * from './runtime-spec.js';

@@ -1,0 +1,8 @@
+export {
+  MOUNT_DATA_MAX,
+  overlayMountArgs,
+  overlayMountOptions,
+  type OverlayOptions,
+} from './mount-options.js';
+export { OverlaySnapshotter } from './overlay.js';
+export type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';

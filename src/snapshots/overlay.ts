@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+import { applyLayer } from '../archive/index.js';
+import {
+  conflict,
+  internal,
+  invalidArgument,
+  isErrno,
+  KeyedMutex,
+  notFound,
+  readJson,
+  run,
+  syncDir,
+  writeJsonAtomic,
+  type Logger,
+} from '../common/index.js';
+import { digestHex, isDigest, sha256Digest, type Digest } from '../oci/index.js';
+import { overlayMountArgs, overlayMountOptions, validSnapshotID } from './mount-options.js';
+import type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
+import { dirUsage } from './usage.js';
+
+interface LayerRecord extends LayerInfo {
+  schemaVersion: 1;
+  /** Short name under l/ (a symlink to ../<chainhex>/diff), keeps mount options small. */
+  link: string;
+}
+
+interface SnapshotRecord {
+  schemaVersion: 1;
+  id: string;
+  parent?: Digest;
+}
+
+/**
+ * Overlayfs snapshotter. On disk, under `root`:
+ *   <chainhex>/diff/          a committed layer, unpacked
+ *   <chainhex>/layer.json     its LayerRecord
+ *   l/<link>                  symlink → ../<chainhex>/diff (short lowerdir names)
+ *   containers/<id>/{upper,work}, containers/<id>/snapshot.json
+ *   tmp/                      layers being unpacked, trees being deleted (wiped on open)
+ *   empty/                    the lowerdir of a snapshot whose image has no layers
+ * A layer is unpacked into tmp/, synced, and renamed into place: `<chainhex>/` existing means
+ * the layer is complete.
+ */
+export class OverlaySnapshotter implements Snapshotter {
+  private readonly locks = new KeyedMutex();
+
+  private constructor(
+    readonly root: string,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(root: string, logger: Logger): Promise<OverlaySnapshotter> {
+    const s = new OverlaySnapshotter(path.resolve(root), logger);
+    await fsp.mkdir(s.root, { recursive: true, mode: 0o700 });
+    await fsp.rm(path.join(s.root, 'tmp'), { recursive: true, force: true });
+    for (const d of ['tmp', 'l', 'containers', 'empty']) {
+      await fsp.mkdir(path.join(s.root, d), { recursive: true, mode: 0o700 });
+    }
+    await s.reconcileLinks();
+    return s;
+  }
+
+  /** Recreate links lost to a crash after a rename, drop links whose layer is gone. */
+  private async reconcileLinks(): Promise<void> {
+    const wanted = new Map<string, string>();
+    for (const l of await this.readLayerRecords()) wanted.set(l.link, digestHex(l.chainID));
+    for (const name of await fsp.readdir(path.join(this.root, 'l'))) {
+      const target = await fsp.readlink(path.join(this.root, 'l', name)).catch(() => '');
+      if (wanted.get(name) !== undefined && target === `../${wanted.get(name)}/diff`)
+        wanted.delete(name);
+      else await fsp.rm(path.join(this.root, 'l', name), { force: true });
+    }
+    for (const [link, hex] of wanted) await this.ensureLink(link, hex);
+  }
+
+  private async ensureLink(link: string, hex: string): Promise<void> {
+    try {
+      await fsp.symlink(`../${hex}/diff`, path.join(this.root, 'l', link));
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+  }
+
+  private layerDir(chainID: Digest): string {
+    if (!isDigest(chainID)) throw invalidArgument(`invalid chain ID: ${chainID}`);
+    return path.join(this.root, digestHex(chainID));
+  }
+
+  private snapshotDir(id: string): string {
+    if (!validSnapshotID(id)) throw invalidArgument(`invalid snapshot ID: ${id}`);
+    return path.join(this.root, 'containers', id);
+  }
+
+  snapshotDirs(id: string): { upper: string; work: string } {
+    const dir = this.snapshotDir(id);
+    return { upper: path.join(dir, 'upper'), work: path.join(dir, 'work') };
+  }
+
+  private async readLayer(chainID: Digest): Promise<LayerRecord | undefined> {
+    return readJson<LayerRecord>(path.join(this.layerDir(chainID), 'layer.json'));
+  }
+
+  private async readLayerRecords(): Promise<LayerRecord[]> {
+    const out: LayerRecord[] = [];
+    for (const name of await fsp.readdir(this.root)) {
+      if (!/^[a-f0-9]{64}$/.test(name)) continue;
+      const rec = await readJson<LayerRecord>(path.join(this.root, name, 'layer.json'));
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  async hasLayer(chainID: Digest): Promise<boolean> {
+    return (await this.readLayer(chainID)) !== undefined;
+  }
+
+  async layer(chainID: Digest): Promise<LayerInfo> {
+    const rec = await this.readLayer(chainID);
+    if (!rec) throw notFound(`layer ${chainID} not found`, 'ERR_NO_SUCH_LAYER');
+    return publicInfo(rec);
+  }
+
+  async listLayers(): Promise<LayerInfo[]> {
+    return (await this.readLayerRecords()).map(publicInfo);
+  }
+
+  async applyLayer(
+    parent: Digest | undefined,
+    tar: Readable | AsyncIterable<Uint8Array>,
+    opts: { expectedDiffID?: Digest } = {},
+  ): Promise<LayerInfo & { compression: 'none' | 'gzip' }> {
+    if (parent !== undefined && !(await this.hasLayer(parent))) {
+      throw notFound(`parent layer ${parent} not found`, 'ERR_NO_SUCH_LAYER');
+    }
+    const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
+    await fsp.mkdir(path.join(tmp, 'diff'), { recursive: true, mode: 0o700 });
+    try {
+      const applied = await applyLayer(tar, path.join(tmp, 'diff'), { logger: this.logger });
+      if (opts.expectedDiffID !== undefined && applied.diffID !== opts.expectedDiffID) {
+        throw invalidArgument(
+          `layer diffID mismatch: got ${applied.diffID}, expected ${opts.expectedDiffID}`,
+        );
+      }
+      const chainID =
+        parent === undefined ? applied.diffID : sha256Digest(`${parent} ${applied.diffID}`);
+      const rec: LayerRecord = {
+        schemaVersion: 1,
+        chainID,
+        diffID: applied.diffID,
+        ...(parent !== undefined ? { parent } : {}),
+        size: applied.size,
+        tarSize: applied.tarSize,
+        created: new Date().toISOString(),
+        link: randomLink(),
+      };
+      await writeJsonAtomic(path.join(tmp, 'layer.json'), rec, 0o600);
+      // Data written by tar must be on disk before the rename makes the layer "complete".
+      await run(['sync', '--file-system', tmp]);
+      return await this.locks.run(chainID, async () => {
+        const existing = await this.readLayer(chainID);
+        if (existing) return { ...publicInfo(existing), compression: applied.compression };
+        await fsp.rename(tmp, this.layerDir(chainID));
+        await syncDir(this.root);
+        await this.ensureLink(rec.link, digestHex(chainID));
+        return { ...publicInfo(rec), compression: applied.compression };
+      });
+    } finally {
+      // Gone after a successful rename; otherwise a failed or duplicate unpack.
+      await fsp.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  async removeLayer(chainID: Digest): Promise<void> {
+    await this.locks.run(chainID, async () => {
+      const rec = await this.readLayer(chainID);
+      if (!rec) throw notFound(`layer ${chainID} not found`, 'ERR_NO_SUCH_LAYER');
+      if ((await this.readLayerRecords()).some((l) => l.parent === chainID)) {
+        throw conflict(`layer ${chainID} has child layers`, 'ERR_LAYER_IN_USE');
+      }
+      for (const snap of await this.readSnapshots()) {
+        if (
+          snap.parent !== undefined &&
+          (await this.chain(snap.parent)).some((l) => l.chainID === chainID)
+        ) {
+          throw conflict(`layer ${chainID} is used by snapshot ${snap.id}`, 'ERR_LAYER_IN_USE');
+        }
+      }
+      await this.discard(this.layerDir(chainID));
+      await fsp.rm(path.join(this.root, 'l', rec.link), { force: true });
+    });
+  }
+
+  /** Rename out of sight first (atomic), then delete at leisure; tmp/ is wiped on open. */
+  private async discard(dir: string): Promise<void> {
+    const tmp = path.join(this.root, 'tmp', `rm-${randomBytes(8).toString('hex')}`);
+    await fsp.rename(dir, tmp);
+    await syncDir(path.dirname(dir));
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+
+  /** The records of a chain, top first. */
+  private async chain(chainID: Digest | undefined): Promise<LayerRecord[]> {
+    const out: LayerRecord[] = [];
+    for (let c = chainID; c !== undefined;) {
+      const rec = await this.readLayer(c);
+      if (!rec) throw notFound(`layer ${c} not found`, 'ERR_NO_SUCH_LAYER');
+      out.push(rec);
+      c = rec.parent;
+      if (out.length > 1000) throw internal(`layer chain of ${chainID} loops`);
+    }
+    return out;
+  }
+
+  async diffDirs(chainID: Digest | undefined): Promise<string[]> {
+    return (await this.chain(chainID)).map((l) => path.join(this.layerDir(l.chainID), 'diff'));
+  }
+
+  private async readSnapshots(): Promise<SnapshotRecord[]> {
+    const out: SnapshotRecord[] = [];
+    for (const id of await fsp.readdir(path.join(this.root, 'containers'))) {
+      const rec = await readJson<SnapshotRecord>(
+        path.join(this.root, 'containers', id, 'snapshot.json'),
+      );
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  async prepare(id: string, parent: Digest | undefined): Promise<void> {
+    const dir = this.snapshotDir(id);
+    if (parent !== undefined) await this.chain(parent); // must exist, whole
+    const tmp = path.join(this.root, 'tmp', `snap-${randomBytes(8).toString('hex')}`);
+    await fsp.mkdir(path.join(tmp, 'upper'), { recursive: true, mode: 0o755 });
+    await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
+    const rec: SnapshotRecord = {
+      schemaVersion: 1,
+      id,
+      ...(parent !== undefined ? { parent } : {}),
+    };
+    await writeJsonAtomic(path.join(tmp, 'snapshot.json'), rec);
+    try {
+      await fsp.rename(tmp, dir);
+    } catch (err) {
+      await fsp.rm(tmp, { recursive: true, force: true });
+      if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTEMPTY')) {
+        throw conflict(`snapshot ${id} already exists`, 'ERR_SNAPSHOT_EXISTS');
+      }
+      throw err;
+    }
+    await syncDir(path.dirname(dir));
+  }
+
+  async mount(id: string, target: string, readonly = false): Promise<void> {
+    const rec = await readJson<SnapshotRecord>(path.join(this.snapshotDir(id), 'snapshot.json'));
+    if (!rec) throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
+    const layers = await this.chain(rec.parent);
+    for (const l of layers) await this.ensureLink(l.link, digestHex(l.chainID));
+    const options = overlayMountOptions({
+      lowerdirs: layers.length > 0 ? layers.map((l) => `l/${l.link}`) : ['empty'],
+      upperdir: `containers/${id}/upper`,
+      workdir: `containers/${id}/work`,
+      readonly,
+    });
+    // Relative paths in the options resolve against mount's cwd: the root.
+    await run(overlayMountArgs(path.resolve(target), options), { cwd: this.root });
+  }
+
+  async unmount(target: string): Promise<void> {
+    const res = await run(['umount', '--', target], { allowFailure: true });
+    if (res.exitCode !== 0 && !/not mounted|no mount point/i.test(res.stderr)) {
+      throw internal(`umount ${target}: ${res.stderr.trim()}`);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    const dir = this.snapshotDir(id);
+    try {
+      await this.discard(dir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT'))
+        throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
+      throw err;
+    }
+  }
+
+  async usage(what: { chainID: Digest } | { id: string }): Promise<Usage> {
+    const dir =
+      'chainID' in what
+        ? path.join(this.layerDir(what.chainID), 'diff')
+        : path.join(this.snapshotDir(what.id), 'upper');
+    try {
+      return await dirUsage(dir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw notFound(`${dir}: not found`);
+      throw err;
+    }
+  }
+}
+
+function publicInfo(rec: LayerRecord): LayerInfo {
+  const { chainID, diffID, parent, size, tarSize, created } = rec;
+  return { chainID, diffID, ...(parent !== undefined ? { parent } : {}), size, tarSize, created };
+}
+
+/** 20 base32 characters: short in mount options, and unguessable (never derived from input). */
+function randomLink(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  return [...randomBytes(20)].map((b) => alphabet[b & 31]).join('');
+}
