@@ -1,0 +1,171 @@
+import {
+  ExecError,
+  WharfError,
+  internal,
+  run,
+  type Logger,
+  type RunResult,
+} from '../common/index.js';
+import type { OciResources } from '../oci/index.js';
+
+/** `runc state` output. */
+export interface RuncState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface RuncOptions {
+  /** Path of the runc binary. */
+  binary: string;
+  /** runc's state directory (--root), e.g. /run/wharf/runc. */
+  root: string;
+  logger: Logger;
+}
+
+// ---- argv builders: pure, one per subcommand, after the global flags -----------------------
+
+/** Global flags first: state root, and JSON log lines on stderr so errors can be parsed. */
+export function globalArgs(root: string): string[] {
+  return ['--root', root, '--log-format', 'json'];
+}
+
+export const stateArgs = (id: string): string[] => ['state', id];
+export const startArgs = (id: string): string[] => ['start', id];
+export const killArgs = (
+  id: string,
+  signal: string | number,
+  opts: { all?: boolean } = {},
+): string[] => ['kill', ...(opts.all ? ['--all'] : []), id, String(signal)];
+export const deleteArgs = (id: string, opts: { force?: boolean } = {}): string[] => [
+  'delete',
+  ...(opts.force ? ['--force'] : []),
+  id,
+];
+export const pauseArgs = (id: string): string[] => ['pause', id];
+export const resumeArgs = (id: string): string[] => ['resume', id];
+export const psArgs = (id: string): string[] => ['ps', '--format', 'json', id];
+export const listArgs = (): string[] => ['list', '--format', 'json'];
+/** `runc update` reading the OCI resources JSON from stdin. */
+export const updateArgs = (id: string): string[] => ['update', '--resources', '-', id];
+
+/** The message of runc's last error log line on stderr ({"level":"error","msg":...}). */
+export function runcErrorMessage(stderr: string): string {
+  let last = '';
+  for (const line of stderr.split('\n')) {
+    const t = line.trim();
+    if (!t) continue;
+    try {
+      const rec = JSON.parse(t) as { level?: string; msg?: string };
+      if (rec.msg && (rec.level === 'error' || rec.level === 'fatal' || !last)) last = rec.msg;
+      continue;
+    } catch {
+      // Not JSON: the text format (time=... level=error msg="...") or a bare message.
+    }
+    const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(t);
+    last = m ? JSON.parse(`"${m[1]}"`) : t;
+  }
+  return last;
+}
+
+/**
+ * Classify a runc failure by its message, as podman's oci_util does: a missing container is
+ * not-found, a container in the wrong state is a conflict, anything else is internal. The
+ * message is runc's own.
+ */
+export function runcError(message: string, cause?: unknown): WharfError {
+  const msg = message || 'runc failed';
+  if (/container does not exist|no such file or directory.*state\.json/.test(msg)) {
+    return new WharfError('not-found', 'ERR_RUNC_NOT_FOUND', msg, { cause });
+  }
+  if (
+    /not running|not paused|not stopped|already running|has stopped|stopped container|is paused|container is not|cannot (start|exec|kill|pause|resume)/.test(
+      msg,
+    )
+  ) {
+    return new WharfError('conflict', 'ERR_RUNC_STATE', msg, { cause });
+  }
+  return internal(msg, cause);
+}
+
+/**
+ * A stateless wrapper over the runc binary: one method per subcommand (containerd's go-runc).
+ * Container creation goes through conmon (conmon.ts), not through this class.
+ */
+export class Runc {
+  readonly binary: string;
+  readonly root: string;
+  private readonly logger: Logger;
+
+  constructor(opts: RuncOptions) {
+    this.binary = opts.binary;
+    this.root = opts.root;
+    this.logger = opts.logger.child({ module: 'runc' });
+  }
+
+  /** The argv runc gets for a subcommand (global flags included). */
+  argv(sub: string[]): string[] {
+    return [this.binary, ...globalArgs(this.root), ...sub];
+  }
+
+  private async exec(sub: string[], input?: string): Promise<RunResult> {
+    const argv = this.argv(sub);
+    try {
+      return await run(argv, input === undefined ? {} : { input });
+    } catch (err) {
+      if (err instanceof ExecError) {
+        const e = runcError(runcErrorMessage(err.stderr), err);
+        this.logger.debug({ argv, err: e.message }, 'runc failed');
+        throw e;
+      }
+      throw err;
+    }
+  }
+
+  async state(id: string): Promise<RuncState> {
+    const { stdout } = await this.exec(stateArgs(id));
+    return JSON.parse(stdout) as RuncState;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.exec(startArgs(id));
+  }
+
+  async kill(id: string, signal: string | number, opts: { all?: boolean } = {}): Promise<void> {
+    await this.exec(killArgs(id, signal, opts));
+  }
+
+  async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.exec(deleteArgs(id, opts));
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.exec(pauseArgs(id));
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.exec(resumeArgs(id));
+  }
+
+  /** Host pids of every process in the container. */
+  async ps(id: string): Promise<number[]> {
+    const { stdout } = await this.exec(psArgs(id));
+    return (JSON.parse(stdout) as number[] | null) ?? [];
+  }
+
+  async list(): Promise<RuncState[]> {
+    const { stdout } = await this.exec(listArgs());
+    return (JSON.parse(stdout || 'null') as RuncState[] | null) ?? [];
+  }
+
+  /** Apply new cgroup limits to a running container (`docker update`). */
+  async update(id: string, resources: OciResources): Promise<void> {
+    await this.exec(updateArgs(id), JSON.stringify(resources));
+  }
+}
