@@ -1,0 +1,10 @@
+export {
+  DEFAULT_BRIDGE_NAME,
+  DEFAULT_CHAIN_PREFIX,
+  NetworkManager,
+  type BridgeInfo,
+  type Endpoint,
+  type NetworkManagerOptions,
+} from './manager.js';
+export { parseNetworkMode, type NetworkMode } from './mode.js';
+export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './pools.js';

@@ -1,0 +1,590 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import {
+  conflict,
+  errorKind,
+  errorMessage,
+  internal,
+  invalidArgument,
+  KeyedMutex,
+  type Logger,
+} from '../common/index.js';
+import { SubnetAllocator } from './ipam.js';
+import {
+  attachLines,
+  batchToken,
+  bridgeLines,
+  checkIfName,
+  containerIfLines,
+  containerVethLines,
+  deleteLinkLines,
+  hostVethLines,
+  ipBatch,
+  ipJson,
+  isNoSuchDevice,
+  type ContainerIfPlan,
+  type LinkAddrEntry,
+} from './iproute.js';
+import {
+  chainNames,
+  iptablesRestore,
+  iptablesSave,
+  setupRestoreInput,
+  teardownRestoreInput,
+  type ChainNames,
+} from './iptables.js';
+import {
+  cidrContains,
+  formatCidr,
+  formatIPv4,
+  isValidMac,
+  macFromIPv4,
+  parseCidr,
+  parseIPv4,
+  parseIPv4Prefix,
+  type Cidr,
+} from './ipv4.js';
+import * as netns from './netns.js';
+import { chooseSubnet, DEFAULT_ADDRESS_POOLS, routedSubnets, type RouteEntry } from './pools.js';
+import {
+  deleteRecord,
+  loadNetworks,
+  NETWORK_SCHEMA_VERSION,
+  recordWriter,
+  type CoalescingWriter,
+  type EndpointRecord,
+  type NetworkRecord,
+} from './store.js';
+
+export interface NetworkManagerOptions {
+  /** Namespace bind mounts go under <execRoot>/netns/<id>. */
+  execRoot: string;
+  /** Persisted networks and allocations under <dataRoot>/network/. */
+  dataRoot: string;
+  /** Default 'wharf0'. */
+  bridgeName?: string;
+  /** daemon.json "bip", e.g. "10.99.0.1/24": the bridge's address and the subnet. */
+  bip?: string;
+  /** Default 'WHARF'; chains are <prefix>-FORWARD (filter) and <prefix>-POSTROUTING (nat). */
+  chainPrefix?: string;
+  mtu?: number;
+  logger: Logger;
+}
+
+export interface BridgeInfo {
+  /** The network ID (64 hex), stable across restarts. */
+  id: string;
+  /** Docker's name for it: 'bridge'. */
+  networkName: string;
+  /** The Linux device. */
+  name: string;
+  subnet: string;
+  gateway: string;
+  prefixLen: number;
+}
+
+export interface Endpoint {
+  networkId: string;
+  endpointId: string;
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  hostVeth: string;
+}
+
+export const DEFAULT_BRIDGE_NAME = 'wharf0';
+export const DEFAULT_CHAIN_PREFIX = 'WHARF';
+const DEFAULT_NETWORK_NAME = 'bridge';
+const CONTAINER_IFNAME = 'eth0';
+const DEFAULT_MTU = 1500;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function checkMac(mac: string | undefined): void {
+  if (mac !== undefined && !isValidMac(mac)) throw invalidArgument(`invalid MAC address: ${mac}`);
+}
+
+function checkId(id: string): string {
+  if (!ID.test(id)) throw invalidArgument(`invalid container ID ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** The veth host-end name for an endpoint (Docker: "veth" + 7 hex; we keep 11 for fewer clashes). */
+export function hostVethName(endpointId: string): string {
+  return `veth${endpointId.slice(0, 11)}`;
+}
+
+/** Given the configuration, the record and the host, the default bridge's gateway and subnet. */
+export function electBridgeAddress(args: {
+  bip?: string;
+  record?: Pick<NetworkRecord, 'subnet' | 'gateway'>;
+  /** IPv4 address/prefix already on the bridge device, if it exists. */
+  deviceAddress?: string;
+  routes: readonly RouteEntry[];
+  bridgeName: string;
+  /** Subnets of other Wharf networks. */
+  taken?: readonly Cidr[];
+}): { subnet: Cidr; gateway: number } {
+  const fromPrefix = (text: string): { subnet: Cidr; gateway: number } => {
+    const { ip, prefixLen } = parseIPv4Prefix(text);
+    const subnet = parseCidr(text);
+    if (prefixLen > 30) throw invalidArgument(`bip ${text}: the subnet is too small`);
+    if (ip === subnet.network || ip === subnet.network + 2 ** (32 - prefixLen) - 1) {
+      throw invalidArgument(`bip ${text}: the gateway must be a host address of the subnet`);
+    }
+    return { subnet, gateway: ip };
+  };
+  if (args.bip !== undefined) return fromPrefix(args.bip);
+  if (args.record)
+    return { subnet: parseCidr(args.record.subnet), gateway: parseIPv4(args.record.gateway) };
+  if (args.deviceAddress !== undefined) return fromPrefix(args.deviceAddress);
+  const subnet = chooseSubnet(
+    DEFAULT_ADDRESS_POOLS,
+    routedSubnets(args.routes, [args.bridgeName]),
+    args.taken,
+  );
+  return { subnet, gateway: subnet.network + 1 };
+}
+
+/**
+ * The default bridge network ("bridge", device wharf0) and the per-container plumbing around
+ * it: persistent network namespaces, veth endpoints, address allocation, and the firewall
+ * rules for the subnet. `none` needs only createNetns; `host` needs nothing from here.
+ *
+ * Per-container cost: createNetns + connect is three short processes (`unshare` for the
+ * namespace and loopback, a host-side `ip -batch` that makes the veth pair with both ends in
+ * place, a container-side `ip -batch` for address, link and route); createNetnsConnected does
+ * the same in two. disconnect spawns nothing on the caller's path (the veth deletion, which
+ * the kernel makes slow, runs in the background). No firewall change per container.
+ */
+export class NetworkManager {
+  readonly bridge: BridgeInfo;
+  private readonly log: Logger;
+  private readonly locks = new KeyedMutex();
+  private readonly writer: CoalescingWriter;
+  private readonly pending = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly record: NetworkRecord,
+    private readonly allocator: SubnetAllocator,
+    private readonly netnsDir: string,
+    private readonly networksDir: string,
+    private readonly chains: ChainNames,
+    private readonly mtu: number,
+    logger: Logger,
+  ) {
+    this.log = logger;
+    const subnet = parseCidr(record.subnet);
+    this.bridge = Object.freeze({
+      id: record.id,
+      networkName: record.name,
+      name: record.bridgeName,
+      subnet: record.subnet,
+      gateway: record.gateway,
+      prefixLen: subnet.prefixLen,
+    });
+    this.writer = recordWriter(networksDir, () => structuredClone(this.record));
+  }
+
+  static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
+    const log = opts.logger.child({ module: 'network' });
+    const bridgeName = checkIfName(opts.bridgeName ?? DEFAULT_BRIDGE_NAME, 'bridge name');
+    const chains = chainNames(opts.chainPrefix ?? DEFAULT_CHAIN_PREFIX);
+    const mtu = opts.mtu ?? DEFAULT_MTU;
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+      throw invalidArgument(`invalid mtu ${mtu}`);
+    if (!path.isAbsolute(opts.execRoot) || !path.isAbsolute(opts.dataRoot)) {
+      throw invalidArgument('execRoot and dataRoot must be absolute paths');
+    }
+
+    const netnsDirWanted = path.join(opts.execRoot, 'netns');
+    await netns.ensureNetnsDir(netnsDirWanted);
+    const netnsDir = batchToken(await fsp.realpath(netnsDirWanted), 'exec root');
+    const networksDir = path.join(opts.dataRoot, 'network', 'networks');
+
+    const [records, links, routes] = await Promise.all([
+      loadNetworks(networksDir),
+      ipJson<LinkAddrEntry>(['-d', 'addr', 'show']),
+      ipJson<RouteEntry>(['-4', 'route', 'show']),
+    ]);
+    const existing = records.find((r) => r.name === DEFAULT_NETWORK_NAME);
+    const link = links.find((l) => l.ifname === bridgeName);
+    if (link && link.linkinfo?.info_kind !== 'bridge') {
+      throw conflict(`device ${bridgeName} exists and is not a bridge`);
+    }
+    const linkAddrs = (link?.addr_info ?? [])
+      .filter((a) => a.family === 'inet')
+      .map((a) => `${a.local}/${a.prefixlen}`);
+
+    const { subnet, gateway } = electBridgeAddress({
+      bip: opts.bip,
+      record: existing,
+      deviceAddress: linkAddrs[0],
+      routes,
+      bridgeName,
+      taken: records.filter((r) => r !== existing).map((r) => parseCidr(r.subnet)),
+    });
+    const subnetText = formatCidr(subnet);
+    const gatewayText = formatIPv4(gateway);
+    const record: NetworkRecord = existing ?? {
+      schemaVersion: NETWORK_SCHEMA_VERSION,
+      id: randomBytes(32).toString('hex'),
+      name: DEFAULT_NETWORK_NAME,
+      driver: 'bridge',
+      bridgeName,
+      subnet: subnetText,
+      gateway: gatewayText,
+      created: new Date().toISOString(),
+      endpoints: {},
+    };
+    if (
+      record.subnet !== subnetText ||
+      record.gateway !== gatewayText ||
+      record.bridgeName !== bridgeName
+    ) {
+      log.warn(
+        {
+          from: `${record.gateway} on ${record.subnet}`,
+          to: `${gatewayText} on ${subnetText}`,
+          bridge: bridgeName,
+        },
+        'default bridge address changed',
+      );
+      Object.assign(record, { subnet: subnetText, gateway: gatewayText, bridgeName });
+    }
+
+    // Rebuild the allocator from the records; endpoints that no longer fit are dropped (their
+    // containers keep a stale address until they restart, as with Docker after a bip change).
+    const allocator = new SubnetAllocator(subnet, [gateway]);
+    for (const [cid, ep] of Object.entries(record.endpoints)) {
+      try {
+        const ip = parseIPv4(ep.ipAddress);
+        if (!cidrContains(subnet, ip))
+          throw invalidArgument(`${ep.ipAddress} is outside ${subnetText}`);
+        allocator.allocate(cid, ip);
+      } catch (err) {
+        log.warn({ container: cid, err: errorMessage(err) }, 'dropping endpoint record');
+        delete record.endpoints[cid];
+      }
+    }
+
+    const address = `${gatewayText}/${subnet.prefixLen}`;
+    const bridgePlan = bridgeLines({
+      name: bridgeName,
+      create: link === undefined,
+      mtu: opts.mtu,
+      address,
+      addAddress: !linkAddrs.includes(address),
+      staleAddresses: linkAddrs.filter((a) => a !== address),
+    });
+    await Promise.all([
+      ipBatch(bridgePlan),
+      enableIPForward(),
+      iptablesSave().then((saved) =>
+        iptablesRestore(
+          setupRestoreInput(chains, [{ bridge: bridgeName, subnet: subnetText }], saved),
+        ),
+      ),
+    ]);
+
+    const mgr = new NetworkManager(record, allocator, netnsDir, networksDir, chains, mtu, log);
+    await mgr.writer.save();
+    log.info(
+      { bridge: bridgeName, subnet: subnetText, gateway: gatewayText, endpoints: allocator.size },
+      'default bridge ready',
+    );
+    return mgr;
+  }
+
+  /** The namespace file for a container (whether or not it exists). */
+  netnsPath(id: string): string {
+    return netns.netnsFile(this.netnsDir, checkId(id));
+  }
+
+  /** A persistent network namespace with its loopback up, at <execRoot>/netns/<id>. */
+  async createNetns(id: string): Promise<string> {
+    const file = this.netnsPath(id);
+    await netns.createNetns(file);
+    return file;
+  }
+
+  /** Unmount and delete a container's namespace; idempotent. */
+  async removeNetns(id: string): Promise<void> {
+    await netns.removeNetns(this.netnsPath(id));
+  }
+
+  /** The container's endpoint on the default bridge, if connected. */
+  endpoint(id: string): Endpoint | undefined {
+    const ep = this.record.endpoints[id];
+    return ep && this.toEndpoint(ep);
+  }
+
+  /**
+   * Connect a container's namespace to the default bridge as eth0: allocate the lowest free
+   * address, create the veth pair (host end on the bridge), address it, route via the gateway.
+   */
+  connect(id: string, netnsPath: string, opts: { mac?: string } = {}): Promise<Endpoint> {
+    checkId(id);
+    if (!path.isAbsolute(netnsPath)) {
+      throw invalidArgument(`netns path must be absolute: ${netnsPath}`);
+    }
+    batchToken(netnsPath, 'netns path');
+    checkMac(opts.mac);
+    return this.locks.run(id, async () => {
+      const rec = this.reserve(id, opts.mac);
+      // The allocation is durable before the address is configured (a crash in between leaves
+      // at worst an address held for a dead container, which reconcile frees); the fsync runs
+      // while the host side is being built.
+      const saved = this.writer.save();
+      try {
+        await Promise.all([
+          saved,
+          ipBatch(
+            hostVethLines({
+              hostVeth: rec.hostVeth,
+              bridge: this.bridge.name,
+              ifName: CONTAINER_IFNAME,
+              mtu: this.mtu,
+              macAddress: rec.macAddress,
+              netnsPath,
+            }),
+          ),
+        ]);
+        await ipBatch(containerIfLines(this.ifPlan(rec)), { netnsPath });
+      } catch (err) {
+        await saved.catch(() => undefined);
+        throw await this.unreserve(id, rec, err);
+      }
+      return this.toEndpoint(rec);
+    });
+  }
+
+  /**
+   * createNetns + connect in two processes instead of three, for a container on the default
+   * bridge: one `unshare … ip -batch` makes the namespace and, from inside it, the veth pair
+   * (host end sent to our namespace), the address and the route; one host-side `ip` puts the
+   * host end on the bridge.
+   */
+  createNetnsConnected(
+    id: string,
+    opts: { mac?: string } = {},
+  ): Promise<{ netnsPath: string; endpoint: Endpoint }> {
+    const file = this.netnsPath(id);
+    checkMac(opts.mac);
+    return this.locks.run(id, async () => {
+      const rec = this.reserve(id, opts.mac);
+      try {
+        await this.writer.save();
+        await netns.createNetns(
+          file,
+          containerVethLines({
+            ifName: CONTAINER_IFNAME,
+            hostVeth: rec.hostVeth,
+            mtu: this.mtu,
+            macAddress: rec.macAddress,
+            hostNetnsPath: `/proc/${process.pid}/ns/net`,
+          }).concat(containerIfLines(this.ifPlan(rec))),
+        );
+        await ipBatch(attachLines(rec.hostVeth, this.bridge.name));
+      } catch (err) {
+        // A conflict means the namespace already existed: not ours to remove.
+        if (errorKind(err) !== 'conflict') {
+          await netns.removeNetns(file).catch(() => undefined);
+        }
+        throw await this.unreserve(id, rec, err);
+      }
+      return { netnsPath: file, endpoint: this.toEndpoint(rec) };
+    });
+  }
+
+  /** Allocate an address and record the endpoint (caller holds the container's lock). */
+  private reserve(id: string, mac: string | undefined): EndpointRecord {
+    if (this.record.endpoints[id]) {
+      throw conflict(`endpoint with name ${id} already exists in network ${this.record.name}`);
+    }
+    const ip = this.allocator.allocate(id);
+    const endpointId = randomBytes(32).toString('hex');
+    const rec = {
+      endpointId,
+      ipAddress: formatIPv4(ip),
+      macAddress: (mac ?? macFromIPv4(ip)).toLowerCase(),
+      hostVeth: hostVethName(endpointId),
+    };
+    this.record.endpoints[id] = rec;
+    return rec;
+  }
+
+  /** Undo reserve() and whatever devices a failed connect made; returns the error to throw. */
+  private async unreserve(id: string, rec: EndpointRecord, cause: unknown): Promise<Error> {
+    await this.deleteVeths([rec.hostVeth]).catch((e: unknown) =>
+      this.log.warn({ container: id, err: errorMessage(e) }, 'cleaning up a failed connect'),
+    );
+    delete this.record.endpoints[id];
+    this.allocator.release(id);
+    await this.writer
+      .save()
+      .catch((e: unknown) =>
+        this.log.error({ container: id, err: errorMessage(e) }, 'persisting a released address'),
+      );
+    if (errorKind(cause) === 'conflict' && cause instanceof Error) return cause;
+    return internal(
+      `connecting container ${id} to network ${this.record.name}: ${errorMessage(cause)}`,
+      cause,
+    );
+  }
+
+  private ifPlan(rec: EndpointRecord): ContainerIfPlan {
+    return {
+      ifName: CONTAINER_IFNAME,
+      address: `${rec.ipAddress}/${this.bridge.prefixLen}`,
+      gateway: this.bridge.gateway,
+    };
+  }
+
+  /**
+   * Remove the container's endpoint; idempotent. The record change is queued at once; deleting
+   * the veth costs the kernel 20-40 ms of RCU grace periods, so both finish in the background
+   * (await settled() to wait). A crash before they land leaves at worst an address held for a
+   * dead container and a veth nobody owns, which reconcile() frees. The address stays held
+   * until the veth is gone, so no new container gets it while the old port, with the same
+   * derived MAC, is still on the bridge.
+   */
+  async disconnect(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const rec = this.record.endpoints[id];
+      if (!rec) return;
+      delete this.record.endpoints[id];
+      const ip = this.allocator.get(id);
+      this.allocator.release(id);
+      const holder = `endpoint:${rec.endpointId}`;
+      if (ip !== undefined) this.allocator.allocate(holder, ip);
+      this.background(
+        this.writer
+          .save()
+          .catch((err: unknown) =>
+            this.log.error(
+              { container: id, err: errorMessage(err) },
+              'persisting a released address',
+            ),
+          ),
+      );
+      this.background(
+        this.deleteVeths([rec.hostVeth])
+          .catch((err: unknown) =>
+            // The next start's reconcile deletes veths on our bridge that no endpoint owns.
+            this.log.warn(
+              { container: id, veth: rec.hostVeth, err: errorMessage(err) },
+              'deleting veth',
+            ),
+          )
+          .finally(() => this.allocator.release(holder)),
+      );
+    });
+  }
+
+  private background(p: Promise<unknown>): void {
+    const tracked: Promise<void> = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  /** Resolves when the work disconnect() left in the background (veth deletion, record write) is done. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /**
+   * At daemon start: free the endpoints and namespaces of containers not in `liveIds`, and
+   * delete veths on our bridge that no live endpoint owns (left by a crash mid-connect).
+   */
+  async reconcile(liveIds: ReadonlySet<string>): Promise<void> {
+    await this.settled();
+    const attached = await this.attachedVeths();
+    const liveVeths = new Set(
+      Object.entries(this.record.endpoints)
+        .filter(([cid]) => liveIds.has(cid))
+        .map(([, ep]) => ep.hostVeth),
+    );
+    const stale = attached.filter((v) => !liveVeths.has(v));
+    if (stale.length > 0)
+      await ipBatch(deleteLinkLines(stale), { force: true }).catch(() => undefined);
+
+    const dead = Object.keys(this.record.endpoints).filter((cid) => !liveIds.has(cid));
+    for (const cid of dead) {
+      delete this.record.endpoints[cid];
+      this.allocator.release(cid);
+    }
+    await this.writer.save();
+
+    const deadNs = (await netns.listNetns(this.netnsDir)).filter((n) => !liveIds.has(n));
+    await Promise.all(deadNs.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
+    if (stale.length + dead.length + deadNs.length > 0) {
+      this.log.info(
+        { endpoints: dead.length, veths: stale.length, netns: deadNs.length },
+        'reconciled network state',
+      );
+    }
+  }
+
+  /**
+   * Delete everything this manager created: veths on the bridge, the bridge, all namespaces
+   * under <execRoot>/netns, our chains and jump rules, and the persisted record.
+   */
+  async teardown(): Promise<void> {
+    await this.settled();
+    const veths = await this.attachedVeths().catch(() => []);
+    await ipBatch(deleteLinkLines([...veths, this.bridge.name]), { force: true }).catch(
+      () => undefined,
+    );
+    const names = await netns.listNetns(this.netnsDir);
+    await Promise.all(names.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
+    await netns.releaseNetnsDir(this.netnsDir);
+    await iptablesRestore(teardownRestoreInput(this.chains, await iptablesSave()));
+    for (const cid of Object.keys(this.record.endpoints)) {
+      delete this.record.endpoints[cid];
+      this.allocator.release(cid);
+    }
+    // Wait for any write in flight before the record goes, so it is not recreated after.
+    await this.writer.save();
+    await deleteRecord(this.networksDir, this.record.id);
+    this.log.info({ bridge: this.bridge.name }, 'default bridge torn down');
+  }
+
+  private toEndpoint(rec: EndpointRecord): Endpoint {
+    return {
+      networkId: this.record.id,
+      endpointId: rec.endpointId,
+      ipAddress: rec.ipAddress,
+      prefixLen: this.bridge.prefixLen,
+      gateway: this.bridge.gateway,
+      macAddress: rec.macAddress,
+      hostVeth: rec.hostVeth,
+    };
+  }
+
+  /** veth devices enslaved to our bridge. */
+  private async attachedVeths(): Promise<string[]> {
+    const links = await ipJson<LinkAddrEntry>(['-d', 'link', 'show', 'master', this.bridge.name]);
+    return links.filter((l) => l.linkinfo?.info_kind === 'veth').map((l) => l.ifname);
+  }
+
+  private async deleteVeths(names: readonly string[]): Promise<void> {
+    try {
+      await ipBatch(deleteLinkLines(names));
+    } catch (err) {
+      const stderr = (err as { stderr?: unknown }).stderr;
+      if (typeof stderr === 'string' && isNoSuchDevice(stderr)) return;
+      throw err;
+    }
+  }
+}
+
+async function enableIPForward(): Promise<void> {
+  const file = '/proc/sys/net/ipv4/ip_forward';
+  if ((await fsp.readFile(file, 'utf8')).trim() !== '1') await fsp.writeFile(file, '1\n');
+}

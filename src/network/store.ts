@@ -1,0 +1,87 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { internal, isErrno, readJson, writeJsonAtomic } from '../common/index.js';
+
+export const NETWORK_SCHEMA_VERSION = 1;
+
+/** A container's endpoint on a network, as persisted. */
+export interface EndpointRecord {
+  endpointId: string;
+  ipAddress: string;
+  macAddress: string;
+  hostVeth: string;
+}
+
+/** One network and its address allocations: `<dataRoot>/network/networks/<id>.json`. */
+export interface NetworkRecord {
+  schemaVersion: number;
+  id: string;
+  name: string;
+  driver: 'bridge';
+  bridgeName: string;
+  subnet: string;
+  gateway: string;
+  created: string;
+  /** By container ID. */
+  endpoints: Record<string, EndpointRecord>;
+}
+
+export async function loadNetworks(dir: string): Promise<NetworkRecord[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+  const out: NetworkRecord[] = [];
+  for (const n of names) {
+    if (!/^[0-9a-f]{64}\.json$/.test(n)) continue; // temp files of an interrupted write
+    const rec = await readJson<NetworkRecord>(path.join(dir, n));
+    if (rec === undefined) continue;
+    if (rec.schemaVersion !== NETWORK_SCHEMA_VERSION) {
+      throw internal(`network record ${n}: unsupported schemaVersion ${rec.schemaVersion}`);
+    }
+    out.push(rec);
+  }
+  return out;
+}
+
+/**
+ * Group commit for one record: save() resolves once a write that began after the call has
+ * reached the disk. Writes never overlap, and callers arriving while one is in flight share
+ * the next, so 50 concurrent connects cost a handful of fsyncs, not 50.
+ */
+export class CoalescingWriter {
+  private next: Promise<void> | undefined;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly write: () => Promise<void>) {}
+
+  save(): Promise<void> {
+    if (this.next) return this.next;
+    const p = this.tail
+      .catch(() => undefined)
+      .then(() => {
+        // From here on, changes need another write: this one may already have its snapshot.
+        this.next = undefined;
+        return this.write();
+      });
+    this.next = p;
+    this.tail = p;
+    return p;
+  }
+}
+
+export function recordWriter(dir: string, snapshot: () => NetworkRecord): CoalescingWriter {
+  return new CoalescingWriter(async () => {
+    const rec = snapshot();
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeJsonAtomic(path.join(dir, `${rec.id}.json`), rec);
+  });
+}
+
+export async function deleteRecord(dir: string, id: string): Promise<void> {
+  await fsp.rm(path.join(dir, `${id}.json`), { force: true });
+}
