@@ -147,7 +147,8 @@ export interface ContainerCreateRequest extends ContainerConfig {
   NetworkingConfig?: { EndpointsConfig?: Record<string, unknown> } | null;
 }
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 export interface ContainerState {
   Status: ContainerStatus;

@@ -1,2 +1,6 @@
 export * from './container.js';
 export * from './image.js';
+export * from './client-views.js';
+export * from './filters.js';
+export * from './time.js';
+export * from './human.js';

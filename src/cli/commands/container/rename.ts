@@ -1,0 +1,17 @@
+import type { CommandSpec } from '../../command.js';
+
+export const command: CommandSpec = {
+  usage: 'CONTAINER NEW_NAME',
+  description: 'Rename a container',
+  aliases: ['wharf container rename', 'wharf rename'],
+  flags: [],
+  args: { min: 2, max: 2 },
+  async run(cli, _f, args) {
+    const [oldName, newName] = args.map((a) => a.trim()) as [string, string];
+    if (oldName === '' || newName === '')
+      throw new Error('Error: Neither old nor new names may be empty');
+    const client = await cli.client();
+    await client.containerRename(oldName, newName);
+    return 0;
+  },
+};

@@ -1,0 +1,122 @@
+/**
+ * The command table. Modules are imported only when their command runs, so start-up pays
+ * only for the command used.
+ */
+import type { CommandSpec } from './command.js';
+
+type Loader = () => Promise<{ command: CommandSpec }>;
+
+const c = {
+  run: () => import('./commands/container/run.js'),
+  create: () => import('./commands/container/create.js'),
+  start: () => import('./commands/container/start.js'),
+  stop: () => import('./commands/container/stop.js'),
+  restart: () => import('./commands/container/restart.js'),
+  kill: () => import('./commands/container/kill.js'),
+  rm: () => import('./commands/container/rm.js'),
+  ls: () => import('./commands/container/ls.js'),
+  logs: () => import('./commands/container/logs.js'),
+  exec: () => import('./commands/container/exec.js'),
+  attach: () => import('./commands/container/attach.js'),
+  inspect: () => import('./commands/container/inspect.js'),
+  wait: () => import('./commands/container/wait.js'),
+  top: () => import('./commands/container/top.js'),
+  diff: () => import('./commands/container/diff.js'),
+  rename: () => import('./commands/container/rename.js'),
+  pause: () => import('./commands/container/pause.js'),
+  unpause: () => import('./commands/container/unpause.js'),
+} satisfies Record<string, Loader>;
+
+const i = {
+  ls: () => import('./commands/image/ls.js'),
+  rm: () => import('./commands/image/rm.js'),
+  inspect: () => import('./commands/image/inspect.js'),
+  history: () => import('./commands/image/history.js'),
+  import: () => import('./commands/image/import.js'),
+  tag: () => import('./commands/image/tag.js'),
+} satisfies Record<string, Loader>;
+
+const s = {
+  version: () => import('./commands/system/version.js'),
+  info: () => import('./commands/system/info.js'),
+  events: () => import('./commands/system/events.js'),
+  inspect: () => import('./commands/system/inspect.js'),
+} satisfies Record<string, Loader>;
+
+export const TOP_LEVEL: Record<string, Loader> = {
+  attach: c.attach,
+  create: c.create,
+  diff: c.diff,
+  events: s.events,
+  exec: c.exec,
+  history: i.history,
+  images: i.ls,
+  import: i.import,
+  info: s.info,
+  inspect: s.inspect,
+  kill: c.kill,
+  logs: c.logs,
+  pause: c.pause,
+  ps: c.ls,
+  rename: c.rename,
+  restart: c.restart,
+  rm: c.rm,
+  rmi: i.rm,
+  run: c.run,
+  start: c.start,
+  stop: c.stop,
+  tag: i.tag,
+  top: c.top,
+  unpause: c.unpause,
+  version: s.version,
+  wait: c.wait,
+};
+
+export const GROUPS: Record<string, { description: string; commands: Record<string, Loader> }> = {
+  container: {
+    description: 'Manage containers',
+    commands: {
+      ...c,
+      ps: c.ls,
+      list: c.ls,
+      remove: c.rm,
+    },
+  },
+  image: {
+    description: 'Manage images',
+    commands: { ...i, list: i.ls, remove: i.rm },
+  },
+  system: {
+    description: 'Manage Wharf',
+    commands: { info: s.info, events: s.events },
+  },
+};
+
+export const TOP_LEVEL_HELP: Array<[string, string]> = [
+  ['run', 'Create and run a new container from an image'],
+  ['exec', 'Execute a command in a running container'],
+  ['ps', 'List containers'],
+  ['images', 'List images'],
+  ['info', 'Display system-wide information'],
+  ['version', 'Show the Wharf version information'],
+  ['attach', 'Attach local standard input, output, and error streams to a running container'],
+  ['create', 'Create a new container'],
+  ['diff', "Inspect changes to files or directories on a container's filesystem"],
+  ['events', 'Get real time events from the server'],
+  ['history', 'Show the history of an image'],
+  ['import', 'Import the contents from a tarball to create a filesystem image'],
+  ['inspect', 'Return low-level information on Wharf objects'],
+  ['kill', 'Kill one or more running containers'],
+  ['logs', 'Fetch the logs of a container'],
+  ['pause', 'Pause all processes within one or more containers'],
+  ['rename', 'Rename a container'],
+  ['restart', 'Restart one or more containers'],
+  ['rm', 'Remove one or more containers'],
+  ['rmi', 'Remove one or more images'],
+  ['start', 'Start one or more stopped containers'],
+  ['stop', 'Stop one or more running containers'],
+  ['tag', 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE'],
+  ['top', 'Display the running processes of a container'],
+  ['unpause', 'Unpause all processes within one or more containers'],
+  ['wait', 'Block until one or more containers stop, then print their exit codes'],
+];

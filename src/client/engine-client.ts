@@ -1,0 +1,504 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+
+import type {
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  ContainerInspect,
+  ContainerSummary,
+  ContainerTopResponse,
+  ContainerWaitResponse,
+  EventMessage,
+  ExecCreateRequest,
+  ExecInspect,
+  ExecStartRequest,
+  FilesystemChange,
+  HistoryResponseItem,
+  ImageDeleteResponseItem,
+  ImageInspect,
+  ImageSummary,
+  JSONMessage,
+  SystemInfo,
+  SystemVersion,
+} from '../api-types/index.js';
+import { errorFromResponse } from './errors.js';
+import type { DaemonHost } from './host.js';
+import {
+  readAll,
+  readJsonLines,
+  Transport,
+  type Hijacked,
+  type Query,
+  type RequestOptions,
+} from './transport.js';
+
+/** The newest API version this client speaks; lowered to the daemon's on first use. */
+export const CLIENT_API_VERSION = '1.45';
+
+/** Docker's filter map: `{"status": {"running": true}}`, from `key=value` strings. */
+export type Filters = Record<string, Record<string, boolean>>;
+
+export function filtersFromArgs(args: readonly string[]): Filters | undefined {
+  if (args.length === 0) return undefined;
+  const out: Filters = {};
+  for (const a of args) {
+    const eq = a.indexOf('=');
+    const key = (eq < 0 ? a : a.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? '' : a.slice(eq + 1);
+    (out[key] ??= {})[value] = true;
+  }
+  return out;
+}
+
+/** -1 if a < b, 0 if equal, 1 if a > b, for "1.41"-style versions. */
+export function compareApiVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0;
+    const y = pb[i] ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+export interface PingResult {
+  apiVersion?: string;
+  osType?: string;
+  experimental: boolean;
+}
+
+export interface ContainerListOptions {
+  all?: boolean;
+  limit?: number;
+  size?: boolean;
+  filters?: Filters;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  since?: string;
+  until?: string;
+  timestamps?: boolean;
+  tail?: string;
+  details?: boolean;
+}
+
+export interface AttachOptions {
+  stream?: boolean;
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  logs?: boolean;
+  detachKeys?: string;
+}
+
+export interface ImageImportOptions {
+  /** '-' to read the body, or a URL the daemon fetches. */
+  fromSrc: string;
+  repo?: string;
+  tag?: string;
+  message?: string;
+  changes?: string[];
+  platform?: string;
+}
+
+export interface EventsOptions {
+  since?: string;
+  until?: string;
+  filters?: Filters;
+  signal?: AbortSignal;
+}
+
+/**
+ * A typed Docker Engine API client over a unix socket. Works against wharfd and dockerd.
+ * Versioned paths (/v1.45/...) are negotiated down with /_ping on first use.
+ */
+export class EngineClient {
+  private readonly transport: Transport;
+  private version: Promise<string> | undefined;
+
+  constructor(
+    readonly host: DaemonHost,
+    opts: { apiVersion?: string } = {},
+  ) {
+    this.transport = new Transport(host);
+    if (opts.apiVersion) this.version = Promise.resolve(opts.apiVersion);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  /** The API version in use (after negotiation). */
+  apiVersion(): Promise<string> {
+    this.version ??= this.ping().then(
+      (p) =>
+        p.apiVersion && compareApiVersions(p.apiVersion, CLIENT_API_VERSION) < 0
+          ? p.apiVersion
+          : CLIENT_API_VERSION,
+      (err: unknown) => {
+        this.version = undefined;
+        throw err;
+      },
+    );
+    return this.version;
+  }
+
+  // --- plumbing -------------------------------------------------------------------------
+
+  private async raw(opts: RequestOptions): Promise<IncomingMessage> {
+    const v = await this.apiVersion();
+    return this.transport.send(`/v${v}${opts.path}`, opts);
+  }
+
+  private async json<T>(opts: RequestOptions): Promise<T> {
+    const res = await this.raw(opts);
+    const body = await readAll(res);
+    if (body.length === 0) return undefined as T;
+    return JSON.parse(body.toString('utf8')) as T;
+  }
+
+  private async empty(opts: RequestOptions): Promise<void> {
+    const res = await this.raw(opts);
+    res.resume();
+    await new Promise<void>((resolve, reject) => {
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+  }
+
+  private async hijack(opts: RequestOptions): Promise<Hijacked> {
+    const v = await this.apiVersion();
+    return this.transport.hijack(`/v${v}${opts.path}`, opts);
+  }
+
+  // --- system ---------------------------------------------------------------------------
+
+  async ping(): Promise<PingResult> {
+    const res = await this.transport.send('/_ping', { method: 'GET', path: '/_ping' });
+    res.resume();
+    const h = res.headers;
+    return {
+      apiVersion: typeof h['api-version'] === 'string' ? h['api-version'] : undefined,
+      osType: typeof h['ostype'] === 'string' ? h['ostype'] : undefined,
+      experimental: h['docker-experimental'] === 'true',
+    };
+  }
+
+  serverVersion(): Promise<SystemVersion> {
+    return this.json({ method: 'GET', path: '/version' });
+  }
+
+  info(): Promise<SystemInfo> {
+    return this.json({ method: 'GET', path: '/info' });
+  }
+
+  /** GET /events: calls `onEvent` per event; resolves when the stream ends (or is aborted). */
+  async events(opts: EventsOptions, onEvent: (e: EventMessage) => void): Promise<void> {
+    const res = await this.raw({
+      method: 'GET',
+      path: '/events',
+      query: { since: opts.since, until: opts.until, filters: jsonFilters(opts.filters) },
+      signal: opts.signal,
+    });
+    await readJsonLines<EventMessage>(res, onEvent);
+  }
+
+  // --- containers -----------------------------------------------------------------------
+
+  containerCreate(
+    body: ContainerCreateRequest,
+    opts: { name?: string; platform?: string } = {},
+  ): Promise<ContainerCreateResponse> {
+    return this.json({
+      method: 'POST',
+      path: '/containers/create',
+      query: { name: opts.name || undefined, platform: opts.platform || undefined },
+      body,
+    });
+  }
+
+  containerStart(id: string, opts: { detachKeys?: string } = {}): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/containers/${enc(id)}/start`,
+      query: { detachKeys: opts.detachKeys },
+    });
+  }
+
+  containerStop(id: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/containers/${enc(id)}/stop`,
+      query: { t: opts.timeout, signal: opts.signal },
+    });
+  }
+
+  containerRestart(id: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/containers/${enc(id)}/restart`,
+      query: { t: opts.timeout, signal: opts.signal },
+    });
+  }
+
+  containerKill(id: string, signal?: string): Promise<void> {
+    return this.empty({ method: 'POST', path: `/containers/${enc(id)}/kill`, query: { signal } });
+  }
+
+  /**
+   * POST /containers/{id}/wait. Resolves (first promise) once the daemon has accepted the wait
+   * (its headers arrived), so a caller can start the container without missing its exit; the
+   * inner promise resolves with the exit status.
+   */
+  async containerWait(
+    id: string,
+    condition?: 'not-running' | 'next-exit' | 'removed',
+  ): Promise<{ result: Promise<ContainerWaitResponse> }> {
+    const res = await this.raw({
+      method: 'POST',
+      path: `/containers/${enc(id)}/wait`,
+      query: { condition },
+    });
+    const result = readAll(res).then((b) => {
+      const text = b.toString('utf8').trim();
+      if (text === '') throw new Error('wait: the daemon closed the stream without a status');
+      const parsed = JSON.parse(text) as ContainerWaitResponse & { message?: string };
+      if (parsed.message !== undefined && parsed.StatusCode === undefined) {
+        throw errorFromResponse(500, text);
+      }
+      return parsed;
+    });
+    return { result };
+  }
+
+  containerRemove(
+    id: string,
+    opts: { force?: boolean; volumes?: boolean; link?: boolean } = {},
+  ): Promise<void> {
+    return this.empty({
+      method: 'DELETE',
+      path: `/containers/${enc(id)}`,
+      query: {
+        force: opts.force || undefined,
+        v: opts.volumes || undefined,
+        link: opts.link || undefined,
+      },
+    });
+  }
+
+  containerList(opts: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+    return this.json({
+      method: 'GET',
+      path: '/containers/json',
+      query: {
+        all: opts.all || undefined,
+        limit: opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined,
+        size: opts.size || undefined,
+        filters: jsonFilters(opts.filters),
+      },
+    });
+  }
+
+  containerInspect(id: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
+    return this.json({
+      method: 'GET',
+      path: `/containers/${enc(id)}/json`,
+      query: { size: opts.size || undefined },
+    });
+  }
+
+  /** The raw log stream: multiplexed frames unless the container has a TTY. */
+  containerLogs(id: string, opts: LogsOptions, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.raw({
+      method: 'GET',
+      path: `/containers/${enc(id)}/logs`,
+      query: {
+        follow: opts.follow || undefined,
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        since: opts.since,
+        until: opts.until,
+        timestamps: opts.timestamps || undefined,
+        tail: opts.tail,
+        details: opts.details || undefined,
+      },
+      signal,
+    });
+  }
+
+  containerAttach(id: string, opts: AttachOptions): Promise<Hijacked> {
+    return this.hijack({
+      method: 'POST',
+      path: `/containers/${enc(id)}/attach`,
+      query: {
+        stream: opts.stream ?? true,
+        stdin: opts.stdin ?? false,
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        logs: opts.logs || undefined,
+        detachKeys: opts.detachKeys,
+      },
+    });
+  }
+
+  containerResize(id: string, height: number, width: number): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/containers/${enc(id)}/resize`,
+      query: { h: height, w: width },
+    });
+  }
+
+  containerTop(id: string, psArgs?: string): Promise<ContainerTopResponse> {
+    return this.json({
+      method: 'GET',
+      path: `/containers/${enc(id)}/top`,
+      query: { ps_args: psArgs || undefined },
+    });
+  }
+
+  async containerChanges(id: string): Promise<FilesystemChange[]> {
+    return (
+      (await this.json<FilesystemChange[] | null>({
+        method: 'GET',
+        path: `/containers/${enc(id)}/changes`,
+      })) ?? []
+    );
+  }
+
+  containerRename(id: string, name: string): Promise<void> {
+    return this.empty({ method: 'POST', path: `/containers/${enc(id)}/rename`, query: { name } });
+  }
+
+  containerPause(id: string): Promise<void> {
+    return this.empty({ method: 'POST', path: `/containers/${enc(id)}/pause` });
+  }
+
+  containerUnpause(id: string): Promise<void> {
+    return this.empty({ method: 'POST', path: `/containers/${enc(id)}/unpause` });
+  }
+
+  // --- exec -----------------------------------------------------------------------------
+
+  execCreate(container: string, body: ExecCreateRequest): Promise<{ Id: string }> {
+    return this.json({ method: 'POST', path: `/containers/${enc(container)}/exec`, body });
+  }
+
+  /** Starts an exec attached: the hijacked stream carries its stdio. */
+  execStartAttached(id: string, body: ExecStartRequest): Promise<Hijacked> {
+    return this.hijack({
+      method: 'POST',
+      path: `/exec/${enc(id)}/start`,
+      body: { ...body, Detach: false },
+    });
+  }
+
+  execStartDetached(id: string, body: ExecStartRequest = {}): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/exec/${enc(id)}/start`,
+      body: { ...body, Detach: true },
+    });
+  }
+
+  execInspect(id: string): Promise<ExecInspect> {
+    return this.json({ method: 'GET', path: `/exec/${enc(id)}/json` });
+  }
+
+  execResize(id: string, height: number, width: number): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/exec/${enc(id)}/resize`,
+      query: { h: height, w: width },
+    });
+  }
+
+  // --- images ---------------------------------------------------------------------------
+
+  imageList(
+    opts: { all?: boolean; filters?: Filters; digests?: boolean } = {},
+  ): Promise<ImageSummary[]> {
+    return this.json({
+      method: 'GET',
+      path: '/images/json',
+      query: {
+        all: opts.all || undefined,
+        filters: jsonFilters(opts.filters),
+        digests: opts.digests || undefined,
+      },
+    });
+  }
+
+  imageInspect(name: string): Promise<ImageInspect> {
+    return this.json({ method: 'GET', path: `/images/${encName(name)}/json` });
+  }
+
+  imageHistory(name: string): Promise<HistoryResponseItem[]> {
+    return this.json({ method: 'GET', path: `/images/${encName(name)}/history` });
+  }
+
+  imageTag(source: string, repo: string, tag?: string): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/images/${encName(source)}/tag`,
+      query: { repo, tag },
+    });
+  }
+
+  imageRemove(
+    name: string,
+    opts: { force?: boolean; noprune?: boolean } = {},
+  ): Promise<ImageDeleteResponseItem[]> {
+    return this.json({
+      method: 'DELETE',
+      path: `/images/${encName(name)}`,
+      query: { force: opts.force || undefined, noprune: opts.noprune || undefined },
+    });
+  }
+
+  /**
+   * POST /images/create?fromSrc=: imports a rootfs tarball (streamed from `body` when fromSrc
+   * is '-'). Progress messages go to `onMessage`; an `error` message rejects.
+   */
+  async imageImport(
+    opts: ImageImportOptions,
+    body: Readable | Buffer | undefined,
+    onMessage: (m: JSONMessage) => void = () => {},
+  ): Promise<void> {
+    const query: Query = {
+      fromSrc: opts.fromSrc,
+      repo: opts.repo,
+      tag: opts.tag,
+      message: opts.message,
+      platform: opts.platform,
+      changes: opts.changes && opts.changes.length > 0 ? opts.changes : undefined,
+    };
+    const res = await this.raw({ method: 'POST', path: '/images/create', query, body });
+    await readJsonLines<JSONMessage>(res, (m) => {
+      if (m.error || m.errorDetail?.message) {
+        throw errorFromResponse(
+          500,
+          JSON.stringify({ message: m.errorDetail?.message ?? m.error }),
+        );
+      }
+      onMessage(m);
+    });
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+/** Image references keep their slashes in the path (docker does the same). */
+function encName(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}
+
+function jsonFilters(f: Filters | undefined): string | undefined {
+  return f && Object.keys(f).length > 0 ? JSON.stringify(f) : undefined;
+}
