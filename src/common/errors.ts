@@ -20,7 +20,12 @@ export class WharfError extends Error {
   readonly code: string;
   readonly hint?: string;
 
-  constructor(kind: ErrorKind, code: string, message: string, opts?: { cause?: unknown; hint?: string }) {
+  constructor(
+    kind: ErrorKind,
+    code: string,
+    message: string,
+    opts?: { cause?: unknown; hint?: string },
+  ) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'WharfError';
     this.kind = kind;

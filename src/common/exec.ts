@@ -10,7 +10,12 @@ export class ExecError extends WharfError {
 
   constructor(argv: readonly string[], exitCode: number | null, stderr: string, cause?: unknown) {
     const detail = stderr.trim() || (cause instanceof Error ? cause.message : '');
-    super('internal', 'ERR_EXEC', `${argv[0]} ${argv.slice(1, 3).join(' ')}: exit ${exitCode}: ${detail}`, { cause });
+    super(
+      'internal',
+      'ERR_EXEC',
+      `${argv[0]} ${argv.slice(1, 3).join(' ')}: exit ${exitCode}: ${detail}`,
+      { cause },
+    );
     this.name = 'ExecError';
     this.argv = argv;
     this.exitCode = exitCode;
@@ -39,7 +44,12 @@ export interface RunResult {
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
-    const stdio: SpawnOptions['stdio'] = ['pipe', 'pipe', 'pipe', ...((opts.extraStdio as unknown[]) ?? [])] as SpawnOptions['stdio'];
+    const stdio: SpawnOptions['stdio'] = [
+      'pipe',
+      'pipe',
+      'pipe',
+      ...((opts.extraStdio as unknown[]) ?? []),
+    ] as SpawnOptions['stdio'];
     const child = spawn(cmd!, args, { env: opts.env, cwd: opts.cwd, signal: opts.signal, stdio });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -52,7 +62,8 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
         stderr: Buffer.concat(err).toString(),
         exitCode: code ?? (sig ? 128 : -1),
       };
-      if (res.exitCode !== 0 && !opts.allowFailure) reject(new ExecError(argv, res.exitCode, res.stderr));
+      if (res.exitCode !== 0 && !opts.allowFailure)
+        reject(new ExecError(argv, res.exitCode, res.stderr));
       else resolve(res);
     });
     child.stdin!.on('error', () => {

@@ -1,0 +1,99 @@
+/**
+ * What the API layer needs from the engine. Routes see services only through these
+ * interfaces; the daemon passes the real services (structurally typed).
+ */
+import type { Readable } from 'node:stream';
+
+import type {
+  ContainerCreateRequest,
+  EventMessage,
+  HistoryResponseItem,
+  ImageInspect,
+  ImageSummary,
+} from '../../api-types/index.js';
+import type { Hijacked } from '../hijack.js';
+
+export interface LogsOptions {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  since?: number;
+  until?: number;
+  timestamps: boolean;
+  tail?: number | 'all';
+}
+
+export interface AttachOptions {
+  stream: boolean;
+  logs: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  detachKeys?: string;
+}
+
+export interface ContainersBackend {
+  create(body: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }>;
+  start(ref: string): Promise<void>;
+  stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
+  restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
+  kill(ref: string, signal?: string): Promise<void>;
+  wait(
+    ref: string,
+    condition: 'not-running' | 'next-exit' | 'removed',
+    signal?: AbortSignal,
+  ): Promise<number>;
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void>;
+  list(opts: {
+    all: boolean;
+    limit?: number;
+    size: boolean;
+    filters: Map<string, string[]>;
+  }): Promise<unknown[]>;
+  inspect(ref: string, size: boolean): Promise<unknown>;
+  isTty(ref: string): boolean;
+  logs(ref: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
+  attach(ref: string, opts: AttachOptions, conn: Hijacked): Promise<void>;
+  resize(ref: string, height: number, width: number): Promise<void>;
+  top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  changes(ref: string): Promise<Array<{ Path: string; Kind: number }>>;
+  rename(ref: string, name: string): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  prune(
+    filters: Map<string, string[]>,
+  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+}
+
+export interface ExecBackend {
+  create(ref: string, body: Record<string, unknown>): Promise<{ Id: string }>;
+  isTty(execId: string): boolean;
+  start(execId: string, opts: { detach: boolean; tty: boolean }, conn?: Hijacked): Promise<void>;
+  inspect(execId: string): unknown;
+  resize(execId: string, height: number, width: number): Promise<void>;
+}
+
+export interface ImagesBackend {
+  list(opts: { all: boolean; filters: Map<string, string[]> }): Promise<ImageSummary[]>;
+  inspect(ref: string): Promise<ImageInspect>;
+  history(ref: string): Promise<HistoryResponseItem[]>;
+  tag(source: string, repo: string, tag?: string): Promise<void>;
+  remove(
+    ref: string,
+    opts: { force: boolean; noprune: boolean },
+  ): Promise<Array<Record<string, string>>>;
+  import(
+    body: Readable,
+    opts: { ref?: string; changes: string[]; message?: string },
+  ): Promise<{ id: string }>;
+}
+
+export interface SystemBackend {
+  version(): Record<string, unknown>;
+  info(): Promise<Record<string, unknown>>;
+  subscribe(
+    opts: { since?: number; until?: number; filters: Map<string, string[]> },
+    onEvent: (ev: EventMessage) => void,
+    onEnd?: () => void,
+  ): () => void;
+}

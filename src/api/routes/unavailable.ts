@@ -1,0 +1,53 @@
+import { notImplemented, unavailable } from '../../common/index.js';
+import { sendJson } from '../http.js';
+import type { Route } from '../router.js';
+
+const SWARM =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+
+const swarm = (): never => {
+  throw unavailable(SWARM);
+};
+
+/**
+ * Endpoints whose feature Wharf does not offer (yet): they answer as Docker does when the
+ * feature is unavailable, never with an empty 200.
+ */
+export function unavailableRoutes(): Route[] {
+  const routes: Route[] = [];
+  for (const base of ['/swarm', '/nodes', '/services', '/tasks', '/secrets', '/configs']) {
+    for (const method of ['GET', 'POST', 'DELETE', 'PUT']) {
+      routes.push({ method, path: base, handler: swarm });
+      routes.push({ method, path: `${base}/{rest:.+}`, handler: swarm });
+    }
+  }
+  const later = (what: string) => (): never => {
+    throw notImplemented(`${what} is not supported by this Wharf daemon yet`);
+  };
+  for (const method of ['GET', 'POST', 'DELETE']) {
+    routes.push({ method, path: '/networks', handler: later('networks') });
+    routes.push({ method, path: '/networks/{rest:.+}', handler: later('networks') });
+    routes.push({ method, path: '/volumes/{rest:.+}', handler: later('volumes') });
+  }
+  routes.push({ method: 'POST', path: '/volumes/create', handler: later('volumes') });
+  // No volume driver has any volume yet: an empty list is the truth, and `docker volume ls` works.
+  routes.push({
+    method: 'GET',
+    path: '/volumes',
+    handler: (ctx) => sendJson(ctx.res, 200, { Volumes: [], Warnings: null }),
+  });
+  routes.push({ method: 'POST', path: '/build', handler: later('building images') });
+  routes.push({ method: 'POST', path: '/images/{name:.+}/push', handler: later('pushing images') });
+  routes.push({ method: 'GET', path: '/images/get', handler: later('saving images') });
+  routes.push({ method: 'POST', path: '/images/load', handler: later('loading images') });
+  routes.push({ method: 'POST', path: '/commit', handler: later('commit') });
+  routes.push({
+    method: 'GET',
+    path: '/containers/{id}/export',
+    handler: later('container export'),
+  });
+  routes.push({ method: 'GET', path: '/containers/{id}/stats', handler: later('container stats') });
+  routes.push({ method: 'GET', path: '/plugins', handler: (ctx) => sendJson(ctx.res, 200, []) });
+  routes.push({ method: 'POST', path: '/session', handler: later('BuildKit sessions') });
+  return routes;
+}

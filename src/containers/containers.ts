@@ -1,0 +1,124 @@
+import type { Logger } from '../common/index.js';
+import { ExecService } from './exec.js';
+import { ContainerIO, type AttachOptions, type Conn, type LogsOptions } from './io.js';
+import { ExitMonitor } from './monitor.js';
+import type { ExecExitPort, RuntimePort } from './ports.js';
+import { changes, top } from './query.js';
+import type { ContainerRecord } from './record.js';
+import { ContainerService, type ContainerServiceOptions } from './service.js';
+import { filterContainers, inspectView, summaryView } from './views.js';
+
+export interface ContainersOptions extends ContainerServiceOptions {
+  runtime: RuntimePort & ExecExitPort;
+  /** The log files of a container, rotated ones first. */
+  logFiles: (id: string) => Promise<string[]>;
+  /** Whether `ref` (a name or ID) names the image `imageId` (for the ancestor filter). */
+  imageMatches: (imageId: string, ref: string) => boolean;
+}
+
+/**
+ * The containers service as the API (and later CRI) sees it: lifecycle, I/O, exec and
+ * queries over one store.
+ */
+export class Containers {
+  readonly svc: ContainerService;
+  readonly io: ContainerIO;
+  readonly exec: ExecService;
+  readonly monitor: ExitMonitor;
+
+  constructor(private readonly opts: ContainersOptions) {
+    this.svc = new ContainerService(opts);
+    this.io = new ContainerIO(
+      this.svc,
+      opts.runtime,
+      opts.logFiles,
+      opts.log.child({ module: 'io' }),
+    );
+    this.exec = new ExecService(this.svc, opts.runtime, opts.log.child({ module: 'exec' }));
+    this.monitor = new ExitMonitor(this.svc, opts.runtime, opts.log.child({ module: 'monitor' }));
+  }
+
+  async open(): Promise<void> {
+    await this.svc.store.load();
+    await this.monitor.start();
+    await this.monitor.reconcile();
+  }
+
+  close(): void {
+    this.monitor.stop();
+  }
+
+  get log(): Logger {
+    return this.opts.log;
+  }
+
+  // lifecycle
+  create = (body: Parameters<ContainerService['create']>[0], name?: string) =>
+    this.svc.create(body, name);
+  start = (ref: string) => this.svc.start(ref);
+  stop = (ref: string, o: { signal?: string; timeout?: number }) => this.svc.stop(ref, o);
+  restart = (ref: string, o: { signal?: string; timeout?: number }) => this.svc.restart(ref, o);
+  kill = (ref: string, signal?: string) => this.svc.kill(ref, signal);
+  wait = (ref: string, c: 'not-running' | 'next-exit' | 'removed', s?: AbortSignal) =>
+    this.svc.wait(ref, c, s);
+  rename = (ref: string, name: string) => this.svc.rename(ref, name);
+  pause = (ref: string) => this.svc.pause(ref);
+  unpause = (ref: string) => this.svc.unpause(ref);
+
+  async remove(ref: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
+    const id = this.svc.store.get(ref).Id;
+    await this.svc.remove(ref, o);
+    this.exec.dropContainer(id);
+  }
+
+  // queries
+  async list(o: {
+    all: boolean;
+    limit?: number;
+    size: boolean;
+    filters: Map<string, string[]>;
+  }): Promise<unknown[]> {
+    const recs = filterContainers(this.svc.store.all(), o, {
+      find: (r) => this.svc.store.find(r),
+      matchesImage: (rec, ref) =>
+        rec.runtime.imageRef === ref || this.opts.imageMatches(rec.Image, ref),
+    });
+    return recs.map((r) => summaryView(r, r.runtime.imageRef));
+  }
+
+  async inspect(ref: string, _size: boolean): Promise<unknown> {
+    return inspectView(this.svc.store.get(ref));
+  }
+
+  isTty(ref: string): boolean {
+    return this.svc.store.get(ref).Config.Tty ?? false;
+  }
+
+  top = (ref: string, psArgs: string) => top(this.opts.runtime, this.svc.store.get(ref), psArgs);
+  changes = (ref: string) => changes(this.opts.snapshots, this.svc.store.get(ref));
+
+  async prune(
+    filters: Map<string, string[]>,
+  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    const labels = filters.get('label') ?? [];
+    for (const rec of this.svc.store.all()) {
+      if (rec.State.Running) continue;
+      if (!labels.every((l) => labelMatches(rec, l))) continue;
+      await this.remove(rec.Id, {});
+      deleted.push(rec.Id);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+  }
+
+  // I/O
+  logs = (ref: string, o: LogsOptions, signal: AbortSignal) => this.io.logs(ref, o, signal);
+  attach = (ref: string, o: AttachOptions, conn: Conn) => this.io.attach(ref, o, conn);
+  resize = (ref: string, h: number, w: number) => this.io.resize(ref, h, w);
+}
+
+function labelMatches(rec: ContainerRecord, l: string): boolean {
+  const labels = rec.Config.Labels ?? {};
+  const i = l.indexOf('=');
+  return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
+}

@@ -1,0 +1,63 @@
+import { promises as fsp } from 'node:fs';
+
+import { writeFileAtomic } from '../common/index.js';
+
+export function hostsFile(hostname: string, ip?: string, extraHosts: string[] = []): string {
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
+  for (const h of extraHosts) {
+    const i = h.indexOf(':');
+    if (i > 0) lines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
+  }
+  if (ip) lines.push(`${ip}\t${hostname}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * A container's resolv.conf, from the host's as Docker builds it: loopback nameservers are
+ * useless inside another network namespace, so they are dropped, and when none is left the
+ * public defaults are used (Docker does the same).
+ */
+export function resolvConf(
+  hostResolv: string,
+  opts: { dns?: string[]; search?: string[]; options?: string[]; keepLoopback?: boolean },
+): string {
+  const servers: string[] = [];
+  let search: string[] = [];
+  let options: string[] = [];
+  for (const raw of hostResolv.split('\n')) {
+    const line = raw.trim();
+    const [key, ...rest] = line.split(/\s+/);
+    if (key === 'nameserver' && rest[0]) {
+      if (opts.keepLoopback || !(rest[0].startsWith('127.') || rest[0] === '::1'))
+        servers.push(rest[0]);
+    } else if (key === 'search' || key === 'domain') search = rest;
+    else if (key === 'options') options = rest;
+  }
+  const ns = opts.dns?.length ? opts.dns : servers.length ? servers : ['8.8.8.8', '8.8.4.4'];
+  if (opts.search?.length) search = opts.search;
+  if (opts.options?.length) options = opts.options;
+  let out = '';
+  if (search.length) out += `search ${search.join(' ')}\n`;
+  for (const s of ns) out += `nameserver ${s}\n`;
+  if (options.length) out += `options ${options.join(' ')}\n`;
+  return out;
+}
+
+export async function readHostResolvConf(): Promise<string> {
+  try {
+    return await fsp.readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export async function writeEtcFile(file: string, content: string): Promise<void> {
+  await writeFileAtomic(file, content, 0o644);
+}

@@ -1,0 +1,125 @@
+import type {
+  ContainerConfig,
+  ContainerCreateRequest,
+  HostConfig,
+  ImageRuntimeConfig,
+} from '../api-types/index.js';
+import { invalidArgument } from '../common/index.js';
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+
+/** Merge env lists: later entries override earlier ones with the same key, order kept. */
+export function mergeEnv(...lists: Array<string[] | null | undefined>): string[] {
+  const out = new Map<string, string>();
+  for (const list of lists) {
+    for (const kv of list ?? []) {
+      const i = kv.indexOf('=');
+      const key = i < 0 ? kv : kv.slice(0, i);
+      out.delete(key);
+      out.set(key, kv);
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * The container's Config as Docker stores it: the request's fields, with the image's used for
+ * whatever the request left unset. Entrypoint given without Cmd clears the image's Cmd.
+ */
+export function mergeConfig(
+  req: ContainerCreateRequest,
+  image: ImageRuntimeConfig,
+  hostname: string,
+): ContainerConfig {
+  const entrypointSet = req.Entrypoint !== undefined && req.Entrypoint !== null;
+  const entrypoint = entrypointSet ? req.Entrypoint! : (image.Entrypoint ?? null);
+  let cmd = req.Cmd && req.Cmd.length > 0 ? req.Cmd : null;
+  if (!cmd && !entrypointSet) cmd = image.Cmd ?? null;
+  if ((entrypoint ?? []).length === 0 && (cmd ?? []).length === 0) {
+    throw invalidArgument('No command specified');
+  }
+  const imageEnv = image.Env && image.Env.length > 0 ? image.Env : [DEFAULT_PATH];
+  return {
+    Hostname: req.Hostname || hostname,
+    Domainname: req.Domainname ?? '',
+    User: req.User || image.User || '',
+    AttachStdin: req.AttachStdin ?? false,
+    AttachStdout: req.AttachStdout ?? false,
+    AttachStderr: req.AttachStderr ?? false,
+    ExposedPorts: { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+    Tty: req.Tty ?? false,
+    OpenStdin: req.OpenStdin ?? false,
+    StdinOnce: req.StdinOnce ?? false,
+    Env: mergeEnv(imageEnv, req.Env),
+    Cmd: cmd,
+    Image: req.Image ?? '',
+    Volumes: { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) },
+    WorkingDir: req.WorkingDir || image.WorkingDir || '',
+    Entrypoint: entrypoint,
+    OnBuild: image.OnBuild ?? null,
+    Labels: { ...(image.Labels ?? {}), ...(req.Labels ?? {}) },
+    ...(req.StopSignal || image.StopSignal
+      ? { StopSignal: req.StopSignal || image.StopSignal }
+      : {}),
+    ...(req.StopTimeout !== undefined && req.StopTimeout !== null
+      ? { StopTimeout: req.StopTimeout }
+      : {}),
+    ...(req.Healthcheck || image.Healthcheck
+      ? { Healthcheck: req.Healthcheck ?? image.Healthcheck }
+      : {}),
+  };
+}
+
+const SUPPORTED_RESTART = new Set(['', 'no']);
+
+/** Fill HostConfig defaults as Docker reports them in inspect, and refuse what we cannot do. */
+export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
+  const h: HostConfig = { ...(hc ?? {}) };
+  const mode = h.NetworkMode ?? '';
+  if (mode === '' || mode === 'default') h.NetworkMode = 'bridge';
+  if (!['bridge', 'host', 'none'].includes(h.NetworkMode!)) {
+    if (h.NetworkMode!.startsWith('container:')) {
+      throw invalidArgument('network mode container:<name> is not supported yet');
+    }
+    throw Object.assign(invalidArgument(`network ${h.NetworkMode} not found`), {});
+  }
+  h.RestartPolicy = h.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
+  if (h.RestartPolicy.Name === '') h.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
+  if (!SUPPORTED_RESTART.has(h.RestartPolicy.Name)) {
+    throw invalidArgument(
+      `restart policy "${h.RestartPolicy.Name}" is not supported by this daemon yet`,
+    );
+  }
+  if (h.AutoRemove && h.RestartPolicy.Name !== 'no') {
+    throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+  }
+  const published = Object.values(h.PortBindings ?? {}).some((b) => (b ?? []).length > 0);
+  if (published || h.PublishAllPorts) {
+    // TODO(#5): port publishing lands with user-defined networks; refuse rather than ignore.
+    throw invalidArgument('publishing ports (-p/-P) is not supported by this Wharf daemon yet');
+  }
+  h.ShmSize = h.ShmSize && h.ShmSize > 0 ? h.ShmSize : DEFAULT_SHM_SIZE;
+  if (h.Memory && h.Memory > 0 && h.Memory < 6 * 1024 * 1024) {
+    throw invalidArgument('Minimum memory limit allowed is 6MB');
+  }
+  if (h.MemorySwap && h.MemorySwap > 0 && h.Memory && h.MemorySwap < h.Memory) {
+    throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (h.NanoCpus && (h.CpuQuota || h.CpuPeriod)) {
+    throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  }
+  h.LogConfig = h.LogConfig?.Type ? h.LogConfig : { Type: 'json-file', Config: {} };
+  h.LogConfig.Config = h.LogConfig.Config ?? {};
+  h.CgroupnsMode = h.CgroupnsMode || 'private';
+  h.IpcMode = h.IpcMode || 'private';
+  h.Privileged = h.Privileged ?? false;
+  h.ReadonlyRootfs = h.ReadonlyRootfs ?? false;
+  h.AutoRemove = h.AutoRemove ?? false;
+  return h;
+}
+
+/** The process argv Docker runs: Entrypoint then Cmd. */
+export function processArgs(cfg: ContainerConfig): string[] {
+  return [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+}

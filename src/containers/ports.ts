@@ -1,0 +1,103 @@
+/**
+ * What the container service needs from the layers below it. The daemon wires these to the
+ * real image store, snapshotter, runtime and network manager; keeping them narrow lets the
+ * service be the one place where lifecycle logic lives (and a CRI front-end reuse it later).
+ */
+import type { Readable } from 'node:stream';
+
+import type { ImageRuntimeConfig } from '../api-types/index.js';
+
+export interface ResolvedImage {
+  id: string;
+  config: ImageRuntimeConfig;
+  /** Chain ID of the image's top layer ('' for an image without layers). */
+  topChainID: string;
+}
+
+export interface ImagesPort {
+  resolve(ref: string): Promise<ResolvedImage>;
+}
+
+export interface SnapshotsPort {
+  /** Create the container's writable layer over the image's layers. */
+  prepare(id: string, parentChainID: string): Promise<void>;
+  mount(id: string, target: string): Promise<void>;
+  unmount(target: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** The container's upper dir, and the image's layer dirs (top first), for `diff`. */
+  upperDir(id: string): string;
+  lowerDirs(parentChainID: string): Promise<string[]>;
+}
+
+export interface Endpoint {
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  endpointId: string;
+}
+
+export interface NetworkPort {
+  readonly bridge: { id: string; name: string; subnet: string; gateway: string; prefixLen: number };
+  createNetns(id: string): Promise<string>;
+  connect(id: string, netnsPath: string): Promise<Endpoint>;
+  disconnect(id: string): Promise<void>;
+  removeNetns(id: string): Promise<void>;
+}
+
+export interface CreateTaskOptions {
+  id: string;
+  bundle: string;
+  logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+}
+
+export interface ExecTaskOptions {
+  id: string;
+  execId: string;
+  processSpecPath: string;
+  logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+}
+
+/** The OCI runtime under its monitor (runc under conmon). Stateless: the service keeps state. */
+export interface RuntimePort {
+  /** Create the container (runc create via conmon); resolves with the init pid. */
+  create(opts: CreateTaskOptions): Promise<{ pid: number; conmonPid: number }>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: string, all?: boolean): Promise<void>;
+  delete(id: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  ps(id: string): Promise<number[]>;
+  /** 'running' | 'paused' | 'stopped' | 'created' | undefined when runc does not know it. */
+  state(id: string): Promise<{ status: string; pid: number } | undefined>;
+  exec(opts: ExecTaskOptions): Promise<{ pid: number }>;
+  /** Exit code from the monitor's exit file, undefined while still running. */
+  exitCode(id: string): Promise<number | undefined>;
+  exitFileTime(id: string): Promise<Date | undefined>;
+  clearExit(id: string): Promise<void>;
+  oomKilled(id: string): Promise<boolean>;
+  /** Directory the monitor drops exit files into (watched by the service). */
+  readonly exitDir: string;
+  resize(id: string, height: number, width: number, execId?: string): Promise<void>;
+  reopenLogs(id: string): Promise<void>;
+  openStdin(id: string, execId?: string): Promise<import('node:stream').Writable>;
+}
+
+export type { Readable };
+
+export interface EventsPort {
+  publish(
+    type: 'container' | 'image' | 'network' | 'volume' | 'daemon',
+    action: string,
+    actor: { ID: string; Attributes: Record<string, string> },
+  ): void;
+}
+
+export interface ExecExitPort {
+  /** Resolves with the exec session's exit code once it has ended. */
+  waitExecExit(id: string, execId: string, signal?: AbortSignal): Promise<number>;
+}

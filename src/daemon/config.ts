@@ -1,0 +1,227 @@
+import { promises as fsp } from 'node:fs';
+
+import { invalidArgument, isErrno, type LogLevel } from '../common/index.js';
+
+/** The daemon's settings: defaults ← daemon.json ← flags. Frozen once built. */
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  logLevel: LogLevel;
+  configFile: string;
+  bridge: string;
+  bip?: string;
+  /** Prefix of the firewall chains Wharf owns (WHARF-…); tests use unique ones. */
+  chainPrefix: string;
+  logDriver: string;
+  logOpts: Record<string, string>;
+  mtu?: number;
+  runc: string;
+  conmon: string;
+}
+
+export const DEFAULTS: DaemonConfig = {
+  hosts: ['unix:///run/wharf/wharf.sock'],
+  dataRoot: '/var/lib/wharf',
+  execRoot: '/run/wharf',
+  pidfile: '/run/wharf/wharfd.pid',
+  logLevel: 'info',
+  configFile: '/etc/wharf/daemon.json',
+  bridge: 'wharf0',
+  chainPrefix: 'WHARF',
+  logDriver: 'json-file',
+  logOpts: {},
+  runc: '/usr/sbin/runc',
+  conmon: '/usr/bin/conmon',
+};
+
+export const USAGE = `Usage:	wharfd [OPTIONS]
+
+A Docker-compatible container engine daemon
+
+Options:
+  -H, --host list              Daemon socket to listen on (default unix:///run/wharf/wharf.sock)
+      --data-root string       Root directory of persistent state (default "/var/lib/wharf")
+      --exec-root string       Root directory for execution state files (default "/run/wharf")
+  -p, --pidfile string         Path to use for daemon PID file (default "/run/wharf/wharfd.pid")
+  -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+  -D, --debug                  Enable debug mode
+      --config-file string     Daemon configuration file (default "/etc/wharf/daemon.json")
+  -b, --bridge string          Name of the default bridge device (default "wharf0")
+      --bip string             Address and prefix of the default bridge (e.g. 10.10.0.1/24)
+      --chain-prefix string    Prefix of Wharf's firewall chains (default "WHARF")
+      --mtu int                MTU of container interfaces
+      --log-driver string      Default driver for container logs (default "json-file")
+      --log-opt map            Default log driver options (max-size=20m, max-file=5)
+  -v, --version                Print version information and quit
+  -h, --help                   Print usage
+`;
+
+interface Flags {
+  values: Partial<DaemonConfig> & { hostsGiven?: string[] };
+  help?: boolean;
+  version?: boolean;
+}
+
+const LEVELS = new Set(['debug', 'info', 'warn', 'error', 'fatal']);
+
+/** Parse dockerd-style flags: `-H x`, `--host=x`, repeated `-H`. */
+export function parseFlags(argv: string[]): Flags {
+  const out: Flags = { values: {} };
+  const v = out.values;
+  const hosts: string[] = [];
+  const logOpts: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('-') && eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined) throw invalidArgument(`flag needs an argument: ${arg}`);
+      return next;
+    };
+    switch (arg) {
+      case '-H':
+      case '--host':
+        hosts.push(value());
+        break;
+      case '--data-root':
+      case '-g':
+      case '--graph':
+        v.dataRoot = value();
+        break;
+      case '--exec-root':
+        v.execRoot = value();
+        break;
+      case '-p':
+      case '--pidfile':
+        v.pidfile = value();
+        break;
+      case '-l':
+      case '--log-level':
+        v.logLevel = value() as LogLevel;
+        break;
+      case '-D':
+      case '--debug':
+        v.logLevel = 'debug';
+        break;
+      case '--config-file':
+        v.configFile = value();
+        break;
+      case '-b':
+      case '--bridge':
+        v.bridge = value();
+        break;
+      case '--bip':
+        v.bip = value();
+        break;
+      case '--chain-prefix':
+        v.chainPrefix = value();
+        break;
+      case '--mtu':
+        v.mtu = Number(value());
+        break;
+      case '--log-driver':
+        v.logDriver = value();
+        break;
+      case '--log-opt': {
+        const kv = value();
+        const j = kv.indexOf('=');
+        if (j < 0) throw invalidArgument(`invalid log-opt: ${kv}`);
+        logOpts[kv.slice(0, j)] = kv.slice(j + 1);
+        break;
+      }
+      case '-h':
+      case '--help':
+        out.help = true;
+        break;
+      case '-v':
+      case '--version':
+        out.version = true;
+        break;
+      default:
+        throw invalidArgument(`unknown flag: ${arg}`);
+    }
+  }
+  if (hosts.length) v.hostsGiven = hosts;
+  if (Object.keys(logOpts).length) v.logOpts = logOpts;
+  return out;
+}
+
+/** daemon.json keys (dockerd's names) that Wharf understands. */
+function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
+  const out: Partial<DaemonConfig> = {};
+  const str = (k: string): string | undefined => {
+    const val = json[k];
+    if (val === undefined) return undefined;
+    if (typeof val !== 'string') throw invalidArgument(`daemon.json: "${k}" must be a string`);
+    return val;
+  };
+  if (Array.isArray(json['hosts'])) out.hosts = json['hosts'] as string[];
+  out.dataRoot = str('data-root');
+  out.execRoot = str('exec-root');
+  out.pidfile = str('pidfile');
+  out.logLevel = str('log-level') as LogLevel | undefined;
+  if (json['debug'] === true) out.logLevel = 'debug';
+  out.bridge = str('bridge');
+  out.bip = str('bip');
+  out.chainPrefix = str('wharf-chain-prefix');
+  out.logDriver = str('log-driver');
+  if (json['log-opts'] && typeof json['log-opts'] === 'object')
+    out.logOpts = json['log-opts'] as Record<string, string>;
+  if (typeof json['mtu'] === 'number') out.mtu = json['mtu'];
+  for (const k of Object.keys(out) as (keyof DaemonConfig)[])
+    if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+export async function buildConfig(
+  argv: string[],
+): Promise<{ config: DaemonConfig; help?: boolean; version?: boolean }> {
+  const flags = parseFlags(argv);
+  const configFile = flags.values.configFile ?? DEFAULTS.configFile;
+  let file: Partial<DaemonConfig> = {};
+  try {
+    const text = await fsp.readFile(configFile, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw invalidArgument(
+        `unable to configure the daemon with file ${configFile}: ${(err as Error).message}`,
+      );
+    }
+    if (!json || typeof json !== 'object')
+      throw invalidArgument(`unable to configure the daemon with file ${configFile}`);
+    file = fromDaemonJson(json as Record<string, unknown>);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  const { hostsGiven, ...flagValues } = flags.values;
+  if (hostsGiven && file.hosts) {
+    throw invalidArgument(
+      'the following directives are specified both as a flag and in the configuration file: hosts',
+    );
+  }
+  const execRoot = flagValues.execRoot ?? file.execRoot ?? DEFAULTS.execRoot;
+  const config: DaemonConfig = {
+    ...DEFAULTS,
+    pidfile: `${execRoot}/wharfd.pid`,
+    ...file,
+    ...flagValues,
+    configFile,
+    hosts: hostsGiven ?? file.hosts ?? DEFAULTS.hosts,
+  };
+  if (!LEVELS.has(config.logLevel))
+    throw invalidArgument(`unable to parse logging level: ${config.logLevel}`);
+  for (const h of config.hosts) {
+    if (!h.startsWith('unix://')) throw invalidArgument(`only unix:// hosts are supported: ${h}`);
+  }
+  return { config: Object.freeze(config), help: flags.help, version: flags.version };
+}

@@ -1,0 +1,350 @@
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { EventMessage, HostConfig } from '../api-types/index.js';
+import type { ExecBackend, ImagesBackend, SystemBackend } from '../api/routes/backend.js';
+import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
+import type { Logger } from '../common/index.js';
+import { ContentStore } from '../content/index.js';
+import {
+  Containers,
+  type ContainerRecord,
+  type ImagesPort,
+  type SnapshotsPort,
+} from '../containers/index.js';
+import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
+import { EventBus } from '../events/index.js';
+import { ImageStore } from '../images/index.js';
+import { NetworkManager } from '../network/index.js';
+import { buildSpec, hostBoundingSet } from '../runtime/index.js';
+import { OverlaySnapshotter } from '../snapshots/index.js';
+import type { DaemonConfig } from './config.js';
+import { daemonPaths } from './paths.js';
+import { RuntimeAdapter } from './runtime-adapter.js';
+import { WHARF_VERSION } from './version.js';
+
+export interface Engine {
+  id: string;
+  events: EventBus;
+  containers: Containers;
+  exec: ExecBackend;
+  images: ImagesBackend;
+  system: SystemBackend;
+  close(): Promise<void>;
+}
+
+const INIT_CANDIDATES = [
+  '/usr/bin/tini-static',
+  '/usr/bin/catatonit',
+  '/usr/libexec/podman/catatonit',
+];
+
+async function findInit(): Promise<string | undefined> {
+  for (const p of INIT_CANDIDATES) {
+    try {
+      await fsp.access(p);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** The composition root: the only place that constructs implementations. */
+export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Engine> {
+  const p = daemonPaths(config);
+  const id = createHash('sha256')
+    .update(`wharf:${path.resolve(config.dataRoot)}`)
+    .digest('hex')
+    .slice(0, 32);
+  const events = new EventBus({ logger: log.child({ module: 'events' }) });
+
+  const content = await ContentStore.open(p.content, log.child({ module: 'content' }));
+  const snapshotter = await OverlaySnapshotter.open(
+    p.snapshots,
+    log.child({ module: 'snapshots' }),
+  );
+  const images = await ImageStore.open({
+    root: p.image,
+    snapshots: snapshotter,
+    content,
+    logger: log.child({ module: 'images' }),
+  });
+
+  const network = await NetworkManager.open({
+    execRoot: config.execRoot,
+    dataRoot: config.dataRoot,
+    bridgeName: config.bridge,
+    bip: config.bip,
+    chainPrefix: config.chainPrefix,
+    mtu: config.mtu,
+    logger: log,
+  });
+
+  const runtime = new RuntimeAdapter({
+    runcBinary: config.runc,
+    conmonBinary: config.conmon,
+    runcRoot: p.runcRoot,
+    bundles: p.bundles,
+    exitDir: p.exits,
+    socketDir: path.join(config.execRoot, 's'),
+    log: log.child({ module: 'runtime' }),
+  });
+  const boundingSet = await hostBoundingSet();
+  const initPath = await findInit();
+
+  const imagesPort: ImagesPort = {
+    resolve: async (ref) => {
+      const rec = await images.resolve(ref);
+      return { id: rec.id, config: images.config(rec.id), topChainID: rec.chainID ?? '' };
+    },
+  };
+  const snapshotsPort: SnapshotsPort = {
+    prepare: (cid, parent) => snapshotter.prepare(cid, (parent || undefined) as never),
+    mount: (cid, target) => snapshotter.mount(cid, target),
+    unmount: (target) => snapshotter.unmount(target),
+    remove: (cid) => snapshotter.remove(cid),
+    upperDir: (cid) => snapshotter.snapshotDirs(cid).upper,
+    lowerDirs: (chain) => snapshotter.diffDirs((chain || undefined) as never),
+  };
+
+  const rotators = new Map<string, LogRotator>();
+  const rotatorFor = (cid: string, hc: HostConfig, file: string): LogRotator => {
+    let r = rotators.get(cid);
+    if (!r) {
+      const lc = hc.LogConfig ?? { Type: config.logDriver, Config: config.logOpts };
+      const parsed = parseLogOpts(lc.Type, { ...config.logOpts, ...(lc.Config ?? {}) });
+      r = new LogRotator({
+        file,
+        maxSize: parsed.maxSize,
+        maxFile: Math.max(1, parsed.maxFile),
+        reopen: () => runtime.reopenLogs(cid),
+      });
+      rotators.set(cid, r);
+    }
+    return r;
+  };
+
+  const containers: Containers = new Containers({
+    dataDir: p.containers,
+    execDir: p.bundles,
+    images: imagesPort,
+    snapshots: snapshotsPort,
+    runtime,
+    network,
+    events,
+    log: log.child({ module: 'containers' }),
+    validateLogConfig: (type, opts) => void parseLogOpts(type, { ...opts }),
+    buildSpec: (i) =>
+      buildSpec({
+        id: i.id,
+        rootfs: i.rootfs,
+        config: i.rec.Config,
+        hostConfig: i.rec.HostConfig,
+        args: i.args,
+        env: i.env,
+        cwd: i.cwd,
+        user: i.user,
+        hostname: i.rec.Config.Hostname ?? i.id.slice(0, 12),
+        terminal: i.rec.Config.Tty ?? false,
+        netns: i.netns,
+        etcFiles: i.etcFiles,
+        cgroupsPath: `/wharf/${i.id}`,
+        initPath,
+        hostBoundingSet: boundingSet,
+        hostShmPath: '/dev/shm',
+      }),
+    logFiles: async (cid: string): Promise<string[]> => {
+      const rec: ContainerRecord = containers.svc.store.get(cid);
+      if (!rec.LogPath) return [];
+      const files: string[] = await rotatorFor(cid, rec.HostConfig, rec.LogPath).files();
+      return files.length ? files : [rec.LogPath];
+    },
+    imageMatches: (imageId, ref) => {
+      try {
+        return images.resolveSync(ref).id === imageId;
+      } catch {
+        return false;
+      }
+    },
+  });
+  await containers.open();
+  await network.reconcile(
+    new Set(
+      containers.svc.store
+        .all()
+        .filter((r) => r.State.Running)
+        .map((r) => r.Id),
+    ),
+  );
+
+  // Rotation runs in the daemon (conmon only appends): check running containers' logs.
+  const rotateTimer = setInterval(() => {
+    for (const rec of containers.svc.store.all()) {
+      if (!rec.State.Running || !rec.LogPath) continue;
+      rotatorFor(rec.Id, rec.HostConfig, rec.LogPath)
+        .check()
+        .catch((err) => log.warn({ err, container: rec.Id }, 'log rotation failed'));
+    }
+  }, 2000);
+  rotateTimer.unref();
+
+  const system: SystemBackend = {
+    version: () => ({
+      Platform: { Name: 'Wharf Engine' },
+      Components: [
+        {
+          Name: 'Engine',
+          Version: WHARF_VERSION,
+          Details: {
+            ApiVersion: API_VERSION,
+            MinAPIVersion: MIN_API_VERSION,
+            Os: 'linux',
+            Arch: 'amd64',
+          },
+        },
+      ],
+      Version: WHARF_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: 'wharf',
+      GoVersion: `node${process.versions.node}`,
+      Os: 'linux',
+      Arch: 'amd64',
+      KernelVersion: os.release(),
+      BuildTime: '',
+    }),
+    info: async () => {
+      const all = containers.svc.store.all();
+      const running = all.filter((r) => r.State.Running && !r.State.Paused).length;
+      const paused = all.filter((r) => r.State.Paused).length;
+      const imageList = await images.list({ all: false });
+      return {
+        ID: id,
+        Containers: all.length,
+        ContainersRunning: running,
+        ContainersPaused: paused,
+        ContainersStopped: all.length - running - paused,
+        Images: imageList.length,
+        Driver: 'overlay2',
+        DriverStatus: [['Backing Filesystem', 'extfs']],
+        DockerRootDir: config.dataRoot,
+        Plugins: {
+          Volume: ['local'],
+          Network: ['bridge', 'host', 'none'],
+          Authorization: null,
+          Log: ['json-file', 'local', 'none'],
+        },
+        MemoryLimit: true,
+        SwapLimit: true,
+        CpuCfsPeriod: true,
+        CpuCfsQuota: true,
+        CPUShares: true,
+        CPUSet: true,
+        PidsLimit: true,
+        OomKillDisable: true,
+        IPv4Forwarding: true,
+        Debug: config.logLevel === 'debug',
+        NFd: 0,
+        NGoroutines: 0,
+        SystemTime: new Date().toISOString(),
+        LoggingDriver: config.logDriver,
+        CgroupDriver: 'cgroupfs',
+        CgroupVersion: '1',
+        NEventsListener: 0,
+        KernelVersion: os.release(),
+        OperatingSystem: await osName(),
+        OSVersion: '',
+        OSType: 'linux',
+        Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(),
+        IndexServerAddress: 'https://index.docker.io/v1/',
+        RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        NCPU: os.cpus().length,
+        MemTotal: os.totalmem(),
+        Name: os.hostname(),
+        Labels: [],
+        ExperimentalBuild: false,
+        ServerVersion: WHARF_VERSION,
+        Runtimes: { runc: { path: config.runc } },
+        DefaultRuntime: 'runc',
+        Swarm: {
+          NodeID: '',
+          NodeAddr: '',
+          LocalNodeState: 'inactive',
+          ControlAvailable: false,
+          Error: '',
+          RemoteManagers: null,
+        },
+        LiveRestoreEnabled: true,
+        Isolation: '',
+        InitBinary: initPath ?? '',
+        SecurityOptions: ['name=seccomp,profile=builtin'],
+        Warnings: null,
+      };
+    },
+    subscribe: (o, onEvent: (ev: EventMessage) => void, onEnd?: () => void) =>
+      events.subscribe(o, onEvent, onEnd),
+  };
+
+  const imagesBackend: ImagesBackend = {
+    list: (o) => images.list({ all: o.all, filters: Object.fromEntries(o.filters) }),
+    inspect: (ref) => images.inspect(ref),
+    history: (ref) => images.history(ref),
+    tag: async (source, repo, tag) => {
+      await images.tag(source, repo, tag);
+      const rec = await images.resolve(source);
+      events.publish('image', 'tag', {
+        ID: rec.id,
+        Attributes: { name: tag ? `${repo}:${tag}` : repo },
+      });
+    },
+    remove: async (ref, o) => {
+      const out = await images.remove(ref, {
+        ...o,
+        usedBy: (imageId: string) => {
+          const c = containers.svc.store.all().find((r) => r.Image === imageId);
+          return c ? { id: c.Id, running: c.State.Running } : undefined;
+        },
+      });
+      for (const item of out) {
+        for (const [k, v] of Object.entries(item)) {
+          events.publish('image', k === 'Untagged' ? 'untag' : 'delete', {
+            ID: v as string,
+            Attributes: { name: v as string },
+          });
+        }
+      }
+      return out as Array<Record<string, string>>;
+    },
+    import: async (body, o) => {
+      const res = await images.import(body, o);
+      events.publish('image', 'import', { ID: res.id, Attributes: { name: o.ref ?? res.id } });
+      return res;
+    },
+  };
+
+  return {
+    id,
+    events,
+    containers,
+    exec: containers.exec,
+    images: imagesBackend,
+    system,
+    close: async () => {
+      clearInterval(rotateTimer);
+      containers.close();
+    },
+  };
+}
+
+async function osName(): Promise<string> {
+  try {
+    const text = await fsp.readFile('/etc/os-release', 'utf8');
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}

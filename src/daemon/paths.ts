@@ -1,0 +1,20 @@
+import path from 'node:path';
+
+import type { DaemonConfig } from './config.js';
+
+/** Every directory the daemon uses, derived once from the config (containerd defaults_linux). */
+export function daemonPaths(c: DaemonConfig) {
+  return {
+    containers: path.join(c.dataRoot, 'containers'),
+    image: path.join(c.dataRoot, 'image'),
+    content: path.join(c.dataRoot, 'content'),
+    snapshots: path.join(c.dataRoot, 'overlay'),
+    network: path.join(c.dataRoot, 'network'),
+    bundles: path.join(c.execRoot, 'containers'),
+    runcRoot: path.join(c.execRoot, 'runc'),
+    exits: path.join(c.execRoot, 'exits'),
+    netns: path.join(c.execRoot, 'netns'),
+  };
+}
+
+export type DaemonPaths = ReturnType<typeof daemonPaths>;

@@ -1,0 +1,1 @@
+export const WHARF_VERSION = '0.1.0';
