@@ -23,6 +23,68 @@ export function mergeEnv(...lists: Array<string[] | null | undefined>): string[]
   return [...out.values()];
 }
 
+const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * Check the JSON types of a create request as Docker's decoder would, normalising what it
+ * accepts loosely (Cmd and Entrypoint may be a single string: docker's strslice).
+ */
+export function validateCreateRequest(req: ContainerCreateRequest): ContainerCreateRequest {
+  const out: ContainerCreateRequest = { ...req };
+  for (const key of ['Cmd', 'Entrypoint', 'Shell'] as const) {
+    const v = req[key] as unknown;
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string') out[key] = [v];
+    else if (!isStringArray(v))
+      throw invalidArgument(
+        `json: cannot unmarshal ${typeof v} into Go struct field Config.${key} of type strslice.StrSlice`,
+      );
+  }
+  for (const key of ['Env', 'OnBuild'] as const) {
+    const v = req[key] as unknown;
+    if (v !== undefined && v !== null && !isStringArray(v)) {
+      throw invalidArgument(
+        `json: cannot unmarshal ${typeof v} into Go struct field Config.${key} of type []string`,
+      );
+    }
+  }
+  for (const key of [
+    'Image',
+    'User',
+    'WorkingDir',
+    'Hostname',
+    'Domainname',
+    'StopSignal',
+  ] as const) {
+    const v = req[key] as unknown;
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      throw invalidArgument(
+        `json: cannot unmarshal ${typeof v} into Go struct field Config.${key} of type string`,
+      );
+    }
+  }
+  const labels = req.Labels as unknown;
+  if (labels !== undefined && labels !== null) {
+    if (
+      typeof labels !== 'object' ||
+      Array.isArray(labels) ||
+      !Object.values(labels).every((x) => typeof x === 'string')
+    ) {
+      throw invalidArgument(
+        'json: cannot unmarshal into Go struct field Config.Labels of type map[string]string',
+      );
+    }
+  }
+  const hc = req.HostConfig as unknown;
+  if (hc !== undefined && hc !== null && (typeof hc !== 'object' || Array.isArray(hc))) {
+    throw invalidArgument(
+      `json: cannot unmarshal ${typeof hc} into Go struct field ContainerCreateRequest.HostConfig of type container.HostConfig`,
+    );
+  }
+  return out;
+}
+
 /**
  * The container's Config as Docker stores it: the request's fields, with the image's used for
  * whatever the request left unset. Entrypoint given without Cmd clears the image's Cmd.

@@ -49,6 +49,8 @@ export interface CreateTaskOptions {
   id: string;
   bundle: string;
   logPath: string;
+  /** Bytes after which the monitor truncates the log (only for a discard log). */
+  logSizeMax?: number;
   tty: boolean;
   openStdin: boolean;
 }

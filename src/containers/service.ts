@@ -15,7 +15,7 @@ import {
 } from '../common/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf, writeEtcFile } from './etc-files.js';
-import { mergeConfig, normalizeHostConfig, processArgs } from './merge.js';
+import { mergeConfig, normalizeHostConfig, processArgs, validateCreateRequest } from './merge.js';
 import { randomName, validName } from './names.js';
 import type { EventsPort, ImagesPort, NetworkPort, RuntimePort, SnapshotsPort } from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
@@ -101,6 +101,7 @@ export class ContainerService {
   ): Promise<{ Id: string; Warnings: string[] }> {
     if (!req || typeof req !== 'object')
       throw invalidArgument('config cannot be empty in order to create a container');
+    req = validateCreateRequest(req);
     if (!req.Image) throw invalidArgument('No image specified');
     if (name !== undefined && name !== '' && !validName(name)) {
       throw invalidArgument(
@@ -184,9 +185,19 @@ export class ContainerService {
     const bundle = this.bundleDir(id);
     const rootfs = path.join(bundle, 'rootfs');
     const hc = rec.HostConfig;
+    // Per-phase timings (ms), logged at debug level: where a start's time goes.
+    const phases: Record<string, number> = {};
+    let lapAt = performance.now();
+    const lap = (phase: string): void => {
+      const now = performance.now();
+      phases[phase] = Math.round((now - lapAt) * 10) / 10;
+      lapAt = now;
+    };
     await fsp.mkdir(rootfs, { recursive: true, mode: 0o700 });
     await this.opts.runtime.clearExit(id);
+    lap('prep');
     await this.opts.snapshots.mount(id, rootfs);
+    lap('mount');
     let netnsPath: string | undefined;
     try {
       const user = await resolveUserInRootfs(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
@@ -206,6 +217,7 @@ export class ContainerService {
         const ep = await this.opts.network.connect(id, netnsPath);
         netns = { mode: 'path', path: netnsPath };
         ip = ep.ipAddress;
+        lap('network');
         rec.NetworkSettings = {
           SandboxKey: netnsPath,
           Networks: {
@@ -246,6 +258,7 @@ export class ContainerService {
         }),
       );
       await writeEtcFile(rec.HostnamePath, `${rec.Config.Hostname}\n`);
+      lap('etc');
 
       const env = [...(rec.Config.Env ?? [])];
       if (!env.some((e) => e.startsWith('HOSTNAME=')))
@@ -267,15 +280,20 @@ export class ContainerService {
         },
       });
       await writeJsonAtomic(path.join(bundle, 'config.json'), spec);
+      lap('spec');
       const { pid, conmonPid } = await this.opts.runtime.create({
         id,
         bundle,
+        // --log-driver none: attach still shows output, from a small file conmon truncates.
         logPath: rec.LogPath || path.join(bundle, 'discard.log'),
+        ...(rec.LogPath ? {} : { logSizeMax: 1024 * 1024 }),
         tty: rec.Config.Tty ?? false,
         openStdin: rec.Config.OpenStdin ?? false,
       });
       rec.runtime.conmonPid = conmonPid;
+      lap('create');
       await this.opts.runtime.start(id);
+      lap('runcStart');
       rec.State = {
         ...rec.State,
         Status: 'running',
@@ -311,8 +329,10 @@ export class ContainerService {
       );
     }
     await this.store.save(rec);
+    lap('save');
     this.emit(rec, 'start');
     fire(this.startListeners, rec.Id);
+    this.log.debug({ container: id, phases }, 'start timing');
   }
 
   private async releaseNetwork(rec: ContainerRecord): Promise<void> {
@@ -339,9 +359,12 @@ export class ContainerService {
       const code =
         (await this.opts.runtime.exitCode(id)) ?? ((await this.runtimeGone(id)) ? 255 : undefined);
       if (code === undefined) return;
+      const t0 = performance.now();
       const finished = (await this.opts.runtime.exitFileTime(id)) ?? new Date();
       const oom = await this.opts.runtime.oomKilled(id);
+      const t1 = performance.now();
       await this.cleanupTask(rec);
+      const t2 = performance.now();
       rec.State = {
         ...rec.State,
         Status: 'exited',
@@ -355,11 +378,21 @@ export class ContainerService {
       };
       await this.store.save(rec);
       await this.opts.runtime.clearExit(id);
+      const t3 = performance.now();
       if (oom) this.emit(rec, 'oom');
       this.emit(rec, 'die', { exitCode: String(code) });
       this.waiters.exited(id, code);
       fire(this.exitListeners, id);
       if (rec.HostConfig.AutoRemove) await this.removeLocked(rec);
+      const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+      this.log.debug(
+        {
+          container: id,
+          noticedAfterMs: finished ? Date.now() - finished.getTime() - ms(t0, performance.now()) : undefined,
+          phases: { read: ms(t0, t1), cleanup: ms(t1, t2), save: ms(t2, t3), remove: ms(t3, performance.now()) },
+        },
+        'exit timing',
+      );
     });
   }
 
@@ -369,13 +402,24 @@ export class ContainerService {
   }
 
   private async cleanupTask(rec: ContainerRecord): Promise<void> {
+    const t0 = performance.now();
     await this.opts.runtime
       .delete(rec.Id)
       .catch((err) => this.log.warn({ err, container: rec.Id }, 'runc delete'));
+    const t1 = performance.now();
     await this.releaseNetwork(rec);
+    const t2 = performance.now();
     await this.opts.snapshots
       .unmount(path.join(this.bundleDir(rec.Id), 'rootfs'))
       .catch((err) => this.log.warn({ err, container: rec.Id }, 'unmount rootfs'));
+    const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+    this.log.debug(
+      {
+        container: rec.Id,
+        phases: { runcDelete: ms(t0, t1), network: ms(t1, t2), umount: ms(t2, performance.now()) },
+      },
+      'cleanup timing',
+    );
   }
 
   /** Resolves when the container's current run has ended (immediately if not running). */
@@ -494,17 +538,35 @@ export class ContainerService {
   }
 
   private async removeLocked(rec: ContainerRecord): Promise<void> {
+    const t0 = performance.now();
     rec.State.Status = 'removing';
     await this.opts.runtime.delete(rec.Id).catch(() => undefined);
     await this.opts.snapshots
       .unmount(path.join(this.bundleDir(rec.Id), 'rootfs'))
       .catch(() => undefined);
     await this.releaseNetwork(rec);
+    const t1 = performance.now();
     await this.opts.snapshots.remove(rec.Id);
+    const t2 = performance.now();
     await fsp.rm(this.bundleDir(rec.Id), { recursive: true, force: true });
+    const t3 = performance.now();
     await this.store.delete(rec);
+    const t4 = performance.now();
     this.emit(rec, 'destroy');
     this.waiters.removed(rec.Id, rec.State.ExitCode);
+    const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+    this.log.debug(
+      {
+        container: rec.Id,
+        phases: {
+          task: ms(t0, t1),
+          snapshot: ms(t1, t2),
+          bundle: ms(t2, t3),
+          record: ms(t3, t4),
+        },
+      },
+      'remove timing',
+    );
   }
 
   async rename(ref: string, newName: string): Promise<void> {

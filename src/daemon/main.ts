@@ -34,6 +34,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel);
+  // A bug in one request must not take the daemon (and its view of every container) down.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   if (process.getuid?.() !== 0) {
     log.fatal('wharfd needs to be started as root');
     process.exitCode = 1;
@@ -52,9 +54,10 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function run(config: DaemonConfig, log: Logger): Promise<void> {
+  // Lock before touching anything else: a refused second daemon must leave no trace.
+  const lock = await lockDataRoot(path.resolve(config.dataRoot));
   await fsp.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await fsp.mkdir(config.execRoot, { recursive: true, mode: 0o711 });
-  const lock = await lockDataRoot(path.resolve(config.dataRoot));
   await fsp.mkdir(path.dirname(config.pidfile), { recursive: true });
   await fsp.writeFile(config.pidfile, `${process.pid}`);
 

@@ -82,6 +82,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       ...this.common(dir, t.logPath, t.tty, t.openStdin, this.exitDir),
       id: t.id,
       bundle: t.bundle,
+      logSizeMax: t.logSizeMax,
     });
   }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -68,6 +68,7 @@ describe('daemon crash and restart (live restore)', () => {
       { timeout: 20_000 },
     );
     expect(r.status).toBe(1);
+    expect(existsSync(`${d.execRoot}-2`)).toBe(false);
     expect(r.stderr.toString()).toMatch(/another wharfd is already running with data root/);
   });
 });
