@@ -14,6 +14,8 @@ export interface ContainersOptions extends ContainerServiceOptions {
   logFiles: (id: string) => Promise<string[]>;
   /** Whether `ref` (a name or ID) names the image `imageId` (for the ancestor filter). */
   imageMatches: (imageId: string, ref: string) => boolean;
+  /** Bytes of an image's layers, for SizeRootFs. */
+  imageSize: (imageId: string) => Promise<number>;
 }
 
 /**
@@ -83,11 +85,26 @@ export class Containers {
       matchesImage: (rec, ref) =>
         rec.runtime.imageRef === ref || this.opts.imageMatches(rec.Image, ref),
     });
-    return recs.map((r) => summaryView(r, r.runtime.imageRef));
+    return Promise.all(
+      recs.map(async (r) => ({
+        ...summaryView(r, r.runtime.imageRef),
+        ...(o.size ? await this.sizes(r) : {}),
+      })),
+    );
   }
 
-  async inspect(ref: string, _size: boolean): Promise<unknown> {
-    return inspectView(this.svc.store.get(ref));
+  async inspect(ref: string, size: boolean): Promise<unknown> {
+    const rec = this.svc.store.get(ref);
+    return { ...inspectView(rec), ...(size ? await this.sizes(rec) : {}) };
+  }
+
+  /** Docker's SizeRw (the writable layer) and SizeRootFs (image plus writable layer). */
+  private async sizes(rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const [rw, image] = await Promise.all([
+      this.opts.snapshots.sizeRw(rec.Id),
+      this.opts.imageSize(rec.Image),
+    ]);
+    return { SizeRw: rw, SizeRootFs: rw + image };
   }
 
   isTty(ref: string): boolean {

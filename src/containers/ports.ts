@@ -12,6 +12,8 @@ export interface ResolvedImage {
   config: ImageRuntimeConfig;
   /** Chain ID of the image's top layer ('' for an image without layers). */
   topChainID: string;
+  /** Bytes of the image's layers (Docker's image Size). */
+  size: number;
 }
 
 export interface ImagesPort {
@@ -27,6 +29,8 @@ export interface SnapshotsPort {
   /** The container's upper dir, and the image's layer dirs (top first), for `diff`. */
   upperDir(id: string): string;
   lowerDirs(parentChainID: string): Promise<string[]>;
+  /** Bytes in the container's writable layer. */
+  sizeRw(id: string): Promise<number>;
 }
 
 export interface Endpoint {

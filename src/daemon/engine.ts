@@ -99,7 +99,12 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   const imagesPort: ImagesPort = {
     resolve: async (ref) => {
       const rec = await images.resolve(ref);
-      return { id: rec.id, config: images.config(rec.id), topChainID: rec.chainID ?? '' };
+      return {
+        id: rec.id,
+        config: images.config(rec.id),
+        topChainID: rec.chainID ?? '',
+        size: rec.size,
+      };
     },
   };
   const snapshotsPort: SnapshotsPort = {
@@ -109,6 +114,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     remove: (cid) => snapshotter.remove(cid),
     upperDir: (cid) => snapshotter.snapshotDirs(cid).upper,
     lowerDirs: (chain) => snapshotter.diffDirs((chain || undefined) as never),
+    sizeRw: async (cid) => (await snapshotter.usage({ id: cid }).catch(() => ({ size: 0 }))).size,
   };
 
   const rotators = new Map<string, LogRotator>();
@@ -129,6 +135,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   };
 
   const containers: Containers = new Containers({
+    imageSize: async (imageId) => (await images.resolve(imageId).catch(() => undefined))?.size ?? 0,
     dataDir: p.containers,
     execDir: p.bundles,
     images: imagesPort,

@@ -95,6 +95,10 @@ describe('container lifecycle', () => {
     expect(diff).toMatch(/^A \/added$/m);
     expect(diff).toMatch(/^D \/etc\/group$/m);
     expect(diff).toMatch(/^C \/etc$/m);
+    const sizes = JSON.parse(d.cli(['inspect', '-s', 'new']).stdout)[0];
+    expect(sizes.SizeRw).toBeGreaterThan(0);
+    expect(sizes.SizeRootFs).toBeGreaterThan(sizes.SizeRw);
+    expect(d.cli(['ps', '-s', '--format', '{{.Names}} {{.Size}}']).stdout).toMatch(/^new \d+B \(virtual [\d.]+MB\)$/m);
     d.cli(['rm', '-f', 'new']);
   });
 
