@@ -2,18 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { invalidArgument } from '../common/index.js';
 
-/** Docker's query booleans: 1/true/True are true; absent, 0 and false are false. */
+/** Docker's query booleans (httputils.BoolValue): 0/no/false/none, any case, are false. */
 export function qbool(q: URLSearchParams, name: string, dflt = false): boolean {
-  const v = q.get(name);
-  if (v === null || v === '') return dflt;
-  return !['0', 'false', 'False', 'FALSE', 'no'].includes(v);
+  const v = q.get(name)?.trim().toLowerCase();
+  if (v === undefined || v === '') return dflt;
+  return !['0', 'false', 'no', 'none'].includes(v);
 }
 
 export function qint(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw invalidArgument(`invalid value for ${name}: ${v}`);
+  if (!Number.isInteger(n)) throw invalidArgument(`invalid value for ${name}: ${v}`);
   return n;
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import type { Logger } from '../common/index.js';
+import { invalidArgument, type Logger } from '../common/index.js';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -61,7 +61,13 @@ export class Router {
         pathKnown = true;
         if (r.method !== wanted) continue;
         const params: Record<string, string> = {};
-        r.names.forEach((n, i) => (params[n] = decodeURIComponent(found[i + 1]!)));
+        r.names.forEach((n, i) => {
+          try {
+            params[n] = decodeURIComponent(found[i + 1]!);
+          } catch {
+            throw invalidArgument(`invalid escape in path: ${path}`);
+          }
+        });
         return { route: r, params, pathKnown };
       }
     }

@@ -44,7 +44,8 @@ export function resolvConf(
   if (opts.search?.length) search = opts.search;
   if (opts.options?.length) options = opts.options;
   let out = '';
-  if (search.length) out += `search ${search.join(' ')}\n`;
+  // `--dns-search .` means no search domains at all (Docker's resolvconf.Build).
+  if (search.length && search.join(' ').trim() !== '.') out += `search ${search.join(' ')}\n`;
   for (const s of ns) out += `nameserver ${s}\n`;
   if (options.length) out += `options ${options.join(' ')}\n`;
   return out;

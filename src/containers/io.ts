@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 
-import { invalidArgument, type Logger } from '../common/index.js';
+import { conflict, invalidArgument, type Logger } from '../common/index.js';
 import { DetachScanner, parseDetachKeys } from './detach-keys.js';
 import { encodeFrame, readLogs, type LogEntry } from './logs/index.js';
 import type { RuntimePort } from './ports.js';
@@ -201,7 +201,8 @@ export class ContainerIO {
 
   async resize(ref: string, height: number, width: number): Promise<void> {
     const rec = this.svc.store.get(ref);
-    if (!rec.State.Running) throw invalidArgument(`Container ${rec.Id} is not running`);
+    // As dockerd (errNotRunning): a conflict with the container's state, not a bad request.
+    if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
     await this.runtime.resize(rec.Id, height, width);
   }
 }

@@ -4,7 +4,7 @@ import type {
   HostConfig,
   ImageRuntimeConfig,
 } from '../api-types/index.js';
-import { invalidArgument } from '../common/index.js';
+import { invalidArgument, notFound } from '../common/index.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -25,6 +25,17 @@ export function mergeEnv(...lists: Array<string[] | null | undefined>): string[]
 
 const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * The container's Env as Docker builds it: the request's entries first, then the image's
+ * entries whose keys the request does not set.
+ */
+export function mergeImageEnv(user: string[] | null | undefined, image: string[]): string[] {
+  if (!user || user.length === 0) return [...image];
+  const key = (kv: string): string => kv.split('=', 1)[0]!;
+  const userKeys = new Set(user.map(key));
+  return [...user, ...image.filter((kv) => !userKeys.has(key(kv)))];
+}
 
 /**
  * Check the JSON types of a create request as Docker's decoder would, normalising what it
@@ -94,10 +105,16 @@ export function mergeConfig(
   image: ImageRuntimeConfig,
   hostname: string,
 ): ContainerConfig {
-  const entrypointSet = req.Entrypoint !== undefined && req.Entrypoint !== null;
-  const entrypoint = entrypointSet ? req.Entrypoint! : (image.Entrypoint ?? null);
+  // moby's merge: an empty Entrypoint (absent or []) takes the image's Cmd when none is given;
+  // only an absent one takes the image's Entrypoint. `--entrypoint ""` arrives as [""]: reset.
+  const userEp = req.Entrypoint ?? null;
+  let entrypoint: string[] | null = userEp;
   let cmd = req.Cmd && req.Cmd.length > 0 ? req.Cmd : null;
-  if (!cmd && !entrypointSet) cmd = image.Cmd ?? null;
+  if (userEp === null || userEp.length === 0) {
+    if (!cmd) cmd = image.Cmd ?? null;
+    if (userEp === null) entrypoint = image.Entrypoint ?? null;
+  }
+  if (entrypoint?.length === 1 && entrypoint[0] === '') entrypoint = [];
   if ((entrypoint ?? []).length === 0 && (cmd ?? []).length === 0) {
     throw invalidArgument('No command specified');
   }
@@ -113,7 +130,7 @@ export function mergeConfig(
     Tty: req.Tty ?? false,
     OpenStdin: req.OpenStdin ?? false,
     StdinOnce: req.StdinOnce ?? false,
-    Env: mergeEnv(imageEnv, req.Env),
+    Env: mergeImageEnv(req.Env, imageEnv),
     Cmd: cmd,
     Image: req.Image ?? '',
     Volumes: { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) },
@@ -144,7 +161,7 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     if (h.NetworkMode!.startsWith('container:')) {
       throw invalidArgument('network mode container:<name> is not supported yet');
     }
-    throw Object.assign(invalidArgument(`network ${h.NetworkMode} not found`), {});
+    throw notFound(`network ${h.NetworkMode} not found`);
   }
   h.RestartPolicy = h.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
   if (h.RestartPolicy.Name === '') h.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
@@ -168,8 +185,11 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   if (h.MemorySwap && h.MemorySwap > 0 && h.Memory && h.MemorySwap < h.Memory) {
     throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
   }
-  if (h.NanoCpus && (h.CpuQuota || h.CpuPeriod)) {
+  if (h.NanoCpus && h.CpuPeriod) {
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  }
+  if (h.NanoCpus && h.CpuQuota) {
+    throw invalidArgument('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   }
   h.LogConfig = h.LogConfig?.Type ? h.LogConfig : { Type: 'json-file', Config: {} };
   h.LogConfig.Config = h.LogConfig.Config ?? {};

@@ -23,7 +23,7 @@ export function parsePs(
   pids: Set<string>,
 ): { Titles: string[]; Processes: string[][] } {
   const lines = out.split('\n').filter((l) => l.trim() !== '');
-  const titles = lines[0]!.trim().split(/\s+/);
+  const titles = (lines[0] ?? '').trim().split(/\s+/);
   const pidCol = titles.indexOf('PID');
   if (pidCol < 0) throw conflict(`Couldn't find PID field in ps output`);
   const processes: string[][] = [];

@@ -132,6 +132,18 @@ export interface ListContext {
   find: (ref: string) => ContainerRecord | undefined;
 }
 
+/** A `name` filter value is a regexp; an invalid one matches nothing (Docker's filters.Match). */
+function nameMatches(pattern: string, name: string): boolean {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern.replace(/^\//, ''));
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+  return re.test(name);
+}
+
 /** Docker's container list: newest first, filters ANDed across keys and ORed within one. */
 export function filterContainers(
   recs: ContainerRecord[],
@@ -160,7 +172,7 @@ export function filterContainers(
     const any = (key: string, pred: (v: string) => boolean): boolean =>
       !f.has(key) || f.get(key)!.some(pred);
     if (!any('id', (v) => rec.Id.startsWith(v))) return false;
-    if (!any('name', (v) => new RegExp(v.replace(/^\//, '')).test(rec.Name.slice(1)))) return false;
+    if (!any('name', (v) => nameMatches(v, rec.Name.slice(1)))) return false;
     if (!any('status', (v) => v === rec.State.Status)) return false;
     if (!any('ancestor', (v) => ctx.matchesImage(rec, v))) return false;
     if (!any('network', (v) => v === rec.HostConfig.NetworkMode)) return false;

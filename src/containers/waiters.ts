@@ -11,6 +11,8 @@ export class Waiters {
 
   add(id: string, condition: WaitCondition, signal?: AbortSignal): Promise<number> {
     return new Promise((resolve, reject) => {
+      // An already-aborted signal never fires 'abort' again: refuse now, register nothing.
+      if (signal?.aborted) return reject(signal.reason);
       const w: Waiter = { condition, resolve };
       let set = this.byId.get(id);
       if (!set) this.byId.set(id, (set = new Set()));

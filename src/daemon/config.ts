@@ -109,7 +109,9 @@ export function parseFlags(argv: string[]): Flags {
         break;
       case '-D':
       case '--debug':
-        v.logLevel = 'debug';
+        // A boolean flag: only `--debug=false` (inline) turns it off, as pflag.
+        if (inline === undefined || !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(inline))
+          v.logLevel = 'debug';
         break;
       case '--config-file':
         v.configFile = value();
@@ -124,9 +126,14 @@ export function parseFlags(argv: string[]): Flags {
       case '--chain-prefix':
         v.chainPrefix = value();
         break;
-      case '--mtu':
-        v.mtu = Number(value());
+      case '--mtu': {
+        const raw = value();
+        const mtu = Number(raw);
+        if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+          throw invalidArgument(`invalid argument "${raw}" for "--mtu" flag`);
+        v.mtu = mtu;
         break;
+      }
       case '--log-driver':
         v.logDriver = value();
         break;
@@ -201,7 +208,13 @@ export async function buildConfig(
       throw invalidArgument(`unable to configure the daemon with file ${configFile}`);
     file = fromDaemonJson(json as Record<string, unknown>);
   } catch (err) {
+    // The default file may be absent; one named with --config-file must exist (as dockerd).
     if (!isErrno(err, 'ENOENT')) throw err;
+    if (flags.values.configFile !== undefined) {
+      throw invalidArgument(
+        `unable to configure the daemon with file ${configFile}: open ${configFile}: no such file or directory`,
+      );
+    }
   }
   const { hostsGiven, ...flagValues } = flags.values;
   if (hostsGiven && file.hosts) {
