@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 
 import { conflict, invalidArgument, type Logger } from '../common/index.js';
@@ -151,7 +152,12 @@ export class ContainerIO {
           stdin.destroy();
           abort.abort();
           conn.end();
-        } else if (!rec.Config.StdinOnce) stdin.destroy();
+        } else if (!rec.Config.StdinOnce) {
+          // As Docker: a client that closes its stdin on a container that keeps stdin open
+          // ends its own attach (output too); the container and its stdin live on.
+          stdin.destroy();
+          abort.abort();
+        }
       });
     } else if (conn.input) {
       // Nothing to forward, but keep reading so a half-close is noticed and buffers drain.
@@ -160,8 +166,11 @@ export class ContainerIO {
 
     const wantOutput = opts.stdout || opts.stderr;
     try {
-      if (wantOutput && rec.LogPath) {
-        const files = await this.logFiles(id);
+      if (wantOutput) {
+        // With --log-driver none conmon still writes a small discard file: attach reads it.
+        const files = rec.LogPath
+          ? await this.logFiles(id)
+          : [path.join(this.svc.bundleDir(id), 'discard.log')];
         if (opts.logs) {
           for await (const e of readLogs(files, {
             follow: false,

@@ -191,8 +191,11 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   if (h.NanoCpus && h.CpuQuota) {
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   }
-  h.LogConfig = h.LogConfig?.Type ? h.LogConfig : { Type: 'json-file', Config: {} };
-  h.LogConfig.Config = h.LogConfig.Config ?? {};
+  // `--log-opt` without `--log-driver` arrives as {Type: '', Config}: keep the options.
+  h.LogConfig = {
+    Type: h.LogConfig?.Type || 'json-file',
+    Config: { ...(h.LogConfig?.Config ?? {}) },
+  };
   h.CgroupnsMode = h.CgroupnsMode || 'private';
   h.IpcMode = h.IpcMode || 'private';
   h.Privileged = h.Privileged ?? false;

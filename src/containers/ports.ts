@@ -57,6 +57,8 @@ export interface CreateTaskOptions {
   logSizeMax?: number;
   tty: boolean;
   openStdin: boolean;
+  /** Docker's StdinOnce: the first attach client's EOF closes stdin; else it stays open. */
+  stdinOnce: boolean;
 }
 
 export interface ExecTaskOptions {

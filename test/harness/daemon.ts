@@ -122,6 +122,7 @@ export async function startDaemon(opts: { withBusybox?: boolean } = {}): Promise
   const bip = freeSubnet();
   const chainPrefix = `W${name.toUpperCase()}`;
   await fsp.mkdir(base, { recursive: true });
+  await fsp.writeFile(path.join(base, 'daemon.json'), '{}');
   const logs: Buffer[] = [];
   const args = [
     path.join(ROOT, 'bin/wharfd'),

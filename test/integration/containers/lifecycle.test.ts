@@ -98,7 +98,9 @@ describe('container lifecycle', () => {
     const sizes = JSON.parse(d.cli(['inspect', '-s', 'new']).stdout)[0];
     expect(sizes.SizeRw).toBeGreaterThan(0);
     expect(sizes.SizeRootFs).toBeGreaterThan(sizes.SizeRw);
-    expect(d.cli(['ps', '-s', '--format', '{{.Names}} {{.Size}}']).stdout).toMatch(/^new \d+B \(virtual [\d.]+MB\)$/m);
+    expect(d.cli(['ps', '-s', '--format', '{{.Names}} {{.Size}}']).stdout).toMatch(
+      /^new \d+B \(virtual [\d.]+MB\)$/m,
+    );
     d.cli(['rm', '-f', 'new']);
   });
 
