@@ -4,7 +4,7 @@
  * Medians of repeated whole-command runs; nothing here is asserted — it prints.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,6 +206,8 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench must run as root');
   const base = path.join(os.tmpdir(), `wharf-bench-${process.pid}`);
   mkdirSync(base, { recursive: true });
+  // An empty daemon.json: neither engine may pick up the host's configuration.
+  writeFileSync(path.join(base, 'none.json'), '{}\n');
   const tar = path.join(base, 'busybox.tar');
   spawnSync('bash', [path.join(ROOT, 'scripts/mkbusybox.sh'), tar], { stdio: 'inherit' });
   const engines: Engine[] = [];

@@ -98,7 +98,9 @@ describe('buildConfig', () => {
 
   it('refuses a --config-file that does not exist, as dockerd', async () => {
     await rm(file);
-    await expect(build()).rejects.toThrow(/unable to configure the daemon with file .*no such file/);
+    await expect(build()).rejects.toThrow(
+      /unable to configure the daemon with file .*no such file/,
+    );
   });
 
   it('uses the defaults when the file is empty JSON', async () => {

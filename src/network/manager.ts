@@ -375,20 +375,28 @@ export class NetworkManager {
     checkMac(opts.mac);
     return this.locks.run(id, async () => {
       const rec = this.reserve(id, opts.mac);
+      // As in connect(): the allocation's fsync runs while the devices are made; both are done
+      // before we return, so the allocation is durable before the container runs with it. A
+      // crash in between leaves a namespace and a veth that reconcile() frees.
+      const saved = this.writer.save();
       try {
-        await this.writer.save();
-        await netns.createNetns(
-          file,
-          containerVethLines({
-            ifName: CONTAINER_IFNAME,
-            hostVeth: rec.hostVeth,
-            mtu: this.mtu,
-            macAddress: rec.macAddress,
-            hostNetnsPath: `/proc/${process.pid}/ns/net`,
-          }).concat(containerIfLines(this.ifPlan(rec))),
-        );
-        await ipBatch(attachLines(rec.hostVeth, this.bridge.name));
+        await Promise.all([
+          saved,
+          netns
+            .createNetns(
+              file,
+              containerVethLines({
+                ifName: CONTAINER_IFNAME,
+                hostVeth: rec.hostVeth,
+                mtu: this.mtu,
+                macAddress: rec.macAddress,
+                hostNetnsPath: `/proc/${process.pid}/ns/net`,
+              }).concat(containerIfLines(this.ifPlan(rec))),
+            )
+            .then(() => ipBatch(attachLines(rec.hostVeth, this.bridge.name))),
+        ]);
       } catch (err) {
+        await saved.catch(() => undefined);
         // A conflict means the namespace already existed: not ours to remove.
         if (errorKind(err) !== 'conflict') {
           await netns.removeNetns(file).catch(() => undefined);

@@ -89,8 +89,22 @@ export async function createNetns(file: string, lines?: readonly string[]): Prom
   }
 }
 
+/** statfs magic of nsfs, the filesystem of a bound namespace file. */
+const NSFS_MAGIC = 0x6e736673;
+
 /** Unmount and delete a namespace file; idempotent. */
 export async function removeNetns(file: string): Promise<void> {
+  // A statfs instead of spawning umount when nothing is bound there (already removed, or a
+  // file left by a crash before the bind): removal is called again on every remove path.
+  const st = await fsp.statfs(file).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  });
+  if (st === undefined) return;
+  if (st.type !== NSFS_MAGIC) {
+    await fsp.rm(file, { force: true });
+    return;
+  }
   const res = await run(['umount', file], { allowFailure: true });
   if (res.exitCode !== 0 && !/not mounted|no mount point|No such file/i.test(res.stderr)) {
     throw internal(`unmounting network namespace ${file}: ${res.stderr.trim()}`);

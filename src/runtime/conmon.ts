@@ -256,6 +256,7 @@ export class Conmon {
   ): Promise<ConmonStarted> {
     const argv = [this.binary, ...args];
     this.logger.debug({ argv }, 'starting conmon');
+    const t0 = performance.now();
     // detached: own session, so signals aimed at the daemon's process group miss conmon.
     const child = spawn(this.binary, args, {
       cwd,
@@ -279,11 +280,13 @@ export class Conmon {
       );
 
     let pid: number;
+    let tSync: number;
     try {
       // conmon waits for one byte on the start pipe before forking (podman moves it to a
       // cgroup first; we have nothing to do there).
       start.end(Buffer.from([0]));
       const line = await readLine(sync, this.timeoutMs, signal);
+      tSync = performance.now();
       if (line === undefined) throw fail('exited without reporting a pid');
       let msg: { data?: number; message?: string };
       try {
@@ -301,6 +304,11 @@ export class Conmon {
       child.stderr!.destroy();
     }
     const conmonPid = Number((await fsp.readFile(conmonPidFile, 'utf8')).trim());
+    const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+    this.logger.debug(
+      { pid, phases: { sync: ms(t0, tSync), pidFile: ms(tSync, performance.now()) } },
+      'conmon timing',
+    );
     return { pid, conmonPid };
   }
 }

@@ -22,6 +22,9 @@ import { overlayMountArgs, overlayMountOptions, validSnapshotID } from './mount-
 import type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
 import { dirUsage } from './usage.js';
 
+/** statfs magic of overlayfs. */
+const OVERLAYFS_MAGIC = 0x794c7630;
+
 interface LayerRecord extends LayerInfo {
   schemaVersion: 1;
   /** Short name under l/ (a symlink to ../<chainhex>/diff), keeps mount options small. */
@@ -270,16 +273,35 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async unmount(target: string): Promise<void> {
+    // A statfs instead of spawning umount when no overlay is there (unmount is called on the
+    // exit path and again on the remove path). Where the target's own filesystem is overlay
+    // (the daemon itself in a container), this cannot tell, and umount decides.
+    const st = await fsp.statfs(target).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    });
+    if (st === undefined || st.type !== OVERLAYFS_MAGIC) return;
     const res = await run(['umount', '--', target], { allowFailure: true });
     if (res.exitCode !== 0 && !/not mounted|no mount point/i.test(res.stderr)) {
       throw internal(`umount ${target}: ${res.stderr.trim()}`);
     }
   }
 
+  /**
+   * Rename the container's layer into tmp/ (atomic: the snapshot is gone), then delete the
+   * tree in the background, off the caller's path (tmp/ is wiped on open, so a crash or a
+   * shutdown mid-delete loses nothing). No directory fsync: the records that refer to a
+   * snapshot are deleted after this, so a rename lost to a power cut leaves an orphan directory,
+   * never a record without its snapshot; kill -9 loses no completed rename.
+   */
   async remove(id: string): Promise<void> {
     const dir = this.snapshotDir(id);
     try {
-      await this.discard(dir);
+      const tmp = path.join(this.root, 'tmp', `rm-${randomBytes(8).toString('hex')}`);
+      await fsp.rename(dir, tmp);
+      void fsp
+        .rm(tmp, { recursive: true, force: true })
+        .catch((err: unknown) => this.logger.warn({ err, dir: tmp }, 'deleting a snapshot'));
     } catch (err) {
       if (isErrno(err, 'ENOENT'))
         throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
