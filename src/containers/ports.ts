@@ -45,6 +45,8 @@ export interface NetworkPort {
   readonly bridge: { id: string; name: string; subnet: string; gateway: string; prefixLen: number };
   createNetns(id: string): Promise<string>;
   connect(id: string, netnsPath: string): Promise<Endpoint>;
+  /** createNetns + connect in one go (fewer process spawns). */
+  createNetnsConnected(id: string): Promise<{ netnsPath: string; endpoint: Endpoint }>;
   disconnect(id: string): Promise<void>;
   removeNetns(id: string): Promise<void>;
 }

@@ -208,15 +208,7 @@ export class ContainerService {
     // Independent steps at once: the rootfs mount, the network namespace with its veth (one
     // `unshare … ip -batch` and one host `ip` where the network offers it), the host's
     // resolv.conf, and clearing a previous run's exit file.
-    type Connected = { netnsPath: string; endpoint: Awaited<ReturnType<NetworkPort['connect']>> };
-    const network = this.opts.network as NetworkPort & {
-      createNetnsConnected?: (id: string) => Promise<Connected>;
-    };
-    const connectBridge = async (): Promise<Connected> => {
-      if (network.createNetnsConnected) return network.createNetnsConnected(id);
-      const netnsPath = await network.createNetns(id);
-      return { netnsPath, endpoint: await network.connect(id, netnsPath) };
-    };
+    const connectBridge = () => this.opts.network.createNetnsConnected(id);
     const [cleared, mounted, connected, hostResolvConf] = await Promise.allSettled([
       this.opts.runtime.clearExit(id),
       this.opts.snapshots.mount(id, rootfs),
