@@ -176,7 +176,8 @@ async function measure(e: Engine, busyboxTar: string): Promise<Figures> {
         )
       : undefined;
 
-  const monitor = e.name === 'wharfd' ? 'conmon' : 'containerd-shim-runc-v2';
+  // /proc comm is cut to 15 characters: containerd-shim-runc-v2 shows as containerd-shim.
+  const monitor = e.name === 'wharfd' ? 'conmon' : 'containerd-shim';
   const before = pidsOf(monitor).reduce((a, p) => a + rssKb(p), 0);
   const engineBefore = rssKb(e.proc.pid!);
   const t0 = Date.now();
