@@ -48,9 +48,15 @@ export class StatusError extends Error {
   }
 }
 
-/** Argument count errors: docker exits 1 with the usage. */
+/**
+ * Argument count errors: docker exits 1 with the usage. Its exact-count and no-argument
+ * checks end with "Run '… --help'", the others with "See '… --help'".
+ */
 export class ArgsError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly hint: 'Run' | 'See' = 'See',
+  ) {
     super(message);
     this.name = 'ArgsError';
   }
@@ -60,10 +66,14 @@ export function checkArgs(path: string, spec: ArgsSpec | undefined, args: readon
   if (!spec) return;
   const { min, max } = spec;
   const plural = (n: number): string => (n === 1 ? 'argument' : 'arguments');
-  if (min !== undefined && max !== undefined && min === max && args.length !== min) {
-    throw new ArgsError(`'${path}' requires exactly ${min} ${plural(min)}`);
+  if (max === 0 && args.length > 0) throw new ArgsError(`'${path}' accepts no arguments`, 'Run');
+  if (min !== undefined && max !== undefined && min === max) {
+    if (args.length !== min) throw new ArgsError(`'${path}' requires ${min} ${plural(min)}`, 'Run');
+    return;
   }
-  if (max === 0 && args.length > 0) throw new ArgsError(`'${path}' accepts no arguments`);
+  if (min !== undefined && max !== undefined && (args.length < min || args.length > max)) {
+    throw new ArgsError(`'${path}' requires at least ${min} and at most ${max} ${plural(max)}`);
+  }
   if (min !== undefined && args.length < min) {
     throw new ArgsError(`'${path}' requires at least ${min} ${plural(min)}`);
   }

@@ -95,7 +95,7 @@ function resolveCommand(args: string[], io: Pick<Cli, 'stdout' | 'stderr'>): Res
     const load = group.commands[sub];
     if (!load) {
       io.stderr.write(
-        `wharf: unknown command: wharf ${name} ${sub}\n\nRun 'wharf ${name} --help' for more information\n`,
+        `wharf: unknown command: wharf ${name} ${sub}\n\nUsage:  wharf ${name}\n\nRun 'wharf ${name} --help' for more information\n`,
       );
       return 1;
     }
@@ -121,7 +121,9 @@ export async function main(
   try {
     global = parseFlags(GLOBAL_FLAGS, argv, { interspersed: false });
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n\nRun 'wharf --help' for more information\n`);
+    io.stderr.write(
+      `${(err as Error).message}\n\nUsage:  wharf [OPTIONS] COMMAND [ARG...]\n\nRun 'wharf --help' for more information\n`,
+    );
     return 125;
   }
   if (global.flags.bool('version')) {
@@ -169,9 +171,9 @@ export async function main(
     }
     if (err instanceof ArgsError) {
       io.stderr.write(
-        `wharf: ${err.message}\n\n${usage}\n\nSee '${path} --help' for more information\n`,
+        `wharf: ${err.message}\n\n${usage}\n\n${err.hint} '${path} --help' for more information\n`,
       );
-      return command.statusOnError ?? 1;
+      return 1;
     }
     const status = err instanceof StatusError ? err.status : (command.statusOnError ?? 1);
     const text = describeError(err);

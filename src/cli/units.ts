@@ -106,8 +106,8 @@ function customSize(size: number, base: number, abbrs: string[], precision: numb
 }
 
 /** go-units HumanSizeWithPrecision(size, 3): "4.26MB", "1.2kB", "0B". */
-export function humanSize(bytes: number): string {
-  return customSize(bytes, 1000, DECIMAL_ABBRS, 3);
+export function humanSize(bytes: number, precision = 3): string {
+  return customSize(bytes, 1000, DECIMAL_ABBRS, precision);
 }
 
 /** go-units BytesSize: binary units with 4 significant digits, "7.762GiB". */

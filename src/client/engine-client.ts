@@ -21,7 +21,7 @@ import type {
   SystemInfo,
   SystemVersion,
 } from '../api-types/index.js';
-import { errorFromResponse } from './errors.js';
+import { errorFromResponse, StreamError } from './errors.js';
 import type { DaemonHost } from './host.js';
 import {
   readAll,
@@ -480,10 +480,7 @@ export class EngineClient {
     const res = await this.raw({ method: 'POST', path: '/images/create', query, body });
     await readJsonLines<JSONMessage>(res, (m) => {
       if (m.error || m.errorDetail?.message) {
-        throw errorFromResponse(
-          500,
-          JSON.stringify({ message: m.errorDetail?.message ?? m.error }),
-        );
+        throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
       }
       onMessage(m);
     });

@@ -11,6 +11,18 @@ export class ApiError extends WharfError {
   }
 }
 
+/**
+ * An error inside a progress stream (`{"errorDetail": {"message": ...}}` after a 200): the
+ * request was accepted, the work failed. docker prints these without its "Error response
+ * from daemon" prefix.
+ */
+export class StreamError extends WharfError {
+  constructor(message: string) {
+    super('internal', 'ERR_STREAM', message);
+    this.name = 'StreamError';
+  }
+}
+
 /** The daemon cannot be reached at all (no socket, refused). */
 export class ConnectionError extends WharfError {
   constructor(hostUrl: string, cause: unknown) {

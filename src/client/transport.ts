@@ -26,6 +26,12 @@ export interface Hijacked {
 
 const USER_AGENT = 'Wharf-Client/0.1.0 (linux)';
 
+/**
+ * Only TLS uses the server name, but without one node's http.Agent derives it from the host
+ * with isIP(), whose first call compiles a large IPv6 regex: ~5 ms of every CLI start.
+ */
+const SERVERNAME = 'localhost';
+
 export function buildQuery(query: Query | undefined): string {
   if (!query) return '';
   const parts: string[] = [];
@@ -51,14 +57,18 @@ function isReadable(v: unknown): v is Readable {
 export class Transport {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
-  constructor(readonly host: DaemonHost) {}
+  private readonly target: { socketPath: string; servername: string };
+
+  constructor(readonly host: DaemonHost) {
+    this.target = { socketPath: host.socketPath, servername: SERVERNAME };
+  }
 
   /** Sends a request; resolves with the response once its headers arrive, rejects on >= 400. */
   send(fullPath: string, opts: RequestOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const { headers, payload } = encodeBody(opts);
       const req = httpRequest({
-        socketPath: this.host.socketPath,
+        ...this.target,
         agent: this.agent,
         method: opts.method,
         path: fullPath + buildQuery(opts.query),
@@ -94,7 +104,7 @@ export class Transport {
     return new Promise((resolve, reject) => {
       const { headers, payload } = encodeBody(opts);
       const req = httpRequest({
-        socketPath: this.host.socketPath,
+        ...this.target,
         agent: false,
         method: opts.method,
         path: fullPath + buildQuery(opts.query),

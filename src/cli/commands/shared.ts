@@ -17,19 +17,22 @@ export async function forEachName(
   cli: Cli,
   names: readonly string[],
   op: (name: string) => Promise<string | void>,
+  /** A last stderr line naming the failures (docker start's "failed to start containers"). */
+  summary?: (failed: string[]) => string,
 ): Promise<number> {
   const results = await Promise.allSettled(names.map((n) => op(n)));
-  let failed = false;
+  const failed: string[] = [];
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') {
       const text = r.value === undefined ? names[i] : r.value;
       if (text !== '') cli.stdout.write(`${text}\n`);
     } else {
-      failed = true;
+      failed.push(names[i] as string);
       cli.stderr.write(`${describeErrorText(r.reason)}\n`);
     }
   });
-  return failed ? 1 : 0;
+  if (failed.length > 0 && summary) cli.stderr.write(`${summary(failed)}\n`);
+  return failed.length > 0 ? 1 : 0;
 }
 
 /** "busybox" → "busybox:latest", as docker names an image it could not find. */

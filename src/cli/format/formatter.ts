@@ -3,9 +3,65 @@
  * 'json' → one `{{json .}}` line per item, 'table TEMPLATE' → header + rows through the
  * tabwriter, anything else → the template once per item, each followed by a newline.
  */
+import { StatusError } from '../command.js';
 import { STRUCT_NAME } from './go-print.js';
+import { TemplateError } from './template-parse.js';
 import { tabwrite } from './tabwriter.js';
 import { HEADER_FUNCS, Template } from './template.js';
+
+/**
+ * How a command reports template errors: docker words them differently per command, and
+ * exits 64 on a syntax error in some (inspect, info, version, events) and 1 in others.
+ */
+export interface TemplateErrorStyle {
+  parse: string;
+  parseStatus: number;
+  execute: string;
+  executeStatus?: number;
+  /** The template's name in messages ("version": `template: version:1:2: executing "version"`). */
+  name?: string;
+}
+
+function styled(prefix: string, err: TemplateError, style: TemplateErrorStyle): string {
+  let msg = err.message;
+  if (style.name) {
+    msg = msg
+      .replace(/^template: :/, `template: ${style.name}:`)
+      .replace('executing ""', `executing "${style.name}"`);
+  }
+  return `${prefix}${msg}`;
+}
+
+/** docker's formatter.Context (images, history). */
+export const FORMATTER_ERRORS: TemplateErrorStyle = {
+  parse: 'template parsing error: ',
+  parseStatus: 1,
+  execute: 'template parsing error: ',
+};
+
+/** A --format template; its errors end the command as `style` says. */
+export function compileFormat(source: string, style: TemplateErrorStyle): Template {
+  try {
+    return new Template(source);
+  } catch (err) {
+    if (err instanceof TemplateError) {
+      throw new StatusError(style.parseStatus, styled(style.parse, err, style), true);
+    }
+    throw err;
+  }
+}
+
+/** Executes a template; an execution error ends the command with status 1. */
+export function executeFormat(tmpl: Template, data: unknown, style: TemplateErrorStyle): string {
+  try {
+    return tmpl.execute(data);
+  } catch (err) {
+    if (err instanceof TemplateError) {
+      throw new StatusError(style.executeStatus ?? 1, styled(style.execute, err, style), true);
+    }
+    throw err;
+  }
+}
 
 export const JSON_FORMAT = 'json';
 
@@ -56,11 +112,15 @@ export function renderList(
   defaultTable: string,
   items: readonly object[],
   headers: Record<string, string>,
+  errors: TemplateErrorStyle = FORMATTER_ERRORS,
 ): string {
+  // docker marshals `--format json` with encoding/json, which escapes <, > and & (unlike
+  // the template's json function).
+  if (format === JSON_FORMAT) return items.map((i) => `${goMarshal(i)}\n`).join('');
   const { table, source } = resolveFormat(format, defaultTable);
-  const tmpl = new Template(source);
+  const tmpl = compileFormat(source, errors);
   let body = '';
-  for (const item of items) body += `${tmpl.execute(item)}\n`;
+  for (const item of items) body += `${executeFormat(tmpl, item, errors)}\n`;
   if (!table) return body;
   const headerCtx = headerContext(headers);
   const header = tmpl.withFuncs(HEADER_FUNCS).execute(headerCtx);
@@ -75,16 +135,40 @@ function headerContext(headers: Record<string, string>): object {
       get: (_t, prop) => {
         if (typeof prop !== 'string') return undefined;
         const title = headers[prop] ?? prop.toUpperCase();
-        if (prop === 'Label' || prop === 'Annotation') return () => title;
+        // docker titles `.Label "com.example.tier"` by the key's last dotted part: "tier".
+        if (prop === 'Label') return (key: string) => key.split('.').pop();
+        if (prop === 'Annotation') return () => title;
         return title;
       },
     },
   );
 }
 
-/** Executes a template once per item (inspect -f, version -f). */
-export function renderEach(format: string, items: readonly unknown[]): string {
-  const source = format === JSON_FORMAT ? '{{json .}}' : format;
-  const tmpl = new Template(source);
-  return items.map((i) => `${tmpl.execute(i)}\n`).join('');
+/** Go's json.Marshal: like JSON.stringify, with HTML characters escaped. */
+export function goMarshal(v: unknown): string {
+  return JSON.stringify(v).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
+ * Writes a template's output per item (version -f, info -f); as docker, the newline after
+ * an item is written even when its template fails.
+ */
+export function writeEach(
+  out: NodeJS.WritableStream,
+  format: string,
+  items: readonly unknown[],
+  errors: TemplateErrorStyle,
+): void {
+  const tmpl = compileFormat(format === JSON_FORMAT ? '{{json .}}' : format, errors);
+  for (const item of items) {
+    try {
+      out.write(`${executeFormat(tmpl, item, errors)}\n`);
+    } catch (err) {
+      out.write('\n');
+      throw err;
+    }
+  }
 }

@@ -19,9 +19,11 @@ export type Operand =
       varName?: string;
       expr?: Pipeline;
       path: string[];
+      /** Go's "line:col" of the node, for execution errors. */
+      at: string;
     }
   | { kind: 'literal'; value: unknown }
-  | { kind: 'func'; name: string }
+  | { kind: 'func'; name: string; at: string }
   | { kind: 'pipe'; pipe: Pipeline };
 
 export interface Command {
@@ -46,12 +48,12 @@ export type Node =
   { kind: 'text'; text: string } | { kind: 'action'; pipe: Pipeline } | ControlNode;
 
 type Tok =
-  | { t: 'field'; path: string[] }
-  | { t: 'var'; name: string; path: string[] }
+  | { t: 'field'; path: string[]; at: string }
+  | { t: 'var'; name: string; path: string[]; at: string }
   | { t: 'string' | 'number' | 'bool' | 'nil'; value: unknown }
-  | { t: 'ident'; name: string }
+  | { t: 'ident'; name: string; at: string }
   | { t: 'pipe' | 'lparen' | 'comma' | 'declare' | 'assign' }
-  | { t: 'rparen'; path: string[] };
+  | { t: 'rparen'; path: string[]; at: string };
 
 interface Action {
   toks: Tok[];
@@ -115,9 +117,18 @@ function lexAction(
     else err('comment ends before closing delimiter');
     return { toks: null, end: e, trim };
   }
+  // Go's position of a node: the line, and the byte offset in it. A chain (.A.B, $x.A)
+  // is placed at its second element, as Go's parser does.
+  const at = (offset: number): string => {
+    const nl = src.lastIndexOf('\n', offset - 1);
+    return `${src.slice(0, offset).split('\n').length}:${offset - (nl + 1)}`;
+  };
+  let starts: number[] = [];
   const readPath = (): string[] => {
     const path: string[] = [];
+    starts = [];
     while (src[p] === '.' && /[A-Za-z0-9_]/.test(src[p + 1] ?? '')) {
+      starts.push(p);
       p++;
       const m = /^[A-Za-z0-9_]+/.exec(src.slice(p)) as RegExpExecArray;
       path.push(m[0]);
@@ -142,7 +153,8 @@ function lexAction(
       p++;
     } else if (c === ')') {
       p++;
-      toks.push({ t: 'rparen', path: readPath() });
+      const path = readPath();
+      toks.push({ t: 'rparen', path, at: at(starts[0] ?? p) });
     } else if (c === ',') {
       toks.push({ t: 'comma' });
       p++;
@@ -183,16 +195,20 @@ function lexAction(
       toks.push({ t: 'number', value: (ch.length > 1 ? ch.slice(1) : ch).codePointAt(0) });
       p += (m as RegExpExecArray)[0].length;
     } else if (c === '.') {
+      const start = p;
       if (/[A-Za-z0-9_]/.test(src[p + 1] ?? '')) {
-        toks.push({ t: 'field', path: readPath() });
+        const path = readPath();
+        toks.push({ t: 'field', path, at: at(starts[1] ?? start) });
       } else {
         p++;
-        toks.push({ t: 'field', path: [] });
+        toks.push({ t: 'field', path: [], at: at(start) });
       }
     } else if (c === '$') {
+      const start = p;
       const m = /^\$[A-Za-z0-9_]*/.exec(src.slice(p)) as RegExpExecArray;
       p += m[0].length;
-      toks.push({ t: 'var', name: m[0], path: readPath() });
+      const path = readPath();
+      toks.push({ t: 'var', name: m[0], path, at: at(starts[0] ?? start) });
     } else if (/[-+0-9]/.test(c)) {
       const m = /^[-+]?(0x[0-9a-fA-F]+|\d+(\.\d+)?([eE][-+]?\d+)?)/.exec(src.slice(p));
       if (!m) err(`unexpected "${c}" in command`);
@@ -202,10 +218,11 @@ function lexAction(
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(p)) as RegExpExecArray;
       const w = m[0];
+      const start = p;
       p += w.length;
       if (w === 'true' || w === 'false') toks.push({ t: 'bool', value: w === 'true' });
       else if (w === 'nil') toks.push({ t: 'nil', value: null });
-      else toks.push({ t: 'ident', name: w });
+      else toks.push({ t: 'ident', name: w, at: at(start) });
     } else {
       err(`unexpected "${c}" in command`);
     }
@@ -332,10 +349,16 @@ function parsePipeline(
           operands = [];
           break;
         case 'field':
-          operands.push({ kind: 'field', base: 'dot', path: tok.path });
+          operands.push({ kind: 'field', base: 'dot', path: tok.path, at: tok.at });
           break;
         case 'var':
-          operands.push({ kind: 'field', base: 'var', varName: tok.name, path: tok.path });
+          operands.push({
+            kind: 'field',
+            base: 'var',
+            varName: tok.name,
+            path: tok.path,
+            at: tok.at,
+          });
           break;
         case 'string':
         case 'number':
@@ -345,7 +368,7 @@ function parsePipeline(
           break;
         case 'ident':
           if (!funcs.has(tok.name)) err(`function "${tok.name}" not defined`);
-          operands.push({ kind: 'func', name: tok.name });
+          operands.push({ kind: 'func', name: tok.name, at: tok.at });
           break;
         case 'lparen': {
           const inner = parseOperands(true);
@@ -353,10 +376,10 @@ function parsePipeline(
           if (close?.t !== 'rparen') err('unclosed left paren');
           pos++;
           const pipe: Pipeline = { decls: [], assign: false, cmds: inner.cmds };
-          const path = (close as { path: string[] }).path;
+          const { path, at } = close as { path: string[]; at: string };
           operands.push(
             path.length > 0
-              ? { kind: 'field', base: 'expr', expr: pipe, path }
+              ? { kind: 'field', base: 'expr', expr: pipe, path, at }
               : { kind: 'pipe', pipe },
           );
           break;

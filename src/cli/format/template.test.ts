@@ -1,6 +1,8 @@
+import { PassThrough } from 'node:stream';
+
 import { describe, expect, it } from 'vitest';
 
-import { makeContext, renderEach, renderList } from './formatter.js';
+import { FORMATTER_ERRORS, makeContext, renderList, writeEach } from './formatter.js';
 import { tabwrite } from './tabwriter.js';
 import { Template, TemplateError } from './template.js';
 
@@ -103,6 +105,21 @@ describe('Template', () => {
     );
     expect(new Template('{{json .}}').execute(ctx)).toBe('{"ID":"x"}');
   });
+
+  it("places execution errors at Go's line:col (a chain at its second field)", () => {
+    const ctx = makeContext('T', { A: { B: 1 } });
+    expect(() => new Template('{{.Nope}}').execute(ctx)).toThrow(
+      'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type T',
+    );
+    const raw = { Config: { Labels: {} }, State: {} };
+    expect(() => new Template('x {{.Config.Nope.X}}').withMissingKeyError().execute(raw)).toThrow(
+      'template: :1:11: executing "" at <.Config.Nope>: map has no entry for key "Nope"',
+    );
+    expect(() => new Template('a\n  {{.State.Nope}}').withMissingKeyError().execute(raw)).toThrow(
+      'template: :2:10: executing "" at <.State.Nope>: map has no entry for key "Nope"',
+    );
+    expect(new Template('{{.State.Nope}}').execute(raw)).toBe('<no value>');
+  });
 });
 
 describe('renderList', () => {
@@ -138,9 +155,14 @@ describe('renderList', () => {
     );
   });
 
-  it('renderEach runs a template per object', () => {
-    expect(renderEach('{{.A}}', [{ A: 1 }, { A: 2 }])).toBe('1\n2\n');
-    expect(renderEach('json', [{ A: 1 }])).toBe('{"A":1}\n');
+  it('writeEach runs a template per object', () => {
+    const run = (format: string, items: unknown[]): string => {
+      const out = new PassThrough();
+      writeEach(out, format, items, FORMATTER_ERRORS);
+      return String(out.read() ?? '');
+    };
+    expect(run('{{.A}}', [{ A: 1 }, { A: 2 }])).toBe('1\n2\n');
+    expect(run('json', [{ A: 1 }])).toBe('{"A":1}\n');
   });
 });
 

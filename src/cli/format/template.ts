@@ -51,6 +51,10 @@ function cmp(a: unknown, b: unknown, op: string): number {
   throw new Error(`error calling ${op}: incompatible types for comparison`);
 }
 
+function isStringMap(map: Record<string, unknown>): boolean {
+  return Object.values(map).every((x) => typeof x === 'string');
+}
+
 function index(item: unknown, ...keys: unknown[]): unknown {
   let v = item;
   for (const k of keys) {
@@ -62,7 +66,10 @@ function index(item: unknown, ...keys: unknown[]): unknown {
       }
       v = typeof v === 'string' ? v.charCodeAt(n) : v[n];
     } else if (typeof v === 'object') {
-      v = (v as Record<string, unknown>)[String(k)];
+      const map = v as Record<string, unknown>;
+      // Go's index of a missing key is the element type's zero value: "" for the string maps
+      // (labels, options) docker's structs hold.
+      v = String(k) in map ? map[String(k)] : isStringMap(map) ? '' : undefined;
     } else {
       throw new Error(`error calling index: can't index item of type ${typeName(v)}`);
     }
@@ -138,6 +145,11 @@ interface Scope {
 
 export class Template {
   private readonly nodes: Node[];
+  /**
+   * Go's Option("missingkey=error"): a missing map key is an error, not "<no value>", unless
+   * this returns the value to use (docker's typed structs: an omitted field is a zero value).
+   */
+  private missingKey: MissingKey | undefined;
 
   constructor(
     readonly source: string,
@@ -153,6 +165,16 @@ export class Template {
     return t;
   }
 
+  /**
+   * A copy with Go's Option("missingkey=error") (docker inspect's templates); `zero` gives
+   * the value of keys the JSON may omit, by their dotted path ("State.Health").
+   */
+  withMissingKeyError(zero: MissingKey = () => undefined): Template {
+    const t = Object.create(Template.prototype) as Template;
+    Object.assign(t, this, { missingKey: zero });
+    return t;
+  }
+
   execute(data: unknown): string {
     const scope: Scope = { vars: [['$', data]] };
     const out: string[] = [];
@@ -160,6 +182,8 @@ export class Template {
       this.walk(this.nodes, data, scope, out);
     } catch (err) {
       if (err instanceof TemplateError) throw err;
+      if (err instanceof ExecError)
+        throw new TemplateError(`template: :1: executing "" ${err.message}`);
       throw new TemplateError(`template: :1: executing "" ${(err as Error).message}`);
     }
     return out.join('');
@@ -274,7 +298,7 @@ export class Template {
         if (err instanceof TemplateError) throw err;
         const msg = (err as Error).message;
         throw new TemplateError(
-          `template: :1: executing "" at <${first.name}>: ${msg.startsWith('error calling') ? msg : `error calling ${first.name}: ${msg}`}`,
+          `template: :${first.at}: executing "" at <${first.name}>: ${msg.startsWith('error calling') ? msg : `error calling ${first.name}: ${msg}`}`,
         );
       }
     }
@@ -283,7 +307,7 @@ export class Template {
       const target = this.evalOperand(first, dot, scope, true);
       if (typeof target !== 'function') {
         throw new TemplateError(
-          `template: :1: executing "" at <.${first.path.join('.')}>: can't give argument to non-function .${first.path.join('.')}`,
+          `template: :${first.at}: executing "" at <.${first.path.join('.')}>: can't give argument to non-function .${first.path.join('.')}`,
         );
       }
       const args = rest.map((o) => this.evalOperand(o, dot, scope));
@@ -315,38 +339,62 @@ export class Template {
             : op.base === 'var'
               ? this.lookupVar(scope, op.varName as string)
               : this.evalPipeline(op.expr as Pipeline, dot, scope);
-        op.path.forEach((name, i) => {
-          v = field(v, name, op.path.slice(0, i + 1).join('.'));
-          if (typeof v === 'function' && !(wantFn && i === op.path.length - 1)) v = (v as Fn)();
-        });
+        try {
+          op.path.forEach((name, i) => {
+            v = field(v, name, op.path.slice(0, i + 1).join('.'), this.missingKey);
+            if (typeof v === 'function' && !(wantFn && i === op.path.length - 1)) v = (v as Fn)();
+          });
+        } catch (err) {
+          if (err instanceof ExecError) {
+            throw new TemplateError(`template: :${op.at}: executing "" ${err.message}`);
+          }
+          throw err;
+        }
         return v;
       }
     }
   }
 }
 
-function field(v: unknown, name: string, pathForError: string): unknown {
+/** An execution error's detail ("at <.A>: ..."); the caller adds where it happened. */
+class ExecError extends Error {}
+
+/**
+ * The Go value of a key the JSON lacks (`present` false: undefined makes it an error) or
+ * holds as null (`present` true: undefined keeps nil), as `{ value }`.
+ */
+export type MissingKey = (path: string, present: boolean) => { value: unknown } | undefined;
+
+function field(
+  v: unknown,
+  name: string,
+  pathForError: string,
+  missingKey: MissingKey | undefined,
+): unknown {
   if (v === null || v === undefined) {
-    throw new TemplateError(
-      `template: :1: executing "" at <.${pathForError}>: nil pointer evaluating interface {}.${name}`,
-    );
+    throw new ExecError(`at <.${pathForError}>: nil pointer evaluating interface {}.${name}`);
   }
   if (typeof v !== 'object') {
-    throw new TemplateError(
-      `template: :1: executing "" at <.${pathForError}>: can't evaluate field ${name} in type ${typeName(v)}`,
+    throw new ExecError(
+      `at <.${pathForError}>: can't evaluate field ${name} in type ${typeName(v)}`,
     );
   }
   const rec = v as Record<string | symbol, unknown>;
   if (!(name in rec)) {
     const structName = rec[STRUCT_NAME];
     if (typeof structName === 'string') {
-      throw new TemplateError(
-        `template: :1: executing "" at <.${pathForError}>: can't evaluate field ${name} in type ${structName}`,
+      throw new ExecError(
+        `at <.${pathForError}>: can't evaluate field ${name} in type ${structName}`,
       );
     }
-    return undefined;
+    if (!missingKey) return undefined;
+    const zero = missingKey(pathForError, false);
+    if (zero) return zero.value;
+    throw new ExecError(`at <.${pathForError}>: map has no entry for key "${name}"`);
   }
-  return rec[name];
+  const value = rec[name];
+  if (value === null && missingKey) return (missingKey(pathForError, true) ?? { value }).value;
+  return value;
 }
 
 function describe(op: Operand): string {

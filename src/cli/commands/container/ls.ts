@@ -51,7 +51,13 @@ export const command: CommandSpec = {
     const now = Date.now();
     const items = list.map((c) => psContext(c, { trunc: !f.bool('no-trunc'), now }));
     const table = f.bool('size') ? `${PS_DEFAULT_TABLE}\t{{.Size}}` : PS_DEFAULT_TABLE;
-    cli.stdout.write(renderList(format, table, items, PS_HEADERS));
+    cli.stdout.write(
+      renderList(format, table, items, PS_HEADERS, {
+        parse: 'failed to parse template: ',
+        parseStatus: 1,
+        execute: 'failed to execute template: ',
+      }),
+    );
     return 0;
   },
 };

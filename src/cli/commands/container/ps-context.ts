@@ -134,6 +134,8 @@ export function psContext(c: ContainerSummary, opts: PsContextOptions): object {
       Networks: Object.keys(c.NetworkSettings?.Networks ?? {})
         .sort()
         .join(','),
+      // docker 28 shows the image platform when the daemon reports one; Wharf's does not.
+      Platform: null,
       Ports: displayablePorts(c.Ports ?? []),
       RunningFor: timeAgo(c.Created, opts.now),
       Size: size,

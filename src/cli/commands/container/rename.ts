@@ -1,4 +1,5 @@
-import type { CommandSpec } from '../../command.js';
+import { StatusError, type CommandSpec } from '../../command.js';
+import { describeErrorText } from '../../errors.js';
 
 export const command: CommandSpec = {
   usage: 'CONTAINER NEW_NAME',
@@ -11,7 +12,15 @@ export const command: CommandSpec = {
     if (oldName === '' || newName === '')
       throw new Error('Error: Neither old nor new names may be empty');
     const client = await cli.client();
-    await client.containerRename(oldName, newName);
+    try {
+      await client.containerRename(oldName, newName);
+    } catch (err) {
+      throw new StatusError(
+        1,
+        `${describeErrorText(err)}\nError: failed to rename container named ${oldName}`,
+        true,
+      );
+    }
     return 0;
   },
 };

@@ -21,7 +21,14 @@ export const command: CommandSpec = {
   async run(cli, f, args) {
     const client = await cli.client();
     const attach = f.bool('attach') || f.bool('interactive');
-    if (!attach) return forEachName(cli, args, (n) => client.containerStart(n));
+    if (!attach) {
+      return forEachName(
+        cli,
+        args,
+        (n) => client.containerStart(n),
+        (failed) => `Error: failed to start containers: ${failed.join(', ')}`,
+      );
+    }
     if (args.length > 1)
       throw new StatusError(1, 'you cannot start and attach multiple containers at once');
     const info = await client.containerInspect(args[0] as string);

@@ -12,6 +12,7 @@ const HEADERS: Record<string, string> = {
   Comment: 'COMMENT',
 };
 const TABLE = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+const NON_HUMAN_TABLE = 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] IMAGE',
@@ -38,7 +39,7 @@ export const command: CommandSpec = {
     const now = Date.now();
     const items = history.map((h) => {
       const createdBy = h.CreatedBy.replace(/\t/g, ' ');
-      return makeContext('*formatter.historyContext', {
+      return makeContext('*image.historyContext', {
         ID: h.Id === '<missing>' ? '<missing>' : trunc ? truncateId(h.Id) : h.Id,
         CreatedSince: human
           ? h.Created > 0
@@ -56,7 +57,7 @@ export const command: CommandSpec = {
     });
     let format = f.str('format');
     if (f.bool('quiet') && (format === '' || format === 'table')) format = '{{.ID}}';
-    cli.stdout.write(renderList(format, TABLE, items, HEADERS));
+    cli.stdout.write(renderList(format, human ? TABLE : NON_HUMAN_TABLE, items, HEADERS));
     return 0;
   },
 };

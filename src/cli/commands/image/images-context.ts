@@ -99,7 +99,8 @@ export function imageContexts(
         img.SharedSize === -1 || img.SharedSize === undefined
           ? 'N/A'
           : humanSize(img.Size - img.SharedSize),
-      VirtualSize: humanSize(img.VirtualSize ?? img.Size),
+      // docker: units.HumanSize (4 significant digits), unlike Size's 3.
+      VirtualSize: humanSize(img.VirtualSize ?? img.Size, 4),
     }),
   );
 }

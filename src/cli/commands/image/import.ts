@@ -26,7 +26,12 @@ export const command: CommandSpec = {
       // Fail before talking to the daemon when the file is missing (docker does the same).
       await new Promise<void>((resolve, reject) => {
         (body as ReturnType<typeof createReadStream>).once('open', () => resolve());
-        body.once('error', reject);
+        body.once('error', (err: NodeJS.ErrnoException) =>
+          // docker (Go) words it "open PATH: no such file or directory"
+          reject(
+            err.code === 'ENOENT' ? new Error(`open ${source}: no such file or directory`) : err,
+          ),
+        );
       });
     }
     const { repo, tag } = ref ? splitRepoTag(ref) : { repo: undefined, tag: undefined };

@@ -38,16 +38,13 @@ export const command: CommandSpec = {
     const items = list.flatMap((img) =>
       imageContexts(img, { trunc, digests: f.bool('digests'), now }),
     );
-    let out = renderList(
+    const out = renderList(
       format,
       f.bool('digests') ? IMAGES_TABLE_DIGESTS : IMAGES_TABLE,
       items,
       IMAGES_HEADERS,
     );
-    if (f.bool('quiet') && format === '{{.ID}}') {
-      // One line per image, not per tag (docker dedupes quiet output).
-      out = [...new Set(out.split('\n').filter((l) => l !== ''))].map((l) => `${l}\n`).join('');
-    }
+    // docker prints an image once per tag, even with -q.
     cli.stdout.write(out);
     return 0;
   },

@@ -10,6 +10,20 @@ export function splitRepoTag(ref: string): { repo: string; tag: string } {
   return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
 }
 
+const DOMAIN = /^([^/]+\.[^/]+|localhost|[^/]+:\d+)\//;
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** docker's reference.ParseNormalizedNamed verdict on a repository name, or '' if valid. */
+function referenceError(repo: string): string {
+  const path = repo.replace(DOMAIN, '');
+  if (PATH.test(path)) return '';
+  if (PATH.test(path.toLowerCase())) {
+    const named = DOMAIN.test(repo) || path.includes('/') ? path : `library/${path}`;
+    return `invalid reference format: repository name (${named}) must be lowercase`;
+  }
+  return 'invalid reference format';
+}
+
 export const command: CommandSpec = {
   usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
   description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
@@ -19,14 +33,11 @@ export const command: CommandSpec = {
   async run(cli, _f, args) {
     const [source, target] = args as [string, string];
     const { repo, tag } = splitRepoTag(target);
-    if (
-      !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
-        repo.replace(/^([^/]+\.[^/]+|localhost)(:\d+)?\//, 'x/'),
-      )
-    ) {
+    const reason = referenceError(repo);
+    if (reason) {
       throw new StatusError(
         1,
-        `Error parsing reference: "${target}" is not a valid repository/tag: invalid reference format`,
+        `Error parsing reference: "${target}" is not a valid repository/tag: ${reason}`,
       );
     }
     const client = await cli.client();

@@ -1,7 +1,7 @@
 import type { SystemInfo } from '../../../api-types/index.js';
 import type { CommandSpec } from '../../command.js';
 import { describeErrorText } from '../../errors.js';
-import { renderEach } from '../../format/formatter.js';
+import { makeContext, writeEach } from '../../format/formatter.js';
 import { bytesSize } from '../../units.js';
 
 function serverText(i: SystemInfo): string {
@@ -74,7 +74,12 @@ export const command: CommandSpec = {
       return 1;
     }
     if (format) {
-      cli.stdout.write(renderEach(format, [info]));
+      // docker's template sees a Go struct: unknown fields are errors.
+      writeEach(cli.stdout, format, [makeContext('system.dockerInfo', info)], {
+        parse: 'template parsing error: ',
+        parseStatus: 64,
+        execute: '',
+      });
       return 0;
     }
     cli.stdout.write(

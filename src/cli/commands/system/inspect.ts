@@ -44,7 +44,7 @@ export const command: CommandSpec = {
         }
       },
       f.str('format'),
-      true,
+      type === '',
     );
   },
 };

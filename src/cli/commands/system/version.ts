@@ -3,7 +3,7 @@ import { ConnectionError } from '../../../client/errors.js';
 import { CLIENT_API_VERSION } from '../../../client/engine-client.js';
 import type { CommandSpec } from '../../command.js';
 import { describeErrorText } from '../../errors.js';
-import { renderEach } from '../../format/formatter.js';
+import { makeContext, writeEach } from '../../format/formatter.js';
 
 const CLIENT_VERSION = '0.1.0';
 
@@ -20,6 +20,19 @@ function clientInfo(apiVersion: string): Record<string, unknown> {
     BuildTime: '',
     Context: 'default',
   };
+}
+
+/**
+ * docker's version template sees Go structs: unknown fields are errors, and the API version
+ * fields are named APIVersion (their JSON name is ApiVersion).
+ */
+function templateContext(client: Record<string, unknown>, server: SystemVersion | null): object {
+  const withApi = (typeName: string, v: Record<string, unknown>): object =>
+    makeContext(typeName, v, { APIVersion: () => v['ApiVersion'] });
+  return makeContext('system.versionInfo', {
+    Client: withApi('*system.clientVersion', client),
+    Server: server ? withApi('*types.Version', server as unknown as Record<string, unknown>) : null,
+  });
 }
 
 function row(label: string, value: unknown, indent: string): string {
@@ -52,7 +65,12 @@ export const command: CommandSpec = {
     const info = { Client: clientInfo(apiVersion), Server: server };
     const format = f.str('format');
     if (format) {
-      cli.stdout.write(renderEach(format, [info]));
+      writeEach(cli.stdout, format, [templateContext(info.Client, server)], {
+        parse: 'template parsing error: ',
+        parseStatus: 64,
+        execute: '',
+        name: 'version',
+      });
     } else {
       const c = info.Client;
       let out = 'Client:\n';
