@@ -25,6 +25,9 @@ export function hijack(ctx: RequestContext, contentType: string): Hijacked {
     socket.write(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
     );
+    // Node leaves an upgraded socket flowing with no 'data' listener: stdin that arrives
+    // before the container's stdin is open (and the client's EOF) would be dropped. Hold it.
+    socket.pause();
     if (head.length > 0) socket.unshift(head);
     const closed = new Promise<void>((resolve) => {
       socket.once('close', () => resolve());

@@ -85,6 +85,8 @@ export function pumpStdin(
     input.on('data', onData);
     input.on('end', onEnd);
     input.on('close', onEnd);
+    // The connection is held paused until someone consumes it (api/hijack.ts).
+    input.resume();
   });
 }
 
@@ -126,6 +128,7 @@ export class ContainerIO {
     const tty = rec.Config.Tty ?? false;
     const abort = new AbortController();
     const attachedAt = Date.now() / 1000;
+    this.svc.emit(rec, 'attach');
     const exit = this.svc.nextExit(id);
     void conn.closed.then(() => abort.abort());
     let detached = false;

@@ -26,6 +26,18 @@ export function mergeEnv(...lists: Array<string[] | null | undefined>): string[]
 const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((x) => typeof x === 'string');
 
+/** Docker omits empty maps (omitempty): `{ key: map }` only when the map has entries. */
+function nonEmpty<K extends string>(
+  key: K,
+  map: Record<string, object>,
+): Partial<Record<K, Record<string, object>>> {
+  return Object.keys(map).length > 0 ? ({ [key]: map } as Record<K, Record<string, object>>) : {};
+}
+
+function orNull(map: Record<string, object>): Record<string, object> | null {
+  return Object.keys(map).length > 0 ? map : null;
+}
+
 /**
  * The container's Env as Docker builds it: the request's entries first, then the image's
  * entries whose keys the request does not set.
@@ -126,14 +138,15 @@ export function mergeConfig(
     AttachStdin: req.AttachStdin ?? false,
     AttachStdout: req.AttachStdout ?? false,
     AttachStderr: req.AttachStderr ?? false,
-    ExposedPorts: { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+    ...nonEmpty('ExposedPorts', { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) }),
     Tty: req.Tty ?? false,
     OpenStdin: req.OpenStdin ?? false,
     StdinOnce: req.StdinOnce ?? false,
     Env: mergeImageEnv(req.Env, imageEnv),
     Cmd: cmd,
     Image: req.Image ?? '',
-    Volumes: { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) },
+    // Docker: ExposedPorts is omitempty, Volumes is null when empty.
+    Volumes: orNull({ ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) }),
     WorkingDir: req.WorkingDir || image.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: image.OnBuild ?? null,

@@ -14,7 +14,13 @@ import {
 } from '../common/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf, writeEtcFile } from './etc-files.js';
-import { mergeConfig, normalizeHostConfig, processArgs, validateCreateRequest } from './merge.js';
+import {
+  DEFAULT_PATH,
+  mergeConfig,
+  normalizeHostConfig,
+  processArgs,
+  validateCreateRequest,
+} from './merge.js';
 import { randomName, validName } from './names.js';
 import type { EventsPort, ImagesPort, NetworkPort, RuntimePort, SnapshotsPort } from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
@@ -288,6 +294,8 @@ export class ContainerService {
       const env = [...(rec.Config.Env ?? [])];
       if (!env.some((e) => e.startsWith('HOSTNAME=')))
         env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
+      // As dockerd: a process always gets a PATH, even from an image whose Env has none.
+      if (!env.some((e) => e.startsWith('PATH='))) env.push(DEFAULT_PATH);
       if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       const spec = this.opts.buildSpec({
         id,
