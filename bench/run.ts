@@ -103,6 +103,9 @@ async function startWharf(base: string): Promise<Engine> {
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
       spawnSync('ip', ['link', 'del', 'wharfbench0']);
+      // The exec root holds a bind mount (netns/): unmount before removing it.
+      spawnSync('umount', ['-l', '/run/wharf-bench/netns']);
+      rmSync('/run/wharf-bench', { recursive: true, force: true });
       for (const [t, c, j] of [
         ['filter', 'FORWARD', 'WHARFBENCH-FORWARD'],
         ['nat', 'POSTROUTING', 'WHARFBENCH-POSTROUTING'],

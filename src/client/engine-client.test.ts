@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -85,7 +85,10 @@ describe('EngineClient over a unix socket', () => {
     await new Promise<void>((r) => server.listen(socket, r));
   });
 
-  afterAll(() => server.close());
+  afterAll(() => {
+    server.close();
+    rmSync(dirname(socket), { recursive: true, force: true });
+  });
 
   it('negotiates the API version down and maps errors by status', async () => {
     const c = new EngineClient(parseHost(`unix://${socket}`));
