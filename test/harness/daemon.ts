@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,6 +109,8 @@ export function busyboxRootfsTar(): string {
   const r = spawnSync('bash', [path.join(ROOT, 'scripts/mkbusybox.sh'), out]);
   if (r.status !== 0) throw new Error(`mkbusybox failed: ${r.stderr}`);
   busyboxTar = out;
+  // One per test process; gone when the process ends.
+  process.once('exit', () => rmSync(out, { force: true }));
   return out;
 }
 
@@ -166,7 +168,14 @@ export async function startDaemon(opts: { withBusybox?: boolean } = {}): Promise
     }
     throw new Error(`wharfd did not answer /_ping: ${Buffer.concat(logs).toString()}`);
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    // Leave nothing behind when the daemon could not start.
+    if (alive) child.kill('SIGKILL');
+    await fsp.rm(base, { recursive: true, force: true });
+    throw err;
+  }
   const exited = (): Promise<void> => exitedPromise;
 
   const handle: DaemonHandle = {
