@@ -194,3 +194,24 @@ export interface EventMessage {
   id?: string;
   from?: string;
 }
+
+/** Query of GET /containers/{id}/logs, parsed (since/until in unix seconds). */
+export interface LogsOptions {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  since?: number;
+  until?: number;
+  timestamps: boolean;
+  tail?: number | 'all';
+}
+
+/** Query of POST /containers/{id}/attach, parsed. */
+export interface AttachOptions {
+  stream: boolean;
+  logs: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  detachKeys?: string;
+}

@@ -1,32 +1,16 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 
+import type { AttachOptions, LogsOptions } from '../api-types/index.js';
 import { conflict, invalidArgument, type Logger } from '../common/index.js';
 import { DetachScanner, parseDetachKeys } from './detach-keys.js';
 import { encodeFrame, readLogs, type LogEntry } from './logs/index.js';
 import type { RuntimePort } from './ports.js';
 import type { ContainerService } from './service.js';
 
-export interface LogsOptions {
-  follow: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  since?: number;
-  until?: number;
-  timestamps: boolean;
-  tail?: number | 'all';
-}
-
-export interface AttachOptions {
-  stream: boolean;
-  logs: boolean;
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  detachKeys?: string;
-}
-
 /** The client side of an attach or exec stream (api/hijack.ts). */
+export type { AttachOptions, LogsOptions };
+
 export interface Conn {
   output: Writable;
   input?: NodeJS.ReadableStream;

@@ -5,32 +5,17 @@
 import type { Readable } from 'node:stream';
 
 import type {
+  AttachOptions,
   ContainerCreateRequest,
   EventMessage,
   HistoryResponseItem,
   ImageInspect,
   ImageSummary,
+  LogsOptions,
 } from '../../api-types/index.js';
+
+export type { AttachOptions, LogsOptions };
 import type { Hijacked } from '../hijack.js';
-
-export interface LogsOptions {
-  follow: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  since?: number;
-  until?: number;
-  timestamps: boolean;
-  tail?: number | 'all';
-}
-
-export interface AttachOptions {
-  stream: boolean;
-  logs: boolean;
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  detachKeys?: string;
-}
 
 export interface ContainersBackend {
   create(body: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }>;
