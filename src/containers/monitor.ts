@@ -62,7 +62,12 @@ export class ExitMonitor {
           await this.svc.remove(rec.Id, { force: true });
           continue;
         }
-        if (!rec.State.Running) continue;
+        if (!rec.State.Running) {
+          if (await this.svc.reapLeftoverTask(rec.Id)) {
+            this.log.warn({ container: rec.Id }, 'removed a task left by an interrupted start');
+          }
+          continue;
+        }
         const code = await this.runtime.exitCode(rec.Id);
         const st = await this.runtime.state(rec.Id);
         if (code !== undefined || !st || st.status === 'stopped' || st.status === 'created') {

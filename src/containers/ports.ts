@@ -82,6 +82,8 @@ export interface RuntimePort {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;
+  /** Whether the runtime has any state for the container (cheap: no process spawned). */
+  hasTask(id: string): Promise<boolean>;
   /** 'running' | 'paused' | 'stopped' | 'created' | undefined when runc does not know it. */
   state(id: string): Promise<{ status: string; pid: number } | undefined>;
   exec(opts: ExecTaskOptions): Promise<{ pid: number }>;

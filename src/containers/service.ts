@@ -472,6 +472,22 @@ export class ContainerService {
     return st === undefined || st.status === 'stopped';
   }
 
+  /**
+   * Reconcile: a container recorded as not running that the runtime still knows was left by
+   * a daemon killed between `runc create` and saving the record. Kill and clean it so the
+   * next start does not fail with "already exists".
+   */
+  async reapLeftoverTask(id: string): Promise<boolean> {
+    const rec = this.store.find(id);
+    if (!rec || rec.State.Running || !(await this.opts.runtime.hasTask(id))) return false;
+    await this.mutex.run(id, async () => {
+      await this.opts.runtime.kill(id, 'SIGKILL', true).catch(() => undefined);
+      await this.cleanupTask(rec);
+      await this.opts.runtime.clearExit(id);
+    });
+    return true;
+  }
+
   private async cleanupTask(rec: ContainerRecord): Promise<void> {
     // Independent of one another (the process is gone): runc's state and cgroups, the network
     // namespace and veth, the rootfs mount. Each is idempotent, so a crash half-way is redone.

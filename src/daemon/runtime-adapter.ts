@@ -151,6 +151,15 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
     return 'done';
   }
 
+  async hasTask(id: string): Promise<boolean> {
+    try {
+      await fsp.access(path.join(this.o.runcRoot, id, 'state.json'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async state(id: string): Promise<{ status: string; pid: number } | undefined> {
     try {
       const s = await this.runc.state(id);

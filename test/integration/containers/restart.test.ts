@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -50,6 +50,25 @@ describe('daemon crash and restart (live restore)', () => {
     expect(d.cli(['logs', '--tail', '1', 'keep']).stdout).toBe('tick\n');
     expect(d.cli(['stop', '-t', '1', 'keep']).code).toBe(0);
     expect(state(keep).Running).toBe(false);
+  });
+
+  it('reaps a task left by a start the daemon did not finish recording', async () => {
+    const id = d.cli(['create', '--name', 'half', 'busybox', 'sleep', '600']).stdout.trim();
+    expect(d.cli(['start', 'half']).code).toBe(0);
+    const pid = state('half').Pid as number;
+    await d.crash();
+    // What a kill -9 between `runc create` and the record save leaves: a live task, and a
+    // record that still says created.
+    const file = `${d.dataRoot}/containers/${id}/container.json`;
+    const rec = JSON.parse(readFileSync(file, 'utf8'));
+    rec.State = { ...rec.State, Status: 'created', Running: false, Pid: 0 };
+    writeFileSync(file, JSON.stringify(rec));
+    await d.restart();
+    await eventually(() => !existsSync(`/proc/${pid}`), 10_000, 'the leftover task to be killed');
+    expect(existsSync(`${d.execRoot}/runc/${id}`)).toBe(false);
+    expect(d.cli(['start', 'half']).code).toBe(0);
+    expect(state('half').Running).toBe(true);
+    d.cli(['rm', '-f', 'half']);
   });
 
   it('refuses a second daemon on the same data root', async () => {
