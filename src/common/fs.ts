@@ -7,19 +7,22 @@ import { isErrno } from './errors.js';
 /**
  * Write a file so that a reader (or a restart after kill -9) sees either the old content or
  * the new, never a torn mix: write a temp file beside it, fsync it, rename it over the target,
- * fsync the directory so the rename itself is durable.
+ * fsync the directory so the rename itself is durable. `durable: false` skips both fsyncs, for
+ * files regenerated before anything reads them again after a crash (still never torn).
  */
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
   mode = 0o600,
+  opts: { durable?: boolean } = {},
 ): Promise<void> {
+  const durable = opts.durable ?? true;
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
@@ -29,7 +32,7 @@ export async function writeFileAtomic(
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dir);
+  if (durable) await syncDir(dir);
 }
 
 export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600): Promise<void> {

@@ -1,7 +1,5 @@
 import { promises as fsp } from 'node:fs';
 
-import { writeFileAtomic } from '../common/index.js';
-
 export function hostsFile(hostname: string, ip?: string, extraHosts: string[] = []): string {
   const lines = [
     '127.0.0.1\tlocalhost',
@@ -57,8 +55,4 @@ export async function readHostResolvConf(): Promise<string> {
   } catch {
     return '';
   }
-}
-
-export async function writeEtcFile(file: string, content: string): Promise<void> {
-  await writeFileAtomic(file, content, 0o644);
 }

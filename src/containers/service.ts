@@ -10,10 +10,11 @@ import {
   KeyedMutex,
   notModified,
   WharfError,
+  writeFileAtomic,
   type Logger,
 } from '../common/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
-import { hostsFile, readHostResolvConf, resolvConf, writeEtcFile } from './etc-files.js';
+import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
 import {
   DEFAULT_PATH,
   mergeConfig,
@@ -154,7 +155,6 @@ export class ContainerService {
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.opts.snapshots.prepare(id, image.topChainID);
-      await writeEtcFile(rec.HostnamePath, `${config.Hostname}\n`);
       await this.store.save(rec);
       this.emit(rec, 'create');
       return { Id: id, Warnings: [] };
@@ -200,15 +200,9 @@ export class ContainerService {
     };
     // The etc files and config.json are regenerated on every start, and nothing reads them
     // after a crash before the next start rewrites them, so they get no fsync (2 per file,
-    // ~5 ms on this disk). Write-then-rename still keeps any reader from a torn file.
-    const writeRegenerated = async (file: string, data: string, mode: number): Promise<void> => {
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      await fsp.writeFile(tmp, data, { mode });
-      await fsp.rename(tmp, file).catch(async (err: unknown) => {
-        await fsp.rm(tmp, { force: true });
-        throw err;
-      });
-    };
+    // ~5 ms on this disk).
+    const writeRegenerated = (file: string, data: string, mode: number): Promise<void> =>
+      writeFileAtomic(file, data, mode, { durable: false });
     await fsp.mkdir(rootfs, { recursive: true, mode: 0o700 });
 
     // Independent steps at once: the rootfs mount, the network namespace with its veth (one
