@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import type { ContainerCreateRequest, HostConfig } from '../api-types/index.js';
@@ -119,7 +120,7 @@ export class ContainerService {
     const image = await this.opts.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
     const hostname =
-      hostConfig.NetworkMode === 'host' && !req.Hostname ? await hostHostname() : id.slice(0, 12);
+      hostConfig.NetworkMode === 'host' && !req.Hostname ? os.hostname() : id.slice(0, 12);
     const config = mergeConfig(req, image.config, hostname);
     const args = processArgs(config);
     const cname = name
@@ -627,15 +628,9 @@ export class ContainerService {
   private async removeLocked(rec: ContainerRecord): Promise<void> {
     const t0 = performance.now();
     rec.State.Status = 'removing';
-    // After an exit these find nothing left to do, cheaply (no process spawned); after a
-    // failed start or a crash they finish the task's cleanup.
-    await Promise.all([
-      this.opts.runtime.delete(rec.Id).catch(() => undefined),
-      this.opts.snapshots
-        .unmount(path.join(this.bundleDir(rec.Id), 'rootfs'))
-        .catch(() => undefined),
-      this.releaseNetwork(rec),
-    ]);
+    // After an exit this finds nothing left to do, cheaply (no process spawned); after a
+    // failed start or a crash it finishes the task's cleanup.
+    await this.cleanupTask(rec);
     const t1 = performance.now();
     // The snapshot and the bundle before the record: a crash before the record is deleted
     // leaves a record whose removal is simply retried (a snapshot already gone is no error).
@@ -736,9 +731,4 @@ function listenCancellable(
       if (s.size === 0 && map.get(id) === s) map.delete(id);
     },
   };
-}
-
-async function hostHostname(): Promise<string> {
-  const { hostname } = await import('node:os');
-  return hostname();
 }
