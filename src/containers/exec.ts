@@ -163,7 +163,7 @@ export class ExecService {
       // As Docker: the exec's exit code says why (127 not found, 126 not executable), and on
       // a hijacked stream the error text goes to the client's stdout.
       const message = errorMessage(err);
-      e.ExitCode = startFailureCode(message) === 128 ? 126 : startFailureCode(message);
+      e.ExitCode = startFailureCode(err, 126);
       await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
       if (opts.detach || !conn) throw err;
       const text = Buffer.from(`OCI runtime exec failed: ${message}\r\n`);

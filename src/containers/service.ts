@@ -14,6 +14,7 @@ import {
   writeFileAtomic,
   type Logger,
 } from '../common/index.js';
+import { RuntimeStartError } from '../runtime/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
 import {
@@ -62,12 +63,12 @@ export interface ContainerServiceOptions {
 
 export const nowIso = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 
-/** The exit code Docker reports when a container's command cannot be run. */
-export function startFailureCode(message: string): number {
-  if (/executable file not found|no such file or directory|not found in \$PATH/i.test(message))
-    return 127;
-  if (/permission denied/i.test(message)) return 126;
-  return 128;
+/**
+ * The exit code Docker records when a process cannot be started: the runtime classifies its
+ * failure (127 not found, 126 not executable); anything else gets `fallback`.
+ */
+export function startFailureCode(err: unknown, fallback: number): number {
+  return err instanceof RuntimeStartError && err.exitCode !== undefined ? err.exitCode : fallback;
 }
 
 /**
@@ -354,7 +355,7 @@ export class ContainerService {
       await this.releaseNetwork(rec);
       await this.opts.snapshots.unmount(rootfs).catch(() => undefined);
       rec.State.Error = message;
-      rec.State.ExitCode = startFailureCode(message);
+      rec.State.ExitCode = startFailureCode(err, 128);
       await this.store.save(rec);
       if (err instanceof WharfError && err.kind !== 'internal') throw err;
       throw new WharfError(
