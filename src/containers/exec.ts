@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import {
-  conflict,
-  errorMessage,
-  invalidArgument,
-  notFound,
-  writeJsonAtomic,
-  type Logger,
-} from '../common/index.js';
+import { conflict, errorMessage, invalidArgument, notFound, type Logger } from '../common/index.js';
 import { frame, pumpStdin, type Conn } from './io.js';
 import { encodeFrame, readLogs } from './logs/index.js';
 import { startFailureCode } from './service.js';
@@ -144,8 +137,6 @@ export class ExecService {
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       ...(opts.tty ? { consoleSize: { height: 24, width: 80 } } : {}),
     };
-    const specPath = path.join(dir, 'process.json');
-    await writeJsonAtomic(specPath, processSpec);
     const logPath = path.join(dir, 'exec.log');
     await fsp.writeFile(logPath, '');
     const startedAt = Date.now() / 1000;
@@ -154,7 +145,7 @@ export class ExecService {
       ({ pid } = await this.runtime.exec({
         id: rec.Id,
         execId,
-        processSpecPath: specPath,
+        process: processSpec,
         logPath,
         tty: opts.tty,
         openStdin: e.OpenStdin,

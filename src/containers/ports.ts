@@ -66,7 +66,8 @@ export interface CreateTaskOptions {
 export interface ExecTaskOptions {
   id: string;
   execId: string;
-  processSpecPath: string;
+  /** The OCI process to run (the container's, with the exec's args, env, cwd, user). */
+  process: object;
   logPath: string;
   tty: boolean;
   openStdin: boolean;

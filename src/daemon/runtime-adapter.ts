@@ -170,9 +170,10 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
     }
   }
 
-  async exec(t: ExecTaskOptions & { process?: OciProcess }): Promise<{ pid: number }> {
+  async exec(t: ExecTaskOptions): Promise<{ pid: number }> {
     const dir = this.execDir(t.id, t.execId);
-    const process = JSON.parse(await fsp.readFile(t.processSpecPath, 'utf8')) as OciProcess;
+    // conmon reads the spec from <execDir>/process.json, which Conmon.exec writes.
+    const process = t.process as OciProcess;
     const started = await this.conmon.exec({
       ...this.common(dir, t.logPath, t.tty, t.openStdin, path.join(dir, 'exit')),
       containerId: t.id,
