@@ -1,3 +1,4 @@
+import { filterMatchKVList } from '../api-types/index.js';
 import type { Logger } from '../common/index.js';
 import { ExecService } from './exec.js';
 import { ContainerIO, type AttachOptions, type Conn, type LogsOptions } from './io.js';
@@ -118,10 +119,9 @@ export class Containers {
     filters: Map<string, string[]>,
   ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
-    const labels = filters.get('label') ?? [];
     for (const rec of this.svc.store.all()) {
       if (rec.State.Running) continue;
-      if (!labels.every((l) => labelMatches(rec, l))) continue;
+      if (!filterMatchKVList(filters, 'label', rec.Config.Labels ?? {})) continue;
       await this.remove(rec.Id, {});
       deleted.push(rec.Id);
     }
@@ -132,10 +132,4 @@ export class Containers {
   logs = (ref: string, o: LogsOptions, signal: AbortSignal) => this.io.logs(ref, o, signal);
   attach = (ref: string, o: AttachOptions, conn: Conn) => this.io.attach(ref, o, conn);
   resize = (ref: string, h: number, w: number) => this.io.resize(ref, h, w);
-}
-
-function labelMatches(rec: ContainerRecord, l: string): boolean {
-  const labels = rec.Config.Labels ?? {};
-  const i = l.indexOf('=');
-  return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
 }

@@ -1,4 +1,4 @@
-import { humanDuration } from '../api-types/index.js';
+import { filterMatchKVList, humanDuration } from '../api-types/index.js';
 import { invalidArgument } from '../common/index.js';
 import type { ContainerRecord } from './record.js';
 
@@ -176,13 +176,7 @@ export function filterContainers(
     if (!any('status', (v) => v === rec.State.Status)) return false;
     if (!any('ancestor', (v) => ctx.matchesImage(rec, v))) return false;
     if (!any('network', (v) => v === rec.HostConfig.NetworkMode)) return false;
-    if (f.has('label')) {
-      const labels = rec.Config.Labels ?? {};
-      for (const l of f.get('label')!) {
-        const i = l.indexOf('=');
-        if (i < 0 ? !(l in labels) : labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
-      }
-    }
+    if (!filterMatchKVList(f, 'label', rec.Config.Labels ?? {})) return false;
     if (exitedCodes.length && (rec.State.Running || !exitedCodes.includes(rec.State.ExitCode)))
       return false;
     if (exitedCodes.length && rec.State.FinishedAt.startsWith('0001-')) return false;
