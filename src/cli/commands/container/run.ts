@@ -71,10 +71,8 @@ async function run(cli: Cli, f: FlagValues, args: string[]): Promise<number> {
     try {
       await client.containerStart(id);
     } catch (err) {
+      // The daemon removes an --rm container whose start failed, as dockerd does.
       conn?.socket.destroy();
-      // The daemon should remove an --rm container whose start failed; do not hang on the
-      // `removed` wait if it does not, remove it ourselves.
-      if (autoRemove) await client.containerRemove(id, { force: true }).catch(() => undefined);
       throw startFailure(err);
     }
     if (tty)
