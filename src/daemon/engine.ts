@@ -118,6 +118,16 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   };
 
   const rotators = new Map<string, LogRotator>();
+  // A removed container's rotator goes with it.
+  const unsubscribeDestroy = events.subscribe(
+    {
+      filters: new Map([
+        ['type', ['container']],
+        ['event', ['destroy']],
+      ]),
+    },
+    (ev) => rotators.delete(ev.Actor.ID),
+  );
   const rotatorFor = (cid: string, hc: HostConfig, file: string): LogRotator => {
     let r = rotators.get(cid);
     if (!r) {
@@ -342,6 +352,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     system,
     close: async () => {
       clearInterval(rotateTimer);
+      unsubscribeDestroy();
       containers.close();
     },
   };
