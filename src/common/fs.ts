@@ -35,8 +35,13 @@ export async function writeFileAtomic(
   if (durable) await syncDir(dir);
 }
 
-export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value), mode);
+export async function writeJsonAtomic(
+  file: string,
+  value: unknown,
+  mode = 0o600,
+  opts: { durable?: boolean } = {},
+): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value), mode, opts);
 }
 
 export async function syncDir(dir: string): Promise<void> {

@@ -47,8 +47,10 @@ export class Containers {
     await this.monitor.reconcile();
   }
 
-  close(): void {
+  /** Stop watching exits, after the releases of removed containers have finished. */
+  async close(): Promise<void> {
     this.monitor.stop();
+    await this.svc.settled();
   }
 
   get log(): Logger {

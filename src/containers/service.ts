@@ -86,6 +86,8 @@ export class ContainerService {
   private readonly exitListeners = new Map<string, Set<() => void>>();
   /** Listeners told when a container has started (stdin attached before start waits on it). */
   private readonly startListeners = new Map<string, Set<() => void>>();
+  /** Resource releases of removed containers still under way (see removeLocked). */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
@@ -342,7 +344,7 @@ export class ContainerService {
       // write has settled.
       const [started, saved] = await Promise.allSettled([
         this.opts.runtime.start(id),
-        this.store.save(rec),
+        this.store.save(rec, { durable: false }),
       ]);
       lap('startAndSave');
       if (started.status === 'rejected') throw started.reason;
@@ -408,7 +410,11 @@ export class ContainerService {
       const exitMs = (exitTime ?? new Date()).getTime();
       const finished = new Date(Number.isNaN(startedMs) ? exitMs : Math.max(exitMs, startedMs));
       const t1 = performance.now();
-      await this.cleanupTask(rec);
+      // An auto-removed container's resources are released by its removal, after the waiters
+      // have their answer (see removeLocked); anyone else's before, so that a stop that has
+      // returned has freed the mount, the network and the cgroups.
+      const autoRemove = rec.HostConfig.AutoRemove === true;
+      if (!autoRemove) await this.cleanupTask(rec);
       const t2 = performance.now();
       rec.State = {
         ...rec.State,
@@ -422,12 +428,11 @@ export class ContainerService {
         FinishedAt: finished.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z'),
       };
       // An auto-removed container's exited record would be deleted at once: it is not saved.
-      // Until the removal below deletes the record, the record on disk says running and the
-      // exit file stays, so a crash anywhere in between has reconcile redo this exit, with the
-      // same code, and the removal.
-      const autoRemove = rec.HostConfig.AutoRemove === true;
+      // Until removeLocked saves it as "removing", the record on disk says running and the
+      // exit file stays, so a crash in between has reconcile redo this exit, with the same
+      // code, and the removal.
       if (!autoRemove) {
-        await this.store.save(rec);
+        await this.store.save(rec, { durable: false });
         await this.opts.runtime.clearExit(id);
       }
       const t3 = performance.now();
@@ -440,6 +445,7 @@ export class ContainerService {
           await this.removeLocked(rec);
         } catch (err) {
           // Left in place: record what happened to it, as a container that is not auto-removed.
+          await this.cleanupTask(rec);
           await this.store.save(rec).catch(() => undefined);
           throw err;
         } finally {
@@ -626,15 +632,35 @@ export class ContainerService {
     });
   }
 
+  /**
+   * Remove a container in two steps. First, under the caller's lock, the record is saved as
+   * "removing" and the container leaves the API (name freed, `destroy` emitted, removal
+   * waiters answered): that is all a client waits for. Then, still under the container's lock
+   * but after the answer, its resources go: the runtime task, network, rootfs mount, snapshot,
+   * bundle and finally the record. A crash before the record is deleted leaves a "removing"
+   * record that reconcile removes again (every step is idempotent). Image removal and daemon
+   * shutdown wait for these (`settled`), so an image never loses layers a mount still uses.
+   */
   private async removeLocked(rec: ContainerRecord): Promise<void> {
-    const t0 = performance.now();
     rec.State.Status = 'removing';
-    // After an exit this finds nothing left to do, cheaply (no process spawned); after a
-    // failed start or a crash it finishes the task's cleanup.
+    await this.store.save(rec, { durable: false });
+    this.store.forget(rec);
+    this.emit(rec, 'destroy');
+    this.waiters.removed(rec.Id, rec.State.ExitCode);
+    const release = this.mutex
+      .run(rec.Id, () => this.releaseRemoved(rec))
+      .catch((err: unknown) =>
+        this.log.error({ err, container: rec.Id }, 'releasing a removed container failed'),
+      )
+      .finally(() => this.releasing.delete(release));
+    this.releasing.add(release);
+  }
+
+  private async releaseRemoved(rec: ContainerRecord): Promise<void> {
+    const t0 = performance.now();
     await this.cleanupTask(rec);
     const t1 = performance.now();
-    // The snapshot and the bundle before the record: a crash before the record is deleted
-    // leaves a record whose removal is simply retried (a snapshot already gone is no error).
+    // The snapshot and the bundle before the record (see removeLocked).
     await Promise.all([
       this.opts.snapshots.remove(rec.Id).catch((err: unknown) => {
         if ((err as { kind?: string }).kind !== 'not-found') throw err;
@@ -643,17 +669,19 @@ export class ContainerService {
     ]);
     const t2 = performance.now();
     await this.store.delete(rec);
-    const t3 = performance.now();
-    this.emit(rec, 'destroy');
-    this.waiters.removed(rec.Id, rec.State.ExitCode);
     const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
     this.log.debug(
       {
         container: rec.Id,
-        phases: { task: ms(t0, t1), files: ms(t1, t2), record: ms(t2, t3) },
+        phases: { task: ms(t0, t1), files: ms(t1, t2), record: ms(t2, performance.now()) },
       },
       'remove timing',
     );
+  }
+
+  /** Resolves once every removed container's resources are released. */
+  async settled(): Promise<void> {
+    while (this.releasing.size > 0) await Promise.all([...this.releasing]);
   }
 
   async rename(ref: string, newName: string): Promise<void> {

@@ -94,11 +94,23 @@ export class ContainerStore {
     if (this.byName.get(name) === id) this.byName.delete(name);
   }
 
-  async save(rec: ContainerRecord): Promise<void> {
+  /**
+   * Persist a record atomically. `durable: false` skips the fsyncs (about 3 ms here): for the
+   * state changes of a start or an exit, which kill -9 cannot tear (the rename is atomic and
+   * the page cache survives the daemon) and which reconcile re-derives from the runtime after
+   * a power loss anyway. A container's existence and its name are saved durably.
+   */
+  async save(rec: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
     rec.schemaVersion = RECORD_SCHEMA_VERSION;
     await fsp.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
-    await writeJsonAtomic(path.join(this.dir(rec.Id), RECORD_FILE), rec);
+    await writeJsonAtomic(path.join(this.dir(rec.Id), RECORD_FILE), rec, 0o600, opts);
     this.index(rec);
+  }
+
+  /** Drop a record from the index (its name is free again); its files stay until delete. */
+  forget(rec: ContainerRecord): void {
+    if (this.byId.get(rec.Id) === rec) this.byId.delete(rec.Id);
+    this.releaseName(rec.Name.slice(1), rec.Id);
   }
 
   async delete(rec: ContainerRecord): Promise<void> {
@@ -108,8 +120,7 @@ export class ContainerStore {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
-    this.byId.delete(rec.Id);
-    this.releaseName(rec.Name.slice(1), rec.Id);
+    this.forget(rec);
     await fsp.rm(this.dir(rec.Id), { recursive: true, force: true });
   }
 

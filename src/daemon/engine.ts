@@ -18,7 +18,7 @@ import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
 import { ImageStore } from '../images/index.js';
 import { NetworkManager } from '../network/index.js';
-import { buildSpec, hostBoundingSet } from '../runtime/index.js';
+import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
 import type { DaemonConfig } from './config.js';
 import { daemonPaths } from './paths.js';
@@ -94,6 +94,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     log: log.child({ module: 'runtime' }),
   });
   const boundingSet = await hostBoundingSet();
+  const missingArches = await kernelMissingArches();
   const initPath = await findInit();
 
   const imagesPort: ImagesPort = {
@@ -172,6 +173,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         cgroupsPath: `/wharf/${i.id}`,
         initPath,
         hostBoundingSet: boundingSet,
+        seccompMissingArches: missingArches,
         hostShmPath: '/dev/shm',
       }),
     logFiles: async (cid: string): Promise<string[]> => {
@@ -319,6 +321,8 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       });
     },
     remove: async (ref, o) => {
+      // A removed container may still be releasing its rootfs mount on the image's layers.
+      await containers.svc.settled();
       const out = await images.remove(ref, {
         ...o,
         usedBy: (imageId: string) => {
@@ -353,7 +357,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     close: async () => {
       clearInterval(rotateTimer);
       unsubscribeDestroy();
-      containers.close();
+      await containers.close();
     },
   };
 }

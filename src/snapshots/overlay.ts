@@ -244,7 +244,10 @@ export class OverlaySnapshotter implements Snapshotter {
       id,
       ...(parent !== undefined ? { parent } : {}),
     };
-    await writeJsonAtomic(path.join(tmp, 'snapshot.json'), rec);
+    // No fsyncs (3 of them, ~3 ms): the caller's record, saved durably after this, is what
+    // makes the container exist, and its journal commit carries this earlier rename with it on
+    // a journalling filesystem; kill -9 loses no completed rename.
+    await writeJsonAtomic(path.join(tmp, 'snapshot.json'), rec, 0o600, { durable: false });
     try {
       await fsp.rename(tmp, dir);
     } catch (err) {
@@ -254,7 +257,6 @@ export class OverlaySnapshotter implements Snapshotter {
       }
       throw err;
     }
-    await syncDir(path.dirname(dir));
   }
 
   async mount(id: string, target: string, readonly = false): Promise<void> {

@@ -70,6 +70,8 @@ export interface SpecInput {
   mounts?: OciMount[];
   /** RLIMIT_NOFILE when Ulimits has none; default defaultNofile() (1048576 capped by ours). */
   defaultNofile?: number;
+  /** Seccomp sub-architectures the kernel cannot run (kernelMissingArches()). */
+  seccompMissingArches?: readonly string[];
 }
 
 /** Where Docker mounts the init binary inside the container. */
@@ -155,7 +157,10 @@ export function buildSpec(input: SpecInput): OciSpec {
   // Docker: "unconfined" wins; privileged runs unconfined unless a profile is given.
   if (sec.seccomp !== 'unconfined' && !(privileged && sec.seccomp === 'default')) {
     const profile = sec.seccomp === 'default' ? DEFAULT_SECCOMP_PROFILE : sec.seccomp;
-    const seccomp = seccompFromProfile(profile, { capabilities: caps });
+    const seccomp = seccompFromProfile(profile, {
+      capabilities: caps,
+      missingArches: input.seccompMissingArches,
+    });
     if (seccomp) linux.seccomp = seccomp;
   }
 

@@ -32,6 +32,8 @@ export {
 export { DEFAULT_NOFILE, defaultNofile, resourcesFromHostConfig, rlimits } from './resources.js';
 export { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
 export {
+  kernelMissingArches,
+  missingArchesFromConfig,
   parseSeccompProfile,
   parseSecurityOpt,
   seccompFromProfile,

@@ -4,7 +4,12 @@ import type { OciSeccomp } from '../../oci/index.js';
 
 import { DEFAULT_CAPABILITIES } from './capabilities.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
-import { kernelAtLeast, parseSecurityOpt, seccompFromProfile } from './seccomp.js';
+import {
+  kernelAtLeast,
+  missingArchesFromConfig,
+  parseSecurityOpt,
+  seccompFromProfile,
+} from './seccomp.js';
 
 const ctx = { capabilities: DEFAULT_CAPABILITIES, arch: 'amd64', kernel: '6.1.0' };
 const allowed = (s: OciSeccomp, name: string) =>
@@ -20,6 +25,28 @@ describe('default seccomp profile', () => {
     expect(allowed(s, 'read')).toHaveLength(1);
     expect(allowed(s, 'mount')).toHaveLength(0);
     expect(allowed(s, 'reboot')).toHaveLength(0);
+  });
+
+  it('leaves out the sub-architectures the kernel cannot run', () => {
+    const pruned = seccompFromProfile(DEFAULT_SECCOMP_PROFILE, {
+      ...ctx,
+      missingArches: ['SCMP_ARCH_X32'],
+    })!;
+    expect(pruned.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
+    expect(pruned.syscalls).toEqual(s.syscalls);
+  });
+
+  it('reads missing sub-architectures from a kernel config', () => {
+    const base = 'CONFIG_X86_64=y\nCONFIG_SECCOMP=y\n';
+    expect(
+      missingArchesFromConfig(`${base}CONFIG_IA32_EMULATION=y\n# CONFIG_X86_X32_ABI is not set\n`),
+    ).toEqual(['SCMP_ARCH_X32']);
+    expect(
+      missingArchesFromConfig(`${base}CONFIG_IA32_EMULATION=y\nCONFIG_X86_X32_ABI=y\n`),
+    ).toEqual([]);
+    expect(missingArchesFromConfig(base)).toEqual(['SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    // Not an x86_64 kernel config: nothing is assumed missing.
+    expect(missingArchesFromConfig('CONFIG_ARM64=y\n')).toEqual([]);
   });
 
   it('keeps amd64 rules and drops other architectures', () => {
