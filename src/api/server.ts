@@ -99,6 +99,11 @@ export class ApiServer {
           `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
         );
       }
+      if (m && compareVersions(version, API_VERSION) > 0) {
+        throw invalidArgument(
+          `client version ${version} is too new. Maximum supported API version is ${API_VERSION}`,
+        );
+      }
       const { route, params } = this.opts.router.match(req.method ?? 'GET', path);
       if (!route) throw notFound('page not found');
       const ctx: RequestContext = {

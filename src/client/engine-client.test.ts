@@ -59,7 +59,14 @@ describe('EngineClient over a unix socket', () => {
     socket = join(mkdtempSync(join(tmpdir(), 'wharf-client-')), 's.sock');
     server = createServer((req, res) => {
       seen.push(`${req.method} ${req.url}`);
-      if (req.url === '/_ping') {
+      // As dockerd: every response names the daemon's version; a newer client is refused.
+      res.setHeader('API-Version', '1.43');
+      if (req.url?.startsWith('/v1.45/')) {
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(
+          '{"message":"client version 1.45 is too new. Maximum supported API version is 1.43"}',
+        );
+      } else if (req.url === '/_ping') {
         res.writeHead(200, { 'API-Version': '1.43' });
         res.end('OK');
       } else if (req.url?.startsWith('/v1.43/containers/nope/json')) {
@@ -103,6 +110,15 @@ describe('EngineClient over a unix socket', () => {
       kind: 'internal',
       message: 'boom',
     });
+    c.close();
+  });
+
+  it('sends the first request without a ping and retries it at an older daemon version', async () => {
+    const c = new EngineClient(parseHost(`unix://${socket}`));
+    seen.length = 0;
+    expect(await c.containerList({ all: true })).toEqual([{ Id: 'x' }]);
+    expect(seen).toEqual(['GET /v1.45/containers/json?all=1', 'GET /v1.43/containers/json?all=1']);
+    expect(await c.apiVersion()).toBe('1.43');
     c.close();
   });
 

@@ -21,7 +21,7 @@ import type {
   SystemInfo,
   SystemVersion,
 } from '../api-types/index.js';
-import { errorFromResponse, StreamError } from './errors.js';
+import { ApiError, errorFromResponse, StreamError } from './errors.js';
 import type { DaemonHost } from './host.js';
 import {
   readAll,
@@ -149,9 +149,33 @@ export class EngineClient {
 
   // --- plumbing -------------------------------------------------------------------------
 
+  /**
+   * Before the version is known, a request whose body can be sent twice goes out at our
+   * version without a /_ping first (one round trip less for every CLI command). Every
+   * response carries the daemon's Api-Version header: a daemon older than us has refused the
+   * request with 400 without acting on it, so negotiate down and send it again.
+   */
   private async raw(opts: RequestOptions): Promise<IncomingMessage> {
-    const v = await this.apiVersion();
-    return this.transport.send(`/v${v}${opts.path}`, opts);
+    if (this.version !== undefined || isStream(opts.body)) {
+      const v = await this.apiVersion();
+      return this.transport.send(`/v${v}${opts.path}`, opts);
+    }
+    const older = (v: unknown): v is string =>
+      typeof v === 'string' &&
+      /^\d+\.\d+$/.test(v) &&
+      compareApiVersions(v, CLIENT_API_VERSION) < 0;
+    let res: IncomingMessage;
+    try {
+      res = await this.transport.send(`/v${CLIENT_API_VERSION}${opts.path}`, opts);
+    } catch (err) {
+      const server = err instanceof ApiError ? err.serverApiVersion : undefined;
+      if (!(err instanceof ApiError) || err.statusCode !== 400 || !older(server)) throw err;
+      this.version ??= Promise.resolve(server);
+      return this.transport.send(`/v${server}${opts.path}`, opts);
+    }
+    const server = res.headers['api-version'];
+    this.version ??= Promise.resolve(older(server) ? server : CLIENT_API_VERSION);
+    return res;
   }
 
   private async json<T>(opts: RequestOptions): Promise<T> {
@@ -171,6 +195,7 @@ export class EngineClient {
   }
 
   private async hijack(opts: RequestOptions): Promise<Hijacked> {
+    // A hijack cannot be replayed: it waits for the version (set by any earlier request).
     const v = await this.apiVersion();
     return this.transport.hijack(`/v${v}${opts.path}`, opts);
   }
@@ -498,4 +523,8 @@ function encName(name: string): string {
 
 function jsonFilters(f: Filters | undefined): string | undefined {
   return f && Object.keys(f).length > 0 ? JSON.stringify(f) : undefined;
+}
+
+function isStream(body: unknown): boolean {
+  return typeof (body as { pipe?: unknown } | undefined)?.pipe === 'function';
 }

@@ -3,6 +3,8 @@ import { WharfError, type ErrorKind } from '../common/errors.js';
 /** An error response of the daemon: `{"message": ...}` with its HTTP status. */
 export class ApiError extends WharfError {
   readonly statusCode: number;
+  /** The daemon's newest API version, from the response's Api-Version header. */
+  serverApiVersion?: string;
 
   constructor(statusCode: number, message: string) {
     super(kindOfStatus(statusCode), `ERR_API_${statusCode}`, message);

@@ -83,7 +83,12 @@ export class Transport {
           return;
         }
         readAll(res).then(
-          (body) => reject(errorFromResponse(status, body.toString('utf8'))),
+          (body) => {
+            const err = errorFromResponse(status, body.toString('utf8'));
+            const v = res.headers['api-version'];
+            if (typeof v === 'string') err.serverApiVersion = v;
+            reject(err);
+          },
           (err: unknown) => reject(err),
         );
       });

@@ -146,7 +146,9 @@ export class Runc {
    * back to `runc start`, whose errors are the ones users know.
    */
   async start(id: string): Promise<void> {
-    if (await startCreated(path.join(this.root, id))) return;
+    const how = await startCreated(path.join(this.root, id));
+    if (how === 'started') return;
+    this.logger.debug({ container: id, how }, 'exec fifo handshake not done; running runc start');
     await this.exec(startArgs(id));
   }
 
@@ -190,17 +192,18 @@ const FIFO_WAIT_MS = 2000;
  * Release a container created by `runc create` (libcontainer 1.1's exec-fifo handshake).
  * The fifo is opened non-blocking, so a missing writer never parks a libuv thread; init,
  * blocked opening the fifo for writing, proceeds as soon as a reader exists and writes "0".
- * False when the handshake cannot be done here (no fifo, init gone, no byte in time): the
- * caller then runs `runc start`, which reports why. Nothing is changed in that case except
- * when init had already written, which means it was released (true).
+ * Anything but 'started' when the handshake cannot be done here (no fifo, init gone, no byte
+ * in time): nothing was changed, and the caller runs `runc start`, which reports why.
  */
-export async function startCreated(stateDir: string): Promise<boolean> {
+export async function startCreated(
+  stateDir: string,
+): Promise<'started' | 'no-fifo' | 'init-gone' | 'timeout'> {
   const fifo = path.join(stateDir, 'exec.fifo');
   let fh;
   try {
     fh = await fsp.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
+    if (isErrno(err, 'ENOENT')) return 'no-fifo';
     throw err;
   }
   try {
@@ -216,16 +219,16 @@ export async function startCreated(stateDir: string): Promise<boolean> {
       }
       if (round > 0 && round % 8 === 0) {
         initPid ??= await initPidOf(stateDir);
-        if (!initPid || !(await isLive(initPid))) return false;
+        if (!initPid || !(await isLive(initPid))) return 'init-gone';
       }
-      if (Date.now() > deadline) return false;
+      if (Date.now() > deadline) return 'timeout';
       await new Promise((r) => (round < 8 ? setImmediate(r) : setTimeout(r, 1)));
     }
   } finally {
     await fh.close();
   }
   await fsp.rm(fifo, { force: true });
-  return true;
+  return 'started';
 }
 
 async function initPidOf(stateDir: string): Promise<number | undefined> {

@@ -422,6 +422,18 @@ describe('dockerode: errors', () => {
     await expectDaemonUp();
   });
 
+  it('400 for an API version outside 1.24-1.45, with the daemon version in Api-Version', async () => {
+    const tooNew = await rawRequest(d.socket, 'GET', '/v1.99/containers/json');
+    expect(tooNew.status).toBe(400);
+    expect(tooNew.headers['api-version']).toBe('1.45');
+    expect(JSON.parse(tooNew.body)).toEqual({
+      message: 'client version 1.99 is too new. Maximum supported API version is 1.45',
+    });
+    const tooOld = await rawRequest(d.socket, 'GET', '/v1.12/containers/json');
+    expect(tooOld.status).toBe(400);
+    expect(JSON.parse(tooOld.body).message).toMatch(/^client version 1.12 is too old/);
+  });
+
   it('409 on a name conflict', async () => {
     const name = uniq('dk-dup');
     const first = await create(name, ['true']);
