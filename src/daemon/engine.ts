@@ -81,6 +81,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     bip: config.bip,
     chainPrefix: config.chainPrefix,
     mtu: config.mtu,
+    spareNetns: true,
     logger: log,
   });
 

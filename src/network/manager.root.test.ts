@@ -171,6 +171,57 @@ describe.skipIf(!isRoot)('NetworkManager (root)', () => {
     await assertNothingLeft(opts, [a.hostVeth, b.hostVeth, c.hostVeth]);
   }, 30_000);
 
+  it('adopts a spare namespace made ahead of need, and frees spares nobody adopted', async () => {
+    const opts = { ...(await options()), spareNetns: true };
+    const m = await open(opts);
+    const dir = await fsp.realpath(path.join(opts.execRoot, 'netns'));
+    await m.reconcile(new Set()); // as at daemon start: makes the first spare
+    await m.settled();
+    const spares = async () => (await fsp.readdir(dir)).filter((n) => n.startsWith('spare-'));
+    const [first] = await spares();
+    expect(first).toMatch(/^spare-[0-9a-f]{16}$/);
+
+    const { netnsPath: nsA, endpoint: a } = await m.createNetnsConnected('ctr-a');
+    expect(nsA).toBe(path.join(dir, 'ctr-a'));
+    expect(await fsp.readlink(nsA)).toBe(first);
+    expect(m.endpoint('ctr-a')).toEqual(a);
+    const inside = (await run(['nsenter', `--net=${nsA}`, 'ip', '-j', 'addr', 'show', 'eth0']))
+      .stdout;
+    expect(inside).toContain(a.ipAddress);
+    expect(inside).toContain(a.macAddress);
+    await ping(nsA, m.bridge.gateway);
+
+    // A MAC asked for cannot come from a spare: built on the spot, next to the new spare.
+    await m.settled();
+    const { netnsPath: nsB, endpoint: b } = await m.createNetnsConnected('ctr-b', {
+      mac: '02:42:00:00:be:ef',
+    });
+    expect(b.macAddress).toBe('02:42:00:00:be:ef');
+    await expect(fsp.readlink(nsB)).rejects.toThrow();
+    await ping(nsB, a.ipAddress);
+
+    // Removing an adopted namespace removes what its name points to.
+    await m.disconnect('ctr-a');
+    await m.removeNetns('ctr-a');
+    await m.settled();
+    expect(existsSync(path.join(dir, first!))).toBe(false);
+    const [second] = await spares();
+    expect(second).toBeDefined();
+
+    // After a crash, a spare nobody adopted is freed; a live container's adopted one is kept.
+    const { netnsPath: nsC, endpoint: c } = await m.createNetnsConnected('ctr-c');
+    await m.settled();
+    const target = await fsp.readlink(nsC);
+    const m2 = await NetworkManager.open({ ...opts, spareNetns: false });
+    managers.splice(0, managers.length, m2);
+    await m2.reconcile(new Set(['ctr-b', 'ctr-c']));
+    expect((await fsp.readdir(dir)).sort()).toEqual(['ctr-b', 'ctr-c', target].sort());
+    expect(m2.endpoint('ctr-c')).toEqual(c);
+    await ping(nsC, b.ipAddress);
+    await m2.teardown();
+    await assertNothingLeft(opts, [a.hostVeth, b.hostVeth, c.hostVeth]);
+  }, 30_000);
+
   it('reopens idempotently (daemon restart), restores allocations and reconciles', async () => {
     const opts = await options();
     const m1 = await open(opts);

@@ -92,8 +92,17 @@ export async function createNetns(file: string, lines?: readonly string[]): Prom
 /** statfs magic of nsfs, the filesystem of a bound namespace file. */
 const NSFS_MAGIC = 0x6e736673;
 
-/** Unmount and delete a namespace file; idempotent. */
+/**
+ * Unmount and delete a namespace file; idempotent. A symlink (a container's name for a spare
+ * namespace it adopted, see NetworkManager) goes with the namespace it points to.
+ */
 export async function removeNetns(file: string): Promise<void> {
+  const target = await fsp.readlink(file).catch(() => undefined);
+  if (target !== undefined) {
+    await removeNetns(path.resolve(path.dirname(file), target));
+    await fsp.rm(file, { force: true });
+    return;
+  }
   // A statfs instead of spawning umount when nothing is bound there (already removed, or a
   // file left by a crash before the bind): removal is called again on every remove path.
   const st = await fsp.statfs(file).catch((err: unknown) => {
@@ -110,6 +119,19 @@ export async function removeNetns(file: string): Promise<void> {
     throw internal(`unmounting network namespace ${file}: ${res.stderr.trim()}`);
   }
   await fsp.rm(file, { force: true });
+}
+
+/** Where each symlink in `dir` points (name → target name), for the names given. */
+export async function netnsLinks(
+  dir: string,
+  names: Iterable<string>,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const n of names) {
+    const t = await fsp.readlink(path.join(dir, n)).catch(() => undefined);
+    if (t !== undefined) out.set(n, path.basename(t));
+  }
+  return out;
 }
 
 /** The ids with a namespace file in `dir`. */
