@@ -120,15 +120,25 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   };
 
   const rotators = new Map<string, LogRotator>();
-  // A removed container's rotator goes with it.
+  // A running container's log is checked after every write (see LogRotator.watch); a removed
+  // container's rotator goes with it.
   const unsubscribeDestroy = events.subscribe(
     {
       filters: new Map([
         ['type', ['container']],
-        ['event', ['destroy']],
+        ['event', ['start', 'die', 'destroy']],
       ]),
     },
-    (ev) => rotators.delete(ev.Actor.ID),
+    (ev) => {
+      const cid = ev.Actor.ID;
+      if (ev.Action === 'start') {
+        const rec = containers.svc.store.find(cid);
+        if (rec?.LogPath) rotatorFor(cid, rec.HostConfig, rec.LogPath).watch();
+        return;
+      }
+      rotators.get(cid)?.unwatch();
+      if (ev.Action === 'destroy') rotators.delete(cid);
+    },
   );
   const rotatorFor = (cid: string, hc: HostConfig, file: string): LogRotator => {
     let r = rotators.get(cid);
@@ -205,7 +215,9 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   const rotateTimer = setInterval(() => {
     for (const rec of containers.svc.store.all()) {
       if (!rec.State.Running || !rec.LogPath) continue;
-      rotatorFor(rec.Id, rec.HostConfig, rec.LogPath)
+      const rotator = rotatorFor(rec.Id, rec.HostConfig, rec.LogPath);
+      rotator.watch(); // containers re-adopted at start got no start event
+      rotator
         .check()
         .catch((err) => log.warn({ err, container: rec.Id }, 'log rotation failed'));
     }
@@ -358,6 +370,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     close: async () => {
       clearInterval(rotateTimer);
       unsubscribeDestroy();
+      for (const r of rotators.values()) r.unwatch();
       await containers.close();
     },
   };

@@ -37,7 +37,7 @@
  *                                 per line, P marking a partial line.
  */
 import { spawn } from 'node:child_process';
-import { constants, promises as fsp } from 'node:fs';
+import { closeSync, constants, openSync, promises as fsp, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
@@ -375,12 +375,16 @@ export async function isOomKilled(persistDir: string): Promise<boolean> {
   }
 }
 
-/** Write one control line to conmon's ctl FIFO; conflict when no conmon is reading it. */
+/**
+ * Write one control line to conmon's ctl FIFO; conflict when no conmon is reading it. The
+ * calls are synchronous (a non-blocking open and one short write to a pipe, which is atomic
+ * below PIPE_BUF): log rotation waits on this, and output keeps coming meanwhile.
+ */
 async function writeCtl(ctl: string, line: string): Promise<void> {
-  let fh;
+  let fd: number;
   try {
     // Non-blocking open fails with ENXIO instead of hanging when conmon is gone.
-    fh = await fsp.open(ctl, constants.O_WRONLY | constants.O_NONBLOCK);
+    fd = openSync(ctl, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (err) {
     if (isErrno(err, 'ENXIO') || isErrno(err, 'ENOENT')) {
       throw conflict(`container is not running (no monitor on ${ctl})`, 'ERR_NOT_RUNNING');
@@ -388,9 +392,9 @@ async function writeCtl(ctl: string, line: string): Promise<void> {
     throw err;
   }
   try {
-    await fh.write(line);
+    writeSync(fd, line);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,5 @@
-import { rename, stat, unlink } from 'node:fs/promises';
+import { renameSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 
 import { internal, invalidArgument, isErrno } from '../../common/index.js';
 
@@ -183,11 +184,13 @@ export interface LogRotatorOptions {
  * Size-based rotation of a conmon log file: `file` → `file.1` → `file.2` …, the oldest beyond
  * `maxFile` deleted, then `reopen()` so conmon writes a fresh `file`. Readers that follow the
  * file finish the renamed one and move on to the new one (see readLogs). The file can exceed
- * maxSize by what conmon writes between two `check()` calls.
+ * maxSize by what conmon writes between two `check()` calls; with `watch()` a check follows
+ * every write, so only what conmon writes while one rotation is under way overshoots.
  */
 export class LogRotator {
   private chain: Promise<unknown> = Promise.resolve();
   private reopenPending = false;
+  private watcher?: FSWatcher;
 
   constructor(private readonly opts: LogRotatorOptions) {
     if (!Number.isInteger(opts.maxFile) || opts.maxFile < 1) {
@@ -208,6 +211,34 @@ export class LogRotator {
       await this.rotateNow();
       return true;
     });
+  }
+
+  /**
+   * Check after writes too, not only when the caller's timer fires: inotify on the file's
+   * directory reports each write to the log (the kernel merges repeated events while we are
+   * busy), and at most one check runs at a time. Idempotent; `unwatch()` stops it.
+   */
+  watch(): void {
+    if (this.watcher || this.opts.maxSize <= 0) return;
+    const base = path.basename(this.opts.file);
+    let busy = false;
+    try {
+      this.watcher = watch(path.dirname(this.opts.file), (_event, name) => {
+        if (name !== base || busy) return;
+        busy = true;
+        this.check()
+          .catch(() => undefined) // the caller's periodic check reports failures
+          .finally(() => (busy = false));
+      });
+    } catch {
+      return; // no directory (removed): the periodic check is enough
+    }
+    this.watcher.on('error', () => this.unwatch());
+  }
+
+  unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   /** Rotate now, whatever the size. */
@@ -261,9 +292,13 @@ export class LogRotator {
   }
 }
 
+// The rotation's file operations are synchronous on purpose: a few metadata syscalls on a
+// local disk take microseconds, while each asynchronous one waits for a thread-pool round
+// trip, and every moment a rotation takes is more output past max-size.
+
 async function sizeOf(file: string): Promise<number | undefined> {
   try {
-    return (await stat(file)).size;
+    return statSync(file).size;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
@@ -272,7 +307,7 @@ async function sizeOf(file: string): Promise<number | undefined> {
 
 async function renameIfExists(from: string, to: string): Promise<void> {
   try {
-    await rename(from, to);
+    renameSync(from, to);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
@@ -280,7 +315,7 @@ async function renameIfExists(from: string, to: string): Promise<void> {
 
 async function unlinkIfExists(file: string): Promise<void> {
   try {
-    await unlink(file);
+    unlinkSync(file);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
