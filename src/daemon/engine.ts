@@ -217,9 +217,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       if (!rec.State.Running || !rec.LogPath) continue;
       const rotator = rotatorFor(rec.Id, rec.HostConfig, rec.LogPath);
       rotator.watch(); // containers re-adopted at start got no start event
-      rotator
-        .check()
-        .catch((err) => log.warn({ err, container: rec.Id }, 'log rotation failed'));
+      rotator.check().catch((err) => log.warn({ err, container: rec.Id }, 'log rotation failed'));
     }
   }, 2000);
   rotateTimer.unref();
