@@ -204,6 +204,10 @@ describe('filterContainers', () => {
       'job',
       'db',
     ]);
+    // As dockerd: naming a container that does not exist is a 404.
+    expect(() => ids({ all: true, filters: { before: ['nosuch'] } })).toThrow(
+      expect.objectContaining({ kind: 'not-found', message: 'No such container: nosuch' }),
+    );
   });
 
   it('refuses unknown filter keys and bad status or exit code values', () => {

@@ -1,5 +1,5 @@
 import { filterMatchKVList, humanDuration } from '../api-types/index.js';
-import { invalidArgument } from '../common/index.js';
+import { invalidArgument, notFound } from '../common/index.js';
 import type { ContainerRecord } from './record.js';
 
 /** GET /containers/{id}/json: the record, minus what is Wharf's own. */
@@ -161,8 +161,14 @@ export function filterContainers(
     if (!Number.isInteger(n)) throw invalidArgument(`invalid filter 'exited=${e}'`);
     return n;
   });
-  const before = f.get('before')?.map((r) => ctx.find(r));
-  const since = f.get('since')?.map((r) => ctx.find(r));
+  // As dockerd: a before/since container that does not exist is a 404, not an empty list.
+  const known = (r: string): ContainerRecord => {
+    const rec = ctx.find(r);
+    if (!rec) throw notFound(`No such container: ${r}`, 'ERR_NO_SUCH_CONTAINER');
+    return rec;
+  };
+  const before = f.get('before')?.map(known);
+  const since = f.get('since')?.map(known);
   let list = [...recs].sort(
     (a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (a.Id < b.Id ? 1 : -1),
   );
@@ -180,8 +186,8 @@ export function filterContainers(
     if (exitedCodes.length && (rec.State.Running || !exitedCodes.includes(rec.State.ExitCode)))
       return false;
     if (exitedCodes.length && rec.State.FinishedAt.startsWith('0001-')) return false;
-    if (before?.some((b) => !b || Date.parse(rec.Created) >= Date.parse(b.Created))) return false;
-    if (since?.some((s) => !s || Date.parse(rec.Created) <= Date.parse(s.Created))) return false;
+    if (before?.some((b) => Date.parse(rec.Created) >= Date.parse(b.Created))) return false;
+    if (since?.some((s) => Date.parse(rec.Created) <= Date.parse(s.Created))) return false;
     return true;
   });
   if (opts.limit && opts.limit > 0) list = list.slice(0, opts.limit);

@@ -105,8 +105,9 @@ describe('buildConfig', () => {
 
   it('uses the defaults when the file is empty JSON', async () => {
     await writeFile(file, '{}');
-    const { config, help, version } = await build();
+    const { config, help, version, ignoredKeys } = await build();
     expect(config).toEqual({ ...DEFAULTS, configFile: file });
+    expect(ignoredKeys).toEqual([]);
     expect(help).toBeUndefined();
     expect(version).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -126,10 +127,12 @@ describe('buildConfig', () => {
         'log-driver': 'local',
         'log-opts': { 'max-size': '1m' },
         mtu: 1450,
-        'unknown-key': true,
+        'live-restore': true,
       }),
     );
-    const { config } = await build();
+    const { config, ignoredKeys } = await build();
+    // dockerd's keys that Wharf does not act on are accepted and reported.
+    expect(ignoredKeys).toEqual(['live-restore']);
     expect(config).toEqual({
       ...DEFAULTS,
       configFile: file,
@@ -172,6 +175,13 @@ describe('buildConfig', () => {
     await expect(build()).rejects.toMatchObject({ kind: 'invalid-argument' });
     await writeFile(file, 'null');
     await expect(build()).rejects.toThrow(`unable to configure the daemon with file ${file}`);
+  });
+
+  it('refuses keys that are no daemon.json option, as dockerd', async () => {
+    await writeFile(file, JSON.stringify({ 'data-root': '/d', 'data-rot': '/x', colour: 1 }));
+    await expect(build()).rejects.toThrow(
+      `unable to configure the daemon with file ${file}: the following directives don't match any configuration option: data-rot, colour`,
+    );
   });
 
   it('refuses wrongly typed values', async () => {

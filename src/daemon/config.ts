@@ -161,6 +161,107 @@ export function parseFlags(argv: string[]): Flags {
   return out;
 }
 
+/** daemon.json keys Wharf acts on (dockerd's names, and its own `wharf-` ones). */
+const SUPPORTED_KEYS = new Set([
+  'hosts',
+  'data-root',
+  'exec-root',
+  'pidfile',
+  'log-level',
+  'debug',
+  'bridge',
+  'bip',
+  'wharf-chain-prefix',
+  'log-driver',
+  'log-opts',
+  'mtu',
+]);
+
+/** The rest of dockerd's daemon.json keys: accepted, with a warning that Wharf ignores them. */
+const DOCKERD_KEYS = new Set([
+  'allow-nondistributable-artifacts',
+  'api-cors-header',
+  'authorization-plugins',
+  'bip6',
+  'builder',
+  'cdi-spec-dirs',
+  'cgroup-parent',
+  'containerd',
+  'containerd-namespace',
+  'containerd-plugins-namespace',
+  'default-address-pools',
+  'default-cgroupns-mode',
+  'default-gateway',
+  'default-gateway-v6',
+  'default-ipc-mode',
+  'default-network-opts',
+  'default-runtime',
+  'default-shm-size',
+  'default-ulimits',
+  'dns',
+  'dns-opts',
+  'dns-search',
+  'exec-opts',
+  'experimental',
+  'features',
+  'fixed-cidr',
+  'fixed-cidr-v6',
+  'group',
+  'host-gateway-ip',
+  'icc',
+  'init',
+  'init-path',
+  'insecure-registries',
+  'ip',
+  'ip-forward',
+  'ip-masq',
+  'ip6tables',
+  'iptables',
+  'ipv6',
+  'labels',
+  'live-restore',
+  'log-format',
+  'max-concurrent-downloads',
+  'max-concurrent-uploads',
+  'max-download-attempts',
+  'no-new-privileges',
+  'node-generic-resources',
+  'oom-score-adjust',
+  'proxies',
+  'raw-logs',
+  'registry-mirrors',
+  'runtimes',
+  'seccomp-profile',
+  'selinux-enabled',
+  'shutdown-timeout',
+  'storage-driver',
+  'storage-opts',
+  'swarm-default-advertise-addr',
+  'tls',
+  'tlscacert',
+  'tlscert',
+  'tlskey',
+  'tlsverify',
+  'userland-proxy',
+  'userland-proxy-path',
+  'userns-remap',
+]);
+
+/**
+ * As dockerd: a key no daemon.json has is an error naming it (a typo must not pass silently);
+ * dockerd's keys that Wharf does not act on are returned, for a warning.
+ */
+export function checkDaemonJsonKeys(json: Record<string, unknown>): { ignored: string[] } {
+  const keys = Object.keys(json);
+  const unknown = keys.filter((k) => !SUPPORTED_KEYS.has(k) && !DOCKERD_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw invalidArgument(
+      `the following directives don't match any configuration option: ${unknown.join(', ')}`,
+    );
+  }
+  return { ignored: keys.filter((k) => !SUPPORTED_KEYS.has(k)) };
+}
+
 /** daemon.json keys (dockerd's names) that Wharf understands. */
 function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
   const out: Partial<DaemonConfig> = {};
@@ -190,10 +291,11 @@ function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
 
 export async function buildConfig(
   argv: string[],
-): Promise<{ config: DaemonConfig; help?: boolean; version?: boolean }> {
+): Promise<{ config: DaemonConfig; help?: boolean; version?: boolean; ignoredKeys: string[] }> {
   const flags = parseFlags(argv);
   const configFile = flags.values.configFile ?? DEFAULTS.configFile;
   let file: Partial<DaemonConfig> = {};
+  let ignoredKeys: string[] = [];
   try {
     const text = await fsp.readFile(configFile, 'utf8');
     let json: unknown;
@@ -204,8 +306,15 @@ export async function buildConfig(
         `unable to configure the daemon with file ${configFile}: ${(err as Error).message}`,
       );
     }
-    if (!json || typeof json !== 'object')
+    if (!json || typeof json !== 'object' || Array.isArray(json))
       throw invalidArgument(`unable to configure the daemon with file ${configFile}`);
+    try {
+      ignoredKeys = checkDaemonJsonKeys(json as Record<string, unknown>).ignored;
+    } catch (err) {
+      throw invalidArgument(
+        `unable to configure the daemon with file ${configFile}: ${(err as Error).message}`,
+      );
+    }
     file = fromDaemonJson(json as Record<string, unknown>);
   } catch (err) {
     // The default file may be absent; one named with --config-file must exist (as dockerd).
@@ -236,5 +345,10 @@ export async function buildConfig(
   for (const h of config.hosts) {
     if (!h.startsWith('unix://')) throw invalidArgument(`only unix:// hosts are supported: ${h}`);
   }
-  return { config: Object.freeze(config), help: flags.help, version: flags.version };
+  return {
+    config: Object.freeze(config),
+    help: flags.help,
+    version: flags.version,
+    ignoredKeys,
+  };
 }

@@ -17,6 +17,7 @@ import { WHARF_VERSION } from './version.js';
 /** wharfd: parse config, lock the data root, wire the engine, serve the API until SIGTERM. */
 export async function main(argv: string[]): Promise<void> {
   let config: DaemonConfig;
+  let ignoredKeys: string[] = [];
   try {
     const built = await buildConfig(argv);
     if (built.help) {
@@ -28,12 +29,16 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     config = built.config;
+    ignoredKeys = built.ignoredKeys;
   } catch (err) {
     process.stderr.write(`wharfd: ${errorMessage(err)}\n`);
     process.exitCode = 1;
     return;
   }
   const log = createLogger(config.logLevel);
+  if (ignoredKeys.length > 0) {
+    log.warn({ keys: ignoredKeys }, 'daemon.json: Wharf does not act on these dockerd settings');
+  }
   // A bug in one request must not take the daemon (and its view of every container) down.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   if (process.getuid?.() !== 0) {
