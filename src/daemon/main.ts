@@ -17,7 +17,7 @@ import { WHARF_VERSION } from './version.js';
 /** wharfd: parse config, lock the data root, wire the engine, serve the API until SIGTERM. */
 export async function main(argv: string[]): Promise<void> {
   let config: DaemonConfig;
-  let ignoredKeys: string[] = [];
+  let ignoredKeys: string[];
   try {
     const built = await buildConfig(argv);
     if (built.help) {
