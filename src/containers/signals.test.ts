@@ -19,8 +19,17 @@ describe('parseSignal', () => {
     expect(parseSignal('1')).toBe('SIGHUP');
   });
 
+  it('accepts real-time signals by name and number, as their number', () => {
+    expect(parseSignal('RTMIN')).toBe('34');
+    expect(parseSignal('SIGRTMIN+3')).toBe('37');
+    expect(parseSignal('rtmax-1')).toBe('63');
+    expect(parseSignal('RTMAX')).toBe('64');
+    expect(parseSignal('50')).toBe('50');
+    expect(signalNumber(parseSignal('RTMIN+15'))).toBe(49);
+  });
+
   it("refuses unknown signals with Docker's message", () => {
-    for (const s of ['FOO', 'SIG', '0', '999', '-9', '9x', '']) {
+    for (const s of ['FOO', 'SIG', '0', '999', '-9', '9x', '', 'RTMIN+16', 'RTMAX-15', 'RTMIN-1']) {
       expect(() => parseSignal(s)).toThrow(`Invalid signal: ${s}`);
     }
     expect(() => parseSignal('nope')).toThrowError(

@@ -67,6 +67,22 @@ describe('container lifecycle', () => {
     d.cli(['rm', id]);
   });
 
+  it('kill sends real-time signals by name (RTMIN+2 is 36)', () => {
+    const id = d
+      .cli([
+        'run',
+        '-d',
+        'busybox',
+        'sh',
+        '-c',
+        'trap "exit 36" 36; trap "exit 1" 35; while true; do sleep 0.1; done',
+      ])
+      .stdout.trim();
+    expect(d.cli(['kill', '-s', 'RTMIN+2', id]).code).toBe(0);
+    expect(d.cli(['wait', id]).stdout.trim()).toBe('36');
+    d.cli(['rm', id]);
+  });
+
   it('pause and unpause', () => {
     const id = d.cli(['run', '-d', 'busybox', 'sleep', '600']).stdout.trim();
     expect(d.cli(['pause', id]).code).toBe(0);
