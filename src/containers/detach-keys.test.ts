@@ -59,6 +59,19 @@ describe('DetachScanner', () => {
     expect(s.push(b([0x10, 0x10, 0x11]))).toEqual({ forward: b([0x10]), detach: true });
   });
 
+  it('keeps the longest pending start after a mismatch (a,a,b on "xaaab")', () => {
+    const sc = new DetachScanner(parseDetachKeys('a,a,b'));
+    expect(sc.push(Buffer.from('xaaa'))).toEqual({ forward: Buffer.from('xa'), detach: false });
+    expect(sc.push(Buffer.from('b'))).toEqual({ forward: Buffer.from(''), detach: true });
+    const sc2 = new DetachScanner(parseDetachKeys('a,b,a,c'));
+    expect(sc2.push(Buffer.from('ababac'))).toEqual({ forward: Buffer.from('ab'), detach: true });
+    const sc3 = new DetachScanner(parseDetachKeys('a,a,b'));
+    expect(sc3.push(Buffer.from('aacab'))).toEqual({
+      forward: Buffer.from('aacab'),
+      detach: false,
+    });
+  });
+
   it('handles longer sequences across several chunks', () => {
     const s = new DetachScanner(parseDetachKeys('a,b,c'));
     expect(s.push(b('xa'))).toEqual({ forward: b('x'), detach: false });

@@ -31,10 +31,15 @@ export class DetachScanner {
         if (this.matched === this.keys.length) return { forward: Buffer.from(out), detach: true };
         continue;
       }
-      // A partial match that failed: its bytes were real input after all.
-      if (this.matched > 0) out.push(...this.keys.subarray(0, this.matched));
-      this.matched = byte === this.keys[0] ? 1 : 0;
-      if (this.matched === 0) out.push(byte);
+      // A partial match that failed. The longest tail of (matched keys + this byte) that is
+      // itself a start of the sequence stays pending (with "a,a,b", typing "a a a b"
+      // detaches); the bytes before it were real input after all.
+      const seen = Buffer.concat([this.keys.subarray(0, this.matched), Buffer.from([byte])]);
+      let keep = Math.min(seen.length, this.keys.length - 1);
+      while (keep > 0 && !seen.subarray(seen.length - keep).equals(this.keys.subarray(0, keep)))
+        keep--;
+      out.push(...seen.subarray(0, seen.length - keep));
+      this.matched = keep;
     }
     return { forward: Buffer.from(out), detach: false };
   }
