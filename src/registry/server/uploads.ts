@@ -1,0 +1,225 @@
+/**
+ * Upload sessions (POST starts one, PATCH appends, PUT finishes, DELETE cancels).
+ *
+ * A session is a file under `uploads/` plus, in memory, the running sha256 of what the file
+ * holds and its size. The hash is updated only with bytes already written, so the two always
+ * agree: a PATCH whose connection drops halfway keeps the chunks that reached the file and
+ * the client can ask where to resume (GET gives the Range). Nothing is visible as a blob until
+ * PUT checks the digest and the store renames the fsynced file into place. Sessions live in
+ * memory only: a restart drops them (the store empties `uploads/` on open), and an idle one is
+ * cancelled after an hour. Requests on one session run one after another.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { constants, promises as fsp, type promises } from 'node:fs';
+import path from 'node:path';
+
+import type { Logger } from '../../common/index.js';
+import type { Digest } from '../../oci/index.js';
+import { regErr } from './errors.js';
+import { isUploadId } from './names.js';
+import type { ByteRange } from './range.js';
+import type { RegistryStore } from './store.js';
+
+/** Coalesce request chunks (often 16–64 KiB) into writes of about this size. */
+const WRITE_BATCH = 1 << 20;
+const IDLE_MS = 60 * 60 * 1000;
+
+export interface UploadSession {
+  readonly id: string;
+  readonly repo: string;
+  readonly file: string;
+  readonly startedAt: Date;
+  size: number;
+}
+
+interface Session extends UploadSession {
+  fh: promises.FileHandle;
+  hash: Hash;
+  touched: number;
+  tail: Promise<unknown>;
+  done: boolean;
+}
+
+export class Uploads {
+  private readonly sessions = new Map<string, Session>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => void this.expire(), 5 * 60 * 1000);
+    this.timer.unref();
+  }
+
+  async create(repo: string): Promise<UploadSession> {
+    const id = randomBytes(16).toString('hex');
+    const file = path.join(this.store.uploadDir, id);
+    const fh = await fsp.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const s: Session = {
+      id,
+      repo,
+      file,
+      startedAt: new Date(),
+      size: 0,
+      fh,
+      hash: createHash('sha256'),
+      touched: Date.now(),
+      tail: Promise.resolve(),
+      done: false,
+    };
+    this.sessions.set(id, s);
+    return s;
+  }
+
+  get(repo: string, id: string): UploadSession {
+    return this.session(repo, id);
+  }
+
+  private session(repo: string, id: string): Session {
+    const s = isUploadId(id) ? this.sessions.get(id) : undefined;
+    if (!s || s.repo !== repo || s.done) {
+      throw regErr('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+    }
+    return s;
+  }
+
+  /** Run `fn` after the session's earlier requests. */
+  private serial<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+    const run = s.tail.then(() => {
+      if (s.done) throw regErr('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+      s.touched = Date.now();
+      return fn();
+    });
+    s.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Append a request body. With a Content-Range, the chunk must start where the upload ends
+   * (416 otherwise, before reading anything).
+   */
+  async append(
+    repo: string,
+    id: string,
+    body: AsyncIterable<Buffer>,
+    range?: ByteRange,
+  ): Promise<UploadSession> {
+    const s = this.session(repo, id);
+    return this.serial(s, async () => {
+      if (range && range.start !== s.size) {
+        throw regErr(
+          'RANGE_INVALID',
+          `chunk starts at ${range.start}, upload is at ${s.size}`,
+          {
+            expected: s.size,
+          },
+          416,
+        );
+      }
+      const before = s.size;
+      await this.write(s, body);
+      if (range && s.size - before !== range.end - range.start + 1) {
+        throw regErr(
+          'SIZE_INVALID',
+          `chunk of ${s.size - before} bytes does not match Content-Range`,
+        );
+      }
+      return s;
+    });
+  }
+
+  /** Append the last body (may be empty), check the digest, commit, link into the repo. */
+  async finish(
+    repo: string,
+    id: string,
+    digest: Digest,
+    body: AsyncIterable<Buffer> | undefined,
+  ): Promise<void> {
+    const s = this.session(repo, id);
+    await this.serial(s, async () => {
+      if (body) await this.write(s, body);
+      const got: Digest = `sha256:${s.hash.copy().digest('hex')}`;
+      if (got !== digest) {
+        await this.drop(s);
+        throw regErr('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+          expected: digest,
+          got,
+        });
+      }
+      s.done = true;
+      this.sessions.delete(s.id);
+      try {
+        await s.fh.sync();
+      } finally {
+        await s.fh.close();
+      }
+      try {
+        await this.store.commitBlob(s.file, digest);
+      } catch (err) {
+        await fsp.rm(s.file, { force: true });
+        throw err;
+      }
+      await this.store.linkBlob(repo, digest);
+    });
+  }
+
+  async cancel(repo: string, id: string): Promise<void> {
+    const s = this.session(repo, id);
+    await this.serial(s, () => this.drop(s));
+  }
+
+  private async drop(s: Session): Promise<void> {
+    if (s.done && !this.sessions.has(s.id)) return;
+    s.done = true;
+    this.sessions.delete(s.id);
+    await s.fh.close().catch(() => undefined);
+    await fsp.rm(s.file, { force: true });
+  }
+
+  /**
+   * Stream a body to the session's file. Chunks are hashed when written, not when received:
+   * if the connection drops, the batch not yet written is discarded whole and the hash still
+   * describes exactly the bytes in the file.
+   */
+  private async write(s: Session, body: AsyncIterable<Buffer>): Promise<void> {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batchBytes === 0) return;
+      const bufs = batch;
+      const n = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      const { bytesWritten } = await s.fh.writev(bufs, s.size);
+      if (bytesWritten !== n) {
+        // Short writes on a regular file mean the disk is full or failing; write the rest.
+        const rest = Buffer.concat(bufs).subarray(bytesWritten);
+        await s.fh.write(rest, 0, rest.length, s.size + bytesWritten);
+      }
+      for (const b of bufs) s.hash.update(b);
+      s.size += n;
+    };
+    for await (const chunk of body) {
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes >= WRITE_BATCH) await flush();
+    }
+    await flush();
+  }
+
+  private async expire(): Promise<void> {
+    const now = Date.now();
+    for (const s of [...this.sessions.values()]) {
+      if (now - s.touched < IDLE_MS) continue;
+      this.logger.info({ repo: s.repo, uuid: s.id }, 'registry: cancelling idle upload');
+      await this.serial(s, () => this.drop(s)).catch(() => undefined);
+    }
+  }
+
+  /** On shutdown: close every file (the store drops them on the next start). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([...this.sessions.values()].map((s) => this.drop(s)));
+  }
+}
