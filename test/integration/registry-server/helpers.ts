@@ -200,8 +200,15 @@ export async function makeOciLayout(
   };
 }
 
+/** No credentials but those given on the command line: an auth file that does not exist. */
+const NO_AUTH_FILE = path.join(os.tmpdir(), `wharf-reg-noauth-${process.pid}.json`);
+
 export function skopeo(args: string[], timeoutMs = 120_000): CliResult {
-  const r = spawnSync('skopeo', args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('skopeo', ['--insecure-policy', ...args], {
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, REGISTRY_AUTH_FILE: NO_AUTH_FILE },
+  });
   return {
     code: r.status ?? -1,
     stdout: r.stdout?.toString() ?? '',
