@@ -69,11 +69,11 @@ export async function startRegistry(
   const output = (): string => Buffer.concat(out).toString();
   let url: string;
   try {
-    url = await eventually(
+    url = await eventually<string>(
       () => {
         if (child.exitCode !== null) throw new Error(`registry exited: ${output()}`);
         const m = /"url":"([^"]+)"[^\n]*registry: listening/.exec(output());
-        return m?.[1];
+        return m?.[1] ?? '';
       },
       15_000,
       'registry to listen',
@@ -111,7 +111,7 @@ export interface OciImage {
 export async function layerTar(files: Record<string, string | Buffer>): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', () => resolve());
     pack.on('error', reject);

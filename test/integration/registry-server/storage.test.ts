@@ -83,11 +83,11 @@ describe('registry storage', () => {
     expect(blobFiles(reg.root)).toEqual([]);
 
     // The session knows exactly how much it kept (whole write batches), and resumes there.
-    const status = await eventually(async () => {
+    const status = await eventually<Response | undefined>(async () => {
       const r = await fetch(`${reg.url}${loc}`);
       return r.status === 204 ? r : undefined;
     });
-    const kept = Number(status.headers.get('range')!.split('-')[1]) + 1;
+    const kept = Number(status!.headers.get('range')!.split('-')[1]) + 1;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(2 * 1024 * 1024 + 777);
     const rest = await fetch(`${reg.url}${loc}`, {
@@ -113,7 +113,7 @@ describe('registry storage', () => {
     const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
     const loc = start.headers.get('location')!;
     const sock = await partialPatch(reg, loc, data, 1536 * 1024);
-    cleanup.push(() => sock.destroy());
+    cleanup.push(() => void sock.destroy());
     await new Promise((r) => setTimeout(r, 200));
     expect(readdirSync(path.join(root, 'uploads'))).toHaveLength(1);
     await reg.kill();
