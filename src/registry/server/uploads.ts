@@ -22,6 +22,8 @@ import type { RegistryStore } from './store.js';
 
 /** Coalesce request chunks (often 16–64 KiB) into writes of about this size. */
 const WRITE_BATCH = 1 << 20;
+/** Start flushing written data to disk every this many bytes. */
+const SYNC_EVERY = 8 << 20;
 const IDLE_MS = 60 * 60 * 1000;
 
 export interface UploadSession {
@@ -178,34 +180,61 @@ export class Uploads {
   }
 
   /**
-   * Stream a body to the session's file. Chunks are hashed when written, not when received:
-   * if the connection drops, the batch not yet written is discarded whole and the hash still
-   * describes exactly the bytes in the file.
+   * Stream a body to the session's file. Reading runs ahead of writing by at most one batch
+   * (so the socket, the hash and the disk all stay busy), and a batch is hashed only once its
+   * write has landed: if the connection drops, the batch not yet written is discarded whole
+   * and the hash still describes exactly the bytes in the file. Every few batches the file is
+   * flushed to disk in the background, so the fsync at commit has little left to do.
    */
   private async write(s: Session, body: AsyncIterable<Buffer>): Promise<void> {
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    const flush = async (): Promise<void> => {
+    let writing: Promise<void> = Promise.resolve();
+    let failed: unknown;
+    let unsynced = 0;
+    const flush = (): void => {
       if (batchBytes === 0) return;
       const bufs = batch;
       const n = batchBytes;
       batch = [];
       batchBytes = 0;
-      const { bytesWritten } = await s.fh.writev(bufs, s.size);
-      if (bytesWritten !== n) {
-        // Short writes on a regular file mean the disk is full or failing; write the rest.
-        const rest = Buffer.concat(bufs).subarray(bytesWritten);
-        await s.fh.write(rest, 0, rest.length, s.size + bytesWritten);
-      }
-      for (const b of bufs) s.hash.update(b);
-      s.size += n;
+      writing = writing.then(async () => {
+        if (failed !== undefined) return;
+        try {
+          const { bytesWritten } = await s.fh.writev(bufs, s.size);
+          if (bytesWritten !== n) {
+            // Short writes on a regular file mean a full or failing disk; write the rest.
+            const rest = Buffer.concat(bufs).subarray(bytesWritten);
+            await s.fh.write(rest, 0, rest.length, s.size + bytesWritten);
+          }
+          for (const b of bufs) s.hash.update(b);
+          s.size += n;
+          unsynced += n;
+          if (unsynced >= SYNC_EVERY) {
+            unsynced = 0;
+            s.fh.datasync().catch(() => undefined); // the commit's fsync reports errors
+          }
+        } catch (err) {
+          failed = err;
+        }
+      });
     };
-    for await (const chunk of body) {
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      if (batchBytes >= WRITE_BATCH) await flush();
+    try {
+      for await (const chunk of body) {
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= WRITE_BATCH) {
+          // Wait for the previous batch before queueing this one: one write in flight.
+          await writing;
+          if (failed !== undefined) throw failed;
+          flush();
+        }
+      }
+      flush();
+    } finally {
+      await writing;
     }
-    await flush();
+    if (failed !== undefined) throw failed;
   }
 
   private async expire(): Promise<void> {
