@@ -92,8 +92,12 @@ export const command: CommandSpec = {
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
     logger.info({ signal }, 'registry: shutting down');
+    // A second signal means "now": do not wait for in-flight transfers.
+    const force = (): never => process.exit(130);
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
     await server.close();
-    logger.flush();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     return 0;
   },
 };
