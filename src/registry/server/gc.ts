@@ -10,12 +10,17 @@
 import type { Logger } from '../../common/index.js';
 import type { Digest } from '../../oci/index.js';
 import { lockRoot } from './lock.js';
-import { parseManifest } from './manifest.js';
+import { parseManifest, type ParsedManifest } from './manifest.js';
 import { RegistryStore } from './store.js';
 
 export interface GcOptions {
   root: string;
   dryRun: boolean;
+  /**
+   * Also delete manifests no tag reaches (directly, as an index child, or as a referrer of a
+   * reached manifest), as `registry garbage-collect --delete-untagged` does.
+   */
+  deleteUntagged?: boolean;
   logger: Logger;
   /** One line per action, for the CLI's output. */
   report?: (line: string) => void;
@@ -36,31 +41,25 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
     const repos = await store.listRepositories();
     for (const repo of repos) {
       say(`${repo}`);
-      for (const digest of await store.listRevisions(repo)) {
-        const info = await store.manifestInfo(repo, digest);
-        if (!info) continue; // a revision link whose blob is gone: nothing to keep
+      const manifests = await loadManifests(store, repo, opts.logger);
+      const keep = opts.deleteUntagged
+        ? await reachableFromTags(store, repo, manifests)
+        : new Set(manifests.keys());
+      for (const digest of keep) {
         marked.add(digest);
         say(`${repo}: marking manifest ${digest}`);
-        let bytes: Buffer;
-        try {
-          bytes = await store.readBlob(digest);
-        } catch (err) {
-          opts.logger.warn({ repo, digest, err }, 'registry gc: cannot read manifest');
-          continue;
-        }
-        let refs;
-        try {
-          refs = parseManifest(bytes, info.mediaType);
-        } catch (err) {
-          // Stored bytes were validated on push; keep the manifest, mark nothing more.
-          opts.logger.warn({ repo, digest, err }, 'registry gc: cannot parse manifest');
-          continue;
-        }
+        const refs = manifests.get(digest);
+        if (!refs) continue; // unreadable: keep it, mark nothing more
         for (const d of [...refs.blobs, ...refs.manifests]) {
           marked.add(d.digest);
           say(`${repo}: marking blob ${d.digest}`);
         }
         if (refs.subject) marked.add(refs.subject.digest);
+      }
+      for (const digest of manifests.keys()) {
+        if (keep.has(digest)) continue;
+        say(`${repo}: deleting untagged manifest ${digest}`);
+        if (!opts.dryRun) await store.deleteManifest(repo, digest);
       }
     }
     const deleted: Digest[] = [];
@@ -89,4 +88,53 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
   } finally {
     lock.close();
   }
+}
+
+/**
+ * Every manifest revision of a repository whose blob is present, with what it references
+ * (null when it cannot be read or parsed: such a manifest is kept but marks nothing).
+ */
+async function loadManifests(
+  store: RegistryStore,
+  repo: string,
+  logger: Logger,
+): Promise<Map<Digest, ParsedManifest | null>> {
+  const out = new Map<Digest, ParsedManifest | null>();
+  for (const digest of await store.listRevisions(repo)) {
+    const info = await store.manifestInfo(repo, digest);
+    if (!info) continue; // a revision link whose blob is gone: nothing to keep
+    try {
+      out.set(digest, parseManifest(await store.readBlob(digest), info.mediaType));
+    } catch (err) {
+      // Stored bytes were validated on push; keep the manifest rather than guess.
+      logger.warn({ repo, digest, err }, 'registry gc: cannot read manifest');
+      out.set(digest, null);
+    }
+  }
+  return out;
+}
+
+/** Manifests reachable from the repository's tags through index children and referrers. */
+async function reachableFromTags(
+  store: RegistryStore,
+  repo: string,
+  manifests: Map<Digest, ParsedManifest | null>,
+): Promise<Set<Digest>> {
+  const referrersOf = new Map<Digest, Digest[]>();
+  for (const { subject, referrer } of await store.listReferrerLinks(repo)) {
+    referrersOf.set(subject, [...(referrersOf.get(subject) ?? []), referrer]);
+  }
+  const keep = new Set<Digest>();
+  const queue: Digest[] = [];
+  for (const tag of (await store.listTags(repo)) ?? []) {
+    const d = await store.resolveTag(repo, tag);
+    if (d) queue.push(d);
+  }
+  for (let d = queue.pop(); d !== undefined; d = queue.pop()) {
+    if (keep.has(d) || !manifests.has(d)) continue;
+    keep.add(d);
+    for (const child of manifests.get(d)?.manifests ?? []) queue.push(child.digest);
+    queue.push(...(referrersOf.get(d) ?? []));
+  }
+  return keep;
 }

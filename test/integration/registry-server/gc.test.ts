@@ -126,4 +126,52 @@ describe('wharf registry gc', () => {
     const again = runWharf(['registry', 'gc', '--root', root, '-q']);
     expect(again.stdout.trim()).toMatch(/, 0 blobs deleted/);
   });
+
+  it('--delete-untagged drops manifests no tag reaches, keeping index children and referrers', async () => {
+    const root = tempDir('gc-untagged');
+    cleanup.push(() => rmrf(root));
+    const reg = await registry(root);
+    const old = await pushImage(reg.url, 'u/app', 'latest');
+    const cur = await pushImage(reg.url, 'u/app', 'latest'); // moves the tag: `old` is untagged
+    const sig = await pushImage(reg.url, 'u/app', sha256('sig').slice(7, 20), {
+      extra: { subject: { mediaType: OCI_MANIFEST, digest: cur.digest, size: cur.bytes.length } },
+    });
+    await fetch(`${reg.url}/v2/u/app/manifests/${sha256('sig').slice(7, 20)}`, {
+      method: 'DELETE',
+    });
+    const child = await pushImage(reg.url, 'u/app', 'child');
+    const idx = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.bytes.length }],
+      }),
+    );
+    await pushManifest(reg.url, 'u/app', 'multi', idx, OCI_INDEX);
+    await fetch(`${reg.url}/v2/u/app/manifests/child`, { method: 'DELETE' });
+    expect(await reg.stop()).toBe(0);
+
+    // Without the flag, untagged manifests are kept.
+    const plain = runWharf(['registry', 'gc', '--root', root, '-q']);
+    expect(plain.stdout).toContain(', 0 blobs deleted');
+
+    const dry = runWharf(['registry', 'gc', '--root', root, '--delete-untagged', '--dry-run']);
+    expect(dry.stdout).toContain(`u/app: deleting untagged manifest ${old.digest}`);
+    expect(dry.stdout).toContain('3 blobs eligible for deletion');
+    const real = runWharf(['registry', 'gc', '--root', root, '-m']);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout).toContain('3 blobs deleted');
+    const left = blobs(root);
+    for (const d of [old.digest, sha256(old.config), sha256(old.layers[0]!)])
+      expect(left).not.toContain(d);
+    for (const d of [cur.digest, sig.digest, child.digest, sha256(idx)]) expect(left).toContain(d);
+
+    const again = await registry(root);
+    const r = await fetch(`${again.url}/v2/u/app/referrers/${cur.digest}`);
+    const list = (await r.json()) as { manifests: Array<{ digest: string }> };
+    expect(list.manifests.map((m) => m.digest)).toEqual([sig.digest]);
+    expect(
+      (await fetch(`${again.url}/v2/u/app/manifests/${old.digest}`, { method: 'HEAD' })).status,
+    ).toBe(404);
+  });
 });

@@ -22,6 +22,12 @@ export const command: CommandSpec = {
       help: 'Directory holding the registry storage',
     },
     { name: 'dry-run', short: 'd', type: 'bool', help: 'Only report what would be deleted' },
+    {
+      name: 'delete-untagged',
+      short: 'm',
+      type: 'bool',
+      help: 'Also delete manifests that no tag reaches (through indexes or as referrers)',
+    },
     { name: 'quiet', short: 'q', type: 'bool', help: 'Print only the summary' },
   ],
   args: { max: 0 },
@@ -32,6 +38,7 @@ export const command: CommandSpec = {
     const res = await mod.collectGarbage({
       root: f.str('root'),
       dryRun,
+      deleteUntagged: f.bool('delete-untagged'),
       logger: mod.createLogger('warn'),
       report: quiet ? undefined : (line) => cli.stdout.write(`${line}\n`),
     });
