@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeOciLayout,
   rmrf,
+  sha256,
   skopeo,
   startRegistry,
   tempDir,
@@ -145,6 +146,60 @@ describe('skopeo against wharf registry', () => {
         ),
       ).toBe(true);
     }
+  });
+
+  it('copies a multi-platform index with --all', async () => {
+    const reg = await registry();
+    const dir = path.join(work, 'multi');
+    const amd = await makeOciLayout(dir, 'amd', [{ 'etc/arch': 'amd64\n' }]);
+    const arm = await makeOciLayout(dir, 'arm', [{ 'etc/arch': 'arm64\n' }]);
+    const size = (d: string): number =>
+      readFileSync(path.join(dir, 'blobs/sha256', d.slice(7))).length;
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { img: amd, arch: 'amd64' },
+          { img: arm, arch: 'arm64' },
+        ].map(({ img, arch }) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: img.manifestDigest,
+          size: size(img.manifestDigest),
+          platform: { architecture: arch, os: 'linux' },
+        })),
+      }),
+    );
+    const indexDigest = sha256(index);
+    writeFileSync(path.join(dir, 'blobs/sha256', indexDigest.slice(7)), index);
+    writeFileSync(
+      path.join(dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            digest: indexDigest,
+            size: index.length,
+            annotations: { 'org.opencontainers.image.ref.name': 'multi' },
+          },
+        ],
+      }),
+    );
+    const ref = `${reg.host}/${uniqueRepo('multi')}:multi`;
+    ok(skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${dir}:multi`, `docker://${ref}`]));
+    const raw = ok(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]));
+    expect(sha256(raw)).toBe(indexDigest);
+    // Without --all, skopeo picks the platform it was asked for from the index.
+    const arm64 = JSON.parse(
+      ok(skopeo(['inspect', '--override-arch', 'arm64', '--tls-verify=false', `docker://${ref}`])),
+    ) as { Layers: string[] };
+    expect(arm64.Layers).toEqual(arm.layerDigests);
+    const back = path.join(work, 'multi-back');
+    ok(skopeo(['copy', '--all', '--src-tls-verify=false', `docker://${ref}`, `oci:${back}:multi`]));
+    expect(indexDigest).toBe(
+      JSON.parse(readFileSync(path.join(back, 'index.json'), 'utf8')).manifests[0].digest,
+    );
   });
 
   it('basic auth from an htpasswd file (bcrypt)', async () => {
