@@ -191,6 +191,39 @@ describe('blobs', () => {
     expect(await errorCode(after)).toBe('BLOB_UPLOAD_UNKNOWN');
   });
 
+  it('docker-style push: failed mount, chunked-encoding PATCH, empty PUT', async () => {
+    const repo = uniqueRepo('dockerish');
+    const data = randomBlob(700_000);
+    const digest = sha256(data);
+    const start = await fetch(
+      `${url}/v2/${repo}/blobs/uploads/?mount=${digest}&from=library/nothing`,
+      {
+        method: 'POST',
+      },
+    );
+    expect(start.status).toBe(202);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < data.length; i += 65_536) c.enqueue(data.subarray(i, i + 65_536));
+        c.close();
+      },
+    });
+    const patch = await fetch(`${url}${start.headers.get('location')}`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(patch.status).toBe(202);
+    expect(patch.headers.get('range')).toBe(`0-${data.length - 1}`);
+    const put = await fetch(`${url}${patch.headers.get('location')}?digest=${digest}`, {
+      method: 'PUT',
+    });
+    expect(put.status).toBe(201);
+    const head = await fetch(`${url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+    expect(head.headers.get('content-length')).toBe(String(data.length));
+  });
+
   it('cancelling an upload, and unknown upload IDs', async () => {
     const repo = uniqueRepo('cancel');
     const start = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });

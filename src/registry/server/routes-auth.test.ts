@@ -1,10 +1,15 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
+import { silentLogger } from '../../common/index.js';
+import { Htpasswd, isBcryptHash, parseBasic, parseHtpasswd } from './auth.js';
 import { RegistryError } from './errors.js';
 import { matchRoute } from './routes.js';
 import { covers, neededAccess, parseScopes } from './scope.js';
 import { TokenSigner } from './token.js';
-import { isBcryptHash, parseBasic, parseHtpasswd } from './auth.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -101,5 +106,27 @@ describe('htpasswd and Basic', () => {
     expect(parseBasic(h)).toEqual({ user: 'u', pass: 'p:w' });
     expect(parseBasic('Bearer x')).toBeUndefined();
     expect(parseBasic(undefined)).toBeUndefined();
+  });
+});
+
+describe('Htpasswd', () => {
+  it('verifies entries written by `htpasswd -nbB` ($2y$) and skips non-bcrypt ones', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wharf-htpasswd-'));
+    try {
+      const file = path.join(dir, 'htpasswd');
+      // `htpasswd -nbB alice secret` (apache2-utils), and a SHA1 entry we refuse.
+      writeFileSync(
+        file,
+        'alice:$2y$05$KWT.nb23bD0MCbTysPkXkOOlM4/fm8g7l/Gqsx2LfqBrJ7zXGv2Cu\nbob:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n',
+      );
+      const h = await Htpasswd.load(file, silentLogger());
+      expect(await h.verify('alice', 'secret')).toBe(true);
+      expect(await h.verify('alice', 'secret')).toBe(true); // cached
+      expect(await h.verify('alice', 'Secret')).toBe(false);
+      expect(await h.verify('bob', 'secret')).toBe(false);
+      expect(await h.verify('carol', 'secret')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
