@@ -31,6 +31,7 @@ import { regErr } from './errors.js';
 import type { ParsedManifest, RefDescriptor } from './manifest.js';
 import { isTag } from './names.js';
 import { sortNames } from './paginate.js';
+import { pathExists, readdirOrEmpty, subjectOf, unlinkIfExists } from './store-fs.js';
 
 export interface ManifestInfo {
   digest: Digest;
@@ -368,44 +369,5 @@ export class RegistryStore {
       }
     }
     return out;
-  }
-}
-
-function subjectOf(bytes: Buffer): Digest | undefined {
-  try {
-    const d = (JSON.parse(bytes.toString('utf8')) as { subject?: { digest?: unknown } }).subject
-      ?.digest;
-    return typeof d === 'string' && isDigest(d) ? d : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function pathExists(p: string): Promise<boolean> {
-  try {
-    await fsp.access(p);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
-    throw err;
-  }
-}
-
-async function unlinkIfExists(p: string): Promise<boolean> {
-  try {
-    await fsp.unlink(p);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
-    throw err;
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await fsp.readdir(dir);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
-    throw err;
   }
 }
