@@ -11,7 +11,7 @@ import type net from 'node:net';
 import { errorKind, errorMessage, type Logger } from '../../common/index.js';
 import { Authenticator, Htpasswd, type AuthOptions } from './auth.js';
 import * as blobs from './blob-handlers.js';
-import { json, type RequestContext } from './context.js';
+import { empty, json, type RequestContext } from './context.js';
 import { regErr, RegistryError } from './errors.js';
 import { lockRoot } from './lock.js';
 import * as manifests from './manifest-handlers.js';
@@ -111,6 +111,11 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Regist
             throw regErr('UNSUPPORTED', 'method not allowed', undefined, 405);
           }
           json(res, 200, await auth.token(params, req.headers.authorization));
+          return;
+        }
+        if (url.pathname === '/') {
+          // Health checks probe the root, as registry:2 answers it.
+          empty(res, 200);
           return;
         }
         const route = matchRoute(url.pathname);
