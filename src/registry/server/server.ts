@@ -110,7 +110,17 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Regist
           } else if (req.method !== 'GET') {
             throw regErr('UNSUPPORTED', 'method not allowed', undefined, 405);
           }
-          json(res, 200, await auth.token(params, req.headers.authorization));
+          let body: object;
+          try {
+            body = await auth.token(params, req.headers.authorization);
+          } catch (err) {
+            // A refused login says how to log in: Basic credentials, in our realm.
+            if (err instanceof RegistryError && err.status === 401) {
+              res.setHeader('WWW-Authenticate', `Basic realm="${opts.auth.realm}"`);
+            }
+            throw err;
+          }
+          json(res, 200, body);
           return;
         }
         if (url.pathname === '/') {

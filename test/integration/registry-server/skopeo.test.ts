@@ -278,7 +278,10 @@ describe('skopeo against wharf registry', () => {
       headers: { Authorization: `Basic ${Buffer.from('carol:x').toString('base64')}` },
     });
     expect(bad.status).toBe(401);
-    await bad.arrayBuffer();
+    expect(bad.headers.get('www-authenticate')).toBe('Basic realm="Wharf Registry"');
+    expect(((await bad.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe(
+      'UNAUTHORIZED',
+    );
     const tok = (await (
       await fetch(`${reg.url}/token?service=test-svc&scope=repository:${repo}:pull`, {
         headers: { Authorization: basic },
