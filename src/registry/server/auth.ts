@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 
 import bcrypt from 'bcryptjs';
 
-import type { Logger } from '../../common/index.js';
+import { errorMessage, invalidArgument, type Logger } from '../../common/index.js';
 import { regErr, type RegistryError } from './errors.js';
 import { covers, formatScope, parseScopes, type Access } from './scope.js';
 import { TokenSigner } from './token.js';
@@ -70,7 +70,13 @@ export class Htpasswd {
   constructor(private readonly users: Map<string, string>) {}
 
   static async load(file: string, logger: Logger): Promise<Htpasswd> {
-    const all = parseHtpasswd(await fsp.readFile(file, 'utf8'));
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      throw invalidArgument(`cannot read htpasswd file ${file}: ${errorMessage(err)}`, err);
+    }
+    const all = parseHtpasswd(text);
     for (const [user, hash] of all) {
       if (!isBcryptHash(hash)) {
         logger.warn({ user }, 'registry: htpasswd entry is not bcrypt (use htpasswd -B); ignored');

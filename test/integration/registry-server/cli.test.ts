@@ -37,7 +37,10 @@ describe('wharf registry CLI', () => {
       [['--auth', 'magic'], /invalid --auth "magic"/],
       [['--tls-cert', '/nonexistent'], /--tls-cert and --tls-key go together/],
       [['--addr', 'nonsense'], /invalid address "nonsense"/],
-      [['--htpasswd', '/nonexistent/htpasswd'], /ENOENT/],
+      [
+        ['--htpasswd', '/nonexistent/htpasswd'],
+        /cannot read htpasswd file \/nonexistent\/htpasswd: ENOENT/,
+      ],
       [['extra'], /accepts no arguments/],
     ];
     for (const [args, re] of cases) {
