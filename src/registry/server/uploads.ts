@@ -152,6 +152,8 @@ export class Uploads {
       s.done = true;
       this.sessions.delete(s.id);
       try {
+        // A write that failed halfway (a full disk) may have left bytes past what was hashed.
+        await s.fh.truncate(s.size);
         await s.fh.sync();
       } finally {
         await s.fh.close();
