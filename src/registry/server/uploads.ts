@@ -38,6 +38,8 @@ interface Session extends UploadSession {
   fh: promises.FileHandle;
   hash: Hash;
   touched: number;
+  /** Requests running or queued on this session. */
+  pending: number;
   tail: Promise<unknown>;
   done: boolean;
 }
@@ -67,6 +69,7 @@ export class Uploads {
       fh,
       hash: createHash('sha256'),
       touched: Date.now(),
+      pending: 0,
       tail: Promise.resolve(),
       done: false,
     };
@@ -88,11 +91,16 @@ export class Uploads {
 
   /** Run `fn` after the session's earlier requests. */
   private serial<T>(s: Session, fn: () => Promise<T>): Promise<T> {
-    const run = s.tail.then(() => {
-      if (s.done) throw regErr('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
-      s.touched = Date.now();
-      return fn();
-    });
+    s.pending++;
+    const run = s.tail
+      .then(() => {
+        if (s.done) throw regErr('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+        return fn();
+      })
+      .finally(() => {
+        s.pending--;
+        s.touched = Date.now();
+      });
     s.tail = run.catch(() => undefined);
     return run;
   }
@@ -242,9 +250,11 @@ export class Uploads {
   private async expire(): Promise<void> {
     const now = Date.now();
     for (const s of [...this.sessions.values()]) {
-      if (now - s.touched < IDLE_MS) continue;
+      // Idle means no request running or queued, and none for an hour: a slow PATCH that
+      // has been streaming for longer is busy, not idle.
+      if (s.pending > 0 || now - s.touched < IDLE_MS) continue;
       this.logger.info({ repo: s.repo, uuid: s.id }, 'registry: cancelling idle upload');
-      await this.serial(s, () => this.drop(s)).catch(() => undefined);
+      await this.drop(s);
     }
   }
 
