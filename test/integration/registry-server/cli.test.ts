@@ -68,4 +68,17 @@ describe('wharf registry CLI', () => {
       rmrf(reg.root);
     }
   });
+
+  it('SIGINT shuts down cleanly and logs it on stderr', async () => {
+    const reg = await startRegistry();
+    try {
+      const exited = new Promise<number | null>((resolve) => reg.process.once('exit', resolve));
+      reg.process.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(reg.output()).toMatch(/"signal":"SIGINT"[^\n]*registry: shutting down/);
+    } finally {
+      await reg.kill();
+      rmrf(reg.root);
+    }
+  });
 });
