@@ -3,7 +3,7 @@
  * killed with SIGKILL mid-upload, many clients pushing the same blob at once, and the
  * one-process-per-root lock.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -58,6 +58,12 @@ async function partialPatch(
   return sock;
 }
 
+/** Poll until the session's file (uploads/<id>) holds at least `size` bytes. */
+async function uploadFileReaches(root: string, location: string, size: number): Promise<void> {
+  const file = path.join(root, 'uploads', location.split('/').pop()!);
+  await eventually(() => statSync(file).size >= size, 10_000, `${file} to reach ${size} bytes`);
+}
+
 function blobFiles(root: string): string[] {
   return readdirSync(path.join(root, 'blobs', 'sha256'));
 }
@@ -71,8 +77,8 @@ describe('registry storage', () => {
     const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
     const loc = start.headers.get('location')!;
     const sock = await partialPatch(reg, loc, data, 2 * 1024 * 1024 + 777);
-    // Let the server take in what was sent, then drop the connection.
-    await new Promise((r) => setTimeout(r, 200));
+    // Let the server write what it can (whole 1 MiB batches), then drop the connection.
+    await uploadFileReaches(reg.root, loc, 1024 * 1024);
     sock.destroy();
 
     // Nothing is visible as a blob: not the whole, not the part.
@@ -114,7 +120,7 @@ describe('registry storage', () => {
     const loc = start.headers.get('location')!;
     const sock = await partialPatch(reg, loc, data, 1536 * 1024);
     cleanup.push(() => void sock.destroy());
-    await new Promise((r) => setTimeout(r, 200));
+    await uploadFileReaches(root, loc, 1024 * 1024);
     expect(readdirSync(path.join(root, 'uploads'))).toHaveLength(1);
     await reg.kill();
 
