@@ -18,13 +18,13 @@ const LAYERS = {
   network: ['images', 'containers', 'api', 'daemon', 'runtime', 'snapshots', 'cli', 'client'],
   images: ['containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
   containers: ['api', 'daemon', 'cli', 'client'],
-  // registry/server is layer 6: common, oci, content, archive below it.
-  'registry/server': ['snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'events', 'cli', 'client'],
   // The API layer sees services only through its backend interfaces.
   api: ['daemon', 'runtime', 'network', 'images', 'containers', 'snapshots', 'content', 'archive', 'cli', 'client'],
   // The CLI and its client are API clients: never engine internals.
   client: [...ENGINE, 'cli'],
   cli: ENGINE,
+  // registry/server is layer 6: common, oci, content, archive below it.
+  'registry/server': ['snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'events', 'cli', 'client'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([dir, banned]) => ({
