@@ -91,13 +91,13 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
     description: 'Manage images',
     commands: { ...i, list: i.ls, remove: i.rm },
   },
-  registry: {
-    description: 'Run an image registry (OCI distribution)',
-    commands: r,
-  },
   system: {
     description: 'Manage Wharf',
     commands: { info: s.info, events: s.events },
+  },
+  registry: {
+    description: 'Run an image registry (OCI distribution)',
+    commands: r,
   },
 };
 
