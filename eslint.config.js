@@ -22,7 +22,9 @@ const LAYERS = {
   api: ['daemon', 'runtime', 'network', 'images', 'containers', 'snapshots', 'content', 'archive', 'cli', 'client'],
   // The CLI and its client are API clients: never engine internals.
   client: [...ENGINE, 'cli'],
-  cli: ENGINE,
+  cli: [...ENGINE, 'registry'],
+  // registry/server is layer 6: common, oci, content, archive below it.
+  'registry/server': ['snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'events', 'cli', 'client'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([dir, banned]) => ({
@@ -54,5 +56,23 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  // `wharf registry serve|gc` run the server in-process, loaded at run time from tsc's output
+  // (never bundled); this one file may name it, and only for types.
+  {
+    files: ['src/cli/commands/registry/load-server.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ENGINE.filter((m) => m !== 'registry').flatMap((m) => [`../${m}/*`, `../../${m}/*`, `../../../${m}/*`]),
+              message: 'src/cli may not import this layer (see docs/architecture.md)',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['*.config.*'], rules: { 'no-restricted-syntax': 'off' } },
 );

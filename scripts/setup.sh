@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod)
+PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod skopeo openssl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

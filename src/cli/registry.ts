@@ -43,6 +43,11 @@ const s = {
   inspect: () => import('./commands/system/inspect.js'),
 } satisfies Record<string, Loader>;
 
+const r = {
+  serve: () => import('./commands/registry/serve.js'),
+  gc: () => import('./commands/registry/gc.js'),
+} satisfies Record<string, Loader>;
+
 export const TOP_LEVEL: Record<string, Loader> = {
   attach: c.attach,
   create: c.create,
@@ -89,6 +94,10 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   system: {
     description: 'Manage Wharf',
     commands: { info: s.info, events: s.events },
+  },
+  registry: {
+    description: 'Run an image registry (OCI distribution)',
+    commands: r,
   },
 };
 

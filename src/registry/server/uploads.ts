@@ -1,0 +1,266 @@
+/**
+ * Upload sessions (POST starts one, PATCH appends, PUT finishes, DELETE cancels).
+ *
+ * A session is a file under `uploads/` plus, in memory, the running sha256 of what the file
+ * holds and its size. The hash is updated only with bytes already written, so the two always
+ * agree: a PATCH whose connection drops halfway keeps the chunks that reached the file and
+ * the client can ask where to resume (GET gives the Range). Nothing is visible as a blob until
+ * PUT checks the digest and the store renames the fsynced file into place. Sessions live in
+ * memory only: a restart drops them (the store empties `uploads/` on open), and an idle one is
+ * cancelled after an hour. Requests on one session run one after another.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { constants, promises as fsp, type promises } from 'node:fs';
+import path from 'node:path';
+
+import type { Logger } from '../../common/index.js';
+import type { Digest } from '../../oci/index.js';
+import { regErr } from './errors.js';
+import { isUploadId } from './names.js';
+import type { ByteRange } from './range.js';
+import type { RegistryStore } from './store.js';
+
+/** Coalesce request chunks (often 16–64 KiB) into writes of about this size. */
+const WRITE_BATCH = 1 << 20;
+/** Start flushing written data to disk every this many bytes. */
+const SYNC_EVERY = 8 << 20;
+const IDLE_MS = 60 * 60 * 1000;
+
+export interface UploadSession {
+  readonly id: string;
+  readonly repo: string;
+  readonly file: string;
+  readonly startedAt: Date;
+  size: number;
+}
+
+interface Session extends UploadSession {
+  fh: promises.FileHandle;
+  hash: Hash;
+  touched: number;
+  /** Requests running or queued on this session. */
+  pending: number;
+  tail: Promise<unknown>;
+  done: boolean;
+}
+
+export class Uploads {
+  private readonly sessions = new Map<string, Session>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => void this.expire(), 5 * 60 * 1000);
+    this.timer.unref();
+  }
+
+  async create(repo: string): Promise<UploadSession> {
+    const id = randomBytes(16).toString('hex');
+    const file = path.join(this.store.uploadDir, id);
+    const fh = await fsp.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const s: Session = {
+      id,
+      repo,
+      file,
+      startedAt: new Date(),
+      size: 0,
+      fh,
+      hash: createHash('sha256'),
+      touched: Date.now(),
+      pending: 0,
+      tail: Promise.resolve(),
+      done: false,
+    };
+    this.sessions.set(id, s);
+    return s;
+  }
+
+  get(repo: string, id: string): UploadSession {
+    return this.session(repo, id);
+  }
+
+  private session(repo: string, id: string): Session {
+    const s = isUploadId(id) ? this.sessions.get(id) : undefined;
+    if (!s || s.repo !== repo || s.done) {
+      throw regErr('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+    }
+    return s;
+  }
+
+  /** Run `fn` after the session's earlier requests. */
+  private serial<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+    s.pending++;
+    const run = s.tail
+      .then(() => {
+        if (s.done) throw regErr('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+        return fn();
+      })
+      .finally(() => {
+        s.pending--;
+        s.touched = Date.now();
+      });
+    s.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Append a request body. With a Content-Range, the chunk must start where the upload ends
+   * (416 otherwise, before reading anything).
+   */
+  async append(
+    repo: string,
+    id: string,
+    body: AsyncIterable<Buffer>,
+    range?: ByteRange,
+  ): Promise<UploadSession> {
+    const s = this.session(repo, id);
+    return this.serial(s, async () => {
+      if (range && range.start !== s.size) {
+        throw regErr(
+          'RANGE_INVALID',
+          `chunk starts at ${range.start}, upload is at ${s.size}`,
+          {
+            expected: s.size,
+          },
+          416,
+        );
+      }
+      const before = s.size;
+      await this.write(s, body);
+      if (range && s.size - before !== range.end - range.start + 1) {
+        throw regErr(
+          'SIZE_INVALID',
+          `chunk of ${s.size - before} bytes does not match Content-Range`,
+        );
+      }
+      return s;
+    });
+  }
+
+  /** Append the last body (may be empty), check the digest, commit, link into the repo. */
+  async finish(
+    repo: string,
+    id: string,
+    digest: Digest,
+    body: AsyncIterable<Buffer> | undefined,
+  ): Promise<void> {
+    const s = this.session(repo, id);
+    await this.serial(s, async () => {
+      if (body) await this.write(s, body);
+      const got: Digest = `sha256:${s.hash.copy().digest('hex')}`;
+      if (got !== digest) {
+        await this.drop(s);
+        throw regErr('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+          expected: digest,
+          got,
+        });
+      }
+      s.done = true;
+      this.sessions.delete(s.id);
+      try {
+        // A write that failed halfway (a full disk) may have left bytes past what was hashed.
+        await s.fh.truncate(s.size);
+        await s.fh.sync();
+      } finally {
+        await s.fh.close();
+      }
+      try {
+        await this.store.commitBlob(s.file, digest);
+      } catch (err) {
+        await fsp.rm(s.file, { force: true });
+        throw err;
+      }
+      await this.store.linkBlob(repo, digest);
+    });
+  }
+
+  async cancel(repo: string, id: string): Promise<void> {
+    const s = this.session(repo, id);
+    await this.serial(s, () => this.drop(s));
+  }
+
+  private async drop(s: Session): Promise<void> {
+    if (s.done && !this.sessions.has(s.id)) return;
+    s.done = true;
+    this.sessions.delete(s.id);
+    await s.fh.close().catch(() => undefined);
+    await fsp.rm(s.file, { force: true });
+  }
+
+  /**
+   * Stream a body to the session's file. Reading runs ahead of writing by at most one batch
+   * (so the socket, the hash and the disk all stay busy), and a batch is hashed only once its
+   * write has landed: if the connection drops, the batch not yet written is discarded whole
+   * and the hash still describes exactly the bytes in the file. Every few batches the file is
+   * flushed to disk in the background, so the fsync at commit has little left to do.
+   */
+  private async write(s: Session, body: AsyncIterable<Buffer>): Promise<void> {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let writing: Promise<void> = Promise.resolve();
+    let failed: unknown;
+    let unsynced = 0;
+    const flush = (): void => {
+      if (batchBytes === 0) return;
+      const bufs = batch;
+      const n = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      writing = writing.then(async () => {
+        if (failed !== undefined) return;
+        try {
+          const { bytesWritten } = await s.fh.writev(bufs, s.size);
+          if (bytesWritten !== n) {
+            // Short writes on a regular file mean a full or failing disk; write the rest.
+            const rest = Buffer.concat(bufs).subarray(bytesWritten);
+            await s.fh.write(rest, 0, rest.length, s.size + bytesWritten);
+          }
+          for (const b of bufs) s.hash.update(b);
+          s.size += n;
+          unsynced += n;
+          if (unsynced >= SYNC_EVERY) {
+            unsynced = 0;
+            s.fh.datasync().catch(() => undefined); // the commit's fsync reports errors
+          }
+        } catch (err) {
+          failed = err;
+        }
+      });
+    };
+    try {
+      for await (const chunk of body) {
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= WRITE_BATCH) {
+          // Wait for the previous batch before queueing this one: one write in flight.
+          await writing;
+          if (failed !== undefined) throw failed;
+          flush();
+        }
+      }
+      flush();
+    } finally {
+      await writing;
+    }
+    if (failed !== undefined) throw failed;
+  }
+
+  private async expire(): Promise<void> {
+    const now = Date.now();
+    for (const s of [...this.sessions.values()]) {
+      // Idle means no request running or queued, and none for an hour: a slow PATCH that
+      // has been streaming for longer is busy, not idle.
+      if (s.pending > 0 || now - s.touched < IDLE_MS) continue;
+      this.logger.info({ repo: s.repo, uuid: s.id }, 'registry: cancelling idle upload');
+      await this.drop(s);
+    }
+  }
+
+  /** On shutdown: close every file (the store drops them on the next start). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([...this.sessions.values()].map((s) => this.drop(s)));
+  }
+}
