@@ -146,13 +146,8 @@ export async function main(
           apiVersion: io.env.WHARF_API_VERSION || io.env.DOCKER_API_VERSION || undefined,
         }),
     ));
-  if (!rest.includes('--help')) {
-    // Overlap the version negotiation round trip with loading the command's modules; a
-    // failure here is reported by the command's own first request.
-    makeClient()
-      .then((c) => c.apiVersion())
-      .catch(() => {});
-  }
+  // No /_ping up front: the client sends its first request at its own API version and
+  // negotiates down only when an older daemon refuses it (EngineClient.raw).
   const { command } = await load();
   const cli: Cli = { ...io, commandPath: path, client: makeClient };
   const usage = `Usage:  ${path} ${command.usage}`;
