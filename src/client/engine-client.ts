@@ -386,6 +386,11 @@ export class EngineClient {
     });
   }
 
+  /** GET /containers/{id}/export: the response is the tar stream. */
+  containerExport(id: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.raw({ method: 'GET', path: `/containers/${enc(id)}/export`, signal });
+  }
+
   async containerChanges(id: string): Promise<FilesystemChange[]> {
     return (
       (await this.json<FilesystemChange[] | null>({

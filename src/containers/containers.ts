@@ -4,6 +4,7 @@ import { ExecService } from './exec.js';
 import { ContainerIO, type AttachOptions, type Conn, type LogsOptions } from './io.js';
 import { ExitMonitor } from './monitor.js';
 import type { ExecExitPort, RuntimePort } from './ports.js';
+import { exportContainer, releaseStaleExportViews } from './export.js';
 import { changes, top } from './query.js';
 import type { ContainerRecord } from './record.js';
 import { ContainerService, type ContainerServiceOptions } from './service.js';
@@ -42,6 +43,7 @@ export class Containers {
   }
 
   async open(): Promise<void> {
+    await releaseStaleExportViews(this.opts.execDir, this.opts.snapshots);
     await this.svc.store.load();
     await this.monitor.start();
     await this.monitor.reconcile();
@@ -116,6 +118,12 @@ export class Containers {
 
   top = (ref: string, psArgs: string) => top(this.opts.runtime, this.svc.store.get(ref), psArgs);
   changes = (ref: string) => changes(this.opts.snapshots, this.svc.store.get(ref));
+  export = (ref: string) =>
+    exportContainer(this.svc.store.get(ref), {
+      snapshots: this.opts.snapshots,
+      execDir: this.opts.execDir,
+      log: this.opts.log,
+    });
 
   async prune(
     filters: Map<string, string[]>,

@@ -24,6 +24,8 @@ export interface SnapshotsPort {
   /** Create the container's writable layer over the image's layers. */
   prepare(id: string, parentChainID: string): Promise<void>;
   mount(id: string, target: string): Promise<void>;
+  /** A read-only view of the container's filesystem (image layers + its changes). */
+  mountView(id: string, target: string): Promise<void>;
   unmount(target: string): Promise<void>;
   remove(id: string): Promise<void>;
   /** The container's upper dir, and the image's layer dirs (top first), for `diff`. */

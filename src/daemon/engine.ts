@@ -112,6 +112,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   const snapshotsPort: SnapshotsPort = {
     prepare: (cid, parent) => snapshotter.prepare(cid, (parent || undefined) as never),
     mount: (cid, target) => snapshotter.mount(cid, target),
+    mountView: (cid, target) => snapshotter.mountView(cid, target),
     unmount: (target) => snapshotter.unmount(target),
     remove: (cid) => snapshotter.remove(cid),
     upperDir: (cid) => snapshotter.snapshotDirs(cid).upper,

@@ -35,6 +35,23 @@ export function overlayMountOptions(o: OverlayOptions): string {
   return opts;
 }
 
+/** Options of a read-only overlay with lower directories only (two at least), top first. */
+export function overlayViewOptions(lowerdirs: string[]): string {
+  if (lowerdirs.length < 2)
+    throw invalidArgument('a read-only overlay needs two lower directories');
+  for (const p of lowerdirs) {
+    if (p === '' || /[,:\\\n]/.test(p))
+      throw invalidArgument(`overlay path not usable in mount options: ${p}`);
+  }
+  const opts = `ro,lowerdir=${lowerdirs.join(':')}`;
+  if (opts.length > MOUNT_DATA_MAX) {
+    throw invalidArgument(
+      `too many layers: overlay mount options are ${opts.length} bytes (max ${MOUNT_DATA_MAX})`,
+    );
+  }
+  return opts;
+}
+
 /** The argv for mounting; run it with the snapshotter root as cwd. */
 export function overlayMountArgs(target: string, options: string): string[] {
   return ['mount', '-t', 'overlay', '-o', options, '--', 'overlay', target];

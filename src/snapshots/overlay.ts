@@ -18,7 +18,12 @@ import {
   type Logger,
 } from '../common/index.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../oci/index.js';
-import { overlayMountArgs, overlayMountOptions, validSnapshotID } from './mount-options.js';
+import {
+  overlayMountArgs,
+  overlayMountOptions,
+  overlayViewOptions,
+  validSnapshotID,
+} from './mount-options.js';
 import type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
 import { dirUsage } from './usage.js';
 
@@ -271,6 +276,25 @@ export class OverlaySnapshotter implements Snapshotter {
       readonly,
     });
     // Relative paths in the options resolve against mount's cwd: the root.
+    await run(overlayMountArgs(path.resolve(target), options), { cwd: this.root });
+  }
+
+  /**
+   * A read-only view of a container's filesystem at `target` (for export and commit): an
+   * overlay of the image's layers with the container's upper dir as the topmost lower one.
+   * Whiteouts and opaque directories there are honoured as in any lower layer, and the upper
+   * dir is not claimed as one, so the container can be started meanwhile. Unmount with
+   * unmount().
+   */
+  async mountView(id: string, target: string): Promise<void> {
+    const rec = await readJson<SnapshotRecord>(path.join(this.snapshotDir(id), 'snapshot.json'));
+    if (!rec) throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
+    const layers = await this.chain(rec.parent);
+    for (const l of layers) await this.ensureLink(l.link, digestHex(l.chainID));
+    const lowerdirs = [`containers/${id}/upper`, ...layers.map((l) => `l/${l.link}`)];
+    // overlay wants two lower layers at least when there is no upper one.
+    if (lowerdirs.length === 1) lowerdirs.push('empty');
+    const options = overlayViewOptions(lowerdirs);
     await run(overlayMountArgs(path.resolve(target), options), { cwd: this.root });
   }
 

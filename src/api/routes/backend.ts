@@ -42,6 +42,8 @@ export interface ContainersBackend {
   resize(ref: string, height: number, width: number): Promise<void>;
   top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   changes(ref: string): Promise<Array<{ Path: string; Kind: number }>>;
+  /** The container's filesystem as a tar stream. */
+  export(ref: string): Promise<Readable>;
   rename(ref: string, name: string): Promise<void>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;

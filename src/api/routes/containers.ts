@@ -1,3 +1,5 @@
+import { pipeline } from 'node:stream/promises';
+
 import type { ContainerCreateRequest } from '../../api-types/index.js';
 import { parseFilters, parseTimestamp } from '../../api-types/index.js';
 import { invalidArgument } from '../../common/index.js';
@@ -210,6 +212,18 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       method: 'GET',
       path: '/containers/{id}/changes',
       handler: async (ctx) => sendJson(ctx.res, 200, await b.changes(ctx.params.id!)),
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/export',
+      handler: async (ctx) => {
+        const tar = await b.export(ctx.params.id!);
+        ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        // A client that goes away stops tar (and releases the view) through destroy().
+        await pipeline(tar, ctx.res).catch((err: unknown) => {
+          ctx.log.debug({ err }, 'container export ended early');
+        });
+      },
     },
     {
       method: 'POST',

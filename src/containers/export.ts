@@ -1,0 +1,60 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+import { tarDirectory } from '../archive/index.js';
+import { isErrno, type Logger } from '../common/index.js';
+import type { SnapshotsPort } from './ports.js';
+import type { ContainerRecord } from './record.js';
+
+/** Views mounted for exports live under the exec root as `.export-<id12>-<random>`. */
+const VIEW_PREFIX = '.export-';
+
+/**
+ * `docker export`: the container's filesystem as one tar (no image layers, no history). A
+ * running container's live rootfs mount is archived as it is; for any other a read-only view
+ * (SnapshotsPort.mountView) is mounted beside the bundles for as long as the stream lasts. As
+ * with Docker, what is bind-mounted into the container (volumes, /etc/hosts…) is not in it.
+ */
+export async function exportContainer(
+  rec: ContainerRecord,
+  deps: { snapshots: SnapshotsPort; execDir: string; log: Logger },
+): Promise<Readable> {
+  if (rec.State.Running) return tarDirectory(path.join(deps.execDir, rec.Id, 'rootfs'));
+  await fsp.mkdir(deps.execDir, { recursive: true });
+  const view = await fsp.mkdtemp(path.join(deps.execDir, `${VIEW_PREFIX}${rec.Id.slice(0, 12)}-`));
+  const release = async (): Promise<void> => {
+    await deps.snapshots.unmount(view).catch((err: unknown) => {
+      deps.log.warn({ err, container: rec.Id }, 'unmounting an export view');
+    });
+    await fsp.rmdir(view).catch(() => undefined);
+  };
+  try {
+    await deps.snapshots.mountView(rec.Id, view);
+    const tar = await tarDirectory(view);
+    tar.once('close', () => void release());
+    return tar;
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** At daemon start: views left mounted by exports a crash interrupted. */
+export async function releaseStaleExportViews(
+  execDir: string,
+  snapshots: SnapshotsPort,
+): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(execDir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  for (const n of names.filter((x) => x.startsWith(VIEW_PREFIX))) {
+    const dir = path.join(execDir, n);
+    await snapshots.unmount(dir).catch(() => undefined);
+    await fsp.rmdir(dir).catch(() => undefined);
+  }
+}
