@@ -1,5 +1,6 @@
 export { applyLayer, type AppliedLayer } from './apply-layer.js';
 export { detectCompression, type Compression } from './compression.js';
+export { overlayDiff, type LayerDiffOptions } from './layer-diff.js';
 export {
   cleanEntryPath,
   LayerSanitizer,

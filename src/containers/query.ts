@@ -39,6 +39,24 @@ export function parsePs(
 }
 
 /**
+ * What the runtime itself puts in a container's upper dir as mount points when the image
+ * lacks them (runc creates them; Docker keeps them in a separate "init" layer): never part of
+ * `diff` or of a commit. Relative paths; a directory covers everything below it.
+ */
+export const RUNTIME_MOUNT_POINTS = [
+  'dev',
+  'proc',
+  'sys',
+  'etc/hosts',
+  'etc/hostname',
+  'etc/resolv.conf',
+];
+
+function isRuntimeMountPoint(rel: string): boolean {
+  return RUNTIME_MOUNT_POINTS.some((p) => rel === p || rel.startsWith(`${p}/`));
+}
+
+/**
  * `docker diff`: walk the container's upper dir. A whiteout (char 0:0) is a deletion (2), a
  * path that exists in an image layer is a change (0), anything else an addition (1).
  */
@@ -69,6 +87,7 @@ export async function changes(
     }
     for (const ent of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = path.join(rel, ent.name);
+      if (isRuntimeMountPoint(p)) continue;
       if (ent.isCharacterDevice()) {
         const st = await fsp.lstat(path.join(upper, p));
         if (st.rdev === 0) {

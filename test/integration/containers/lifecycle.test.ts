@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
@@ -118,6 +120,23 @@ describe('container lifecycle', () => {
       /^new \d+B \(virtual [\d.]+MB\)$/m,
     );
     d.cli(['rm', '-f', 'new']);
+  });
+
+  it('diff leaves out the mount points the runtime adds to an image lacking them', () => {
+    // An image with nothing but busybox: runc creates /proc, /dev, /sys and /etc/hosts… in the
+    // container's layer, which Docker keeps in its init layer.
+    const tar = spawnSync('tar', ['-cf', '-', '-C', '/', 'bin/busybox'], {
+      maxBuffer: 64 * 1024 * 1024,
+    }).stdout;
+    expect(d.cli(['import', '-', 'bare:1'], { input: tar }).code).toBe(0);
+    const id = d.cli(['run', '-d', 'bare:1', '/bin/busybox', 'touch', '/made']).stdout.trim();
+    expect(d.cli(['wait', id]).stdout.trim()).toBe('0');
+    const diff = d.cli(['diff', id]).stdout.split('\n').filter(Boolean);
+    expect(diff).toContain('A /made');
+    for (const p of ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'])
+      expect(diff).not.toContain(`A ${p}`);
+    d.cli(['rm', id]);
+    d.cli(['rmi', 'bare:1']);
   });
 
   it('exec runs in the container, with exit codes and stdin', () => {
