@@ -16,7 +16,7 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
-import { ImageStore } from '../images/index.js';
+import { ImageStore, pruneImages } from '../images/index.js';
 import { NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
@@ -351,6 +351,25 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         }
       }
       return out as Array<Record<string, string>>;
+    },
+    prune: async (filters) => {
+      // As remove: a removed container may still be releasing a mount on the layers.
+      await containers.svc.settled();
+      const inUse = new Set(containers.svc.store.all().map((r) => r.Image));
+      const out = await pruneImages(images, Object.fromEntries(filters), inUse);
+      for (const item of out.ImagesDeleted) {
+        for (const [k, v] of Object.entries(item)) {
+          events.publish('image', k === 'Untagged' ? 'untag' : 'delete', {
+            ID: v as string,
+            Attributes: { name: v as string },
+          });
+        }
+      }
+      events.publish('image', 'prune', {
+        ID: '',
+        Attributes: { reclaimed: String(out.SpaceReclaimed) },
+      });
+      return out as { ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number };
     },
     import: async (body, o) => {
       const res = await images.import(body, o);

@@ -73,6 +73,9 @@ export interface ImagesBackend {
     body: Readable,
     opts: { ref?: string; changes: string[]; message?: string },
   ): Promise<{ id: string }>;
+  prune(
+    filters: Map<string, string[]>,
+  ): Promise<{ ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number }>;
 }
 
 export interface SystemBackend {

@@ -7,6 +7,12 @@ import type { ImagesBackend } from './backend.js';
 export function imageRoutes(b: ImagesBackend): Route[] {
   return [
     {
+      method: 'POST',
+      path: '/images/prune',
+      handler: async (ctx) =>
+        sendJson(ctx.res, 200, await b.prune(parseFilters(ctx.query.get('filters')))),
+    },
+    {
       method: 'GET',
       path: '/images/json',
       handler: async (ctx) =>

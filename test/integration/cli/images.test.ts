@@ -290,3 +290,48 @@ describe('events', () => {
     expectSame(d, ['events', '--filter', 'nonsense=1', '--until', '1']);
   });
 });
+
+describe('image prune', () => {
+  it('removes dangling images, or with -a every image no container uses; filters apply', async () => {
+    const r = repo('img-prune');
+    // A dangling image (imported without a name), a tagged one, and one a container uses.
+    const dangling = ok(d.cli(['import', '-c', 'LABEL prune=me', tar])).trim();
+    ok(d.cli(['import', '-c', 'LABEL keep=1', tar, `${r}:tagged`]));
+    ok(d.cli(['import', '-c', 'LABEL used=1', tar, `${r}:used`]));
+    const c = container('prune-user');
+    ok(d.cli(['create', '--name', c, `${r}:used`, 'true']));
+
+    const first = d.cli(['image', 'prune', '-f']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`deleted: ${dangling}`);
+    expect(first.stdout).toMatch(/Total reclaimed space: [\d.]+[kM]?B\n$/);
+    expect(d.cli(['image', 'inspect', dangling]).code).toBe(1);
+    ok(d.cli(['image', 'inspect', `${r}:tagged`]));
+
+    // Filters: label! keeps, until in the past matches nothing.
+    const kept = d.cli([
+      'image',
+      'prune',
+      '-a',
+      '-f',
+      '--filter',
+      'label!=keep=1',
+      '--filter',
+      'label=keep',
+    ]);
+    expect(kept.code).toBe(0);
+    ok(d.cli(['image', 'inspect', `${r}:tagged`]));
+    const old = d.cli(['image', 'prune', '-a', '-f', '--filter', 'until=2000-01-01T00:00:00Z']);
+    expect(old.stdout).not.toContain(r);
+    ok(d.cli(['image', 'inspect', `${r}:tagged`]));
+
+    const all = await d.docker.pruneImages({ filters: { dangling: ['false'], label: ['keep=1'] } });
+    expect(all.ImagesDeleted).toEqual(expect.arrayContaining([{ Untagged: `${r}:tagged` }]));
+    expect(d.cli(['image', 'inspect', `${r}:tagged`]).code).toBe(1);
+    ok(d.cli(['image', 'inspect', `${r}:used`])); // a container was created from it
+
+    const bad = d.cli(['image', 'prune', '-f', '--filter', 'colour=red']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("invalid filter 'colour'");
+  });
+});
