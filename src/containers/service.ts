@@ -14,6 +14,7 @@ import {
   writeFileAtomic,
   type Logger,
 } from '../common/index.js';
+import type { OciMount } from '../oci/index.js';
 import { RuntimeStartError } from '../runtime/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
@@ -24,6 +25,8 @@ import {
   processArgs,
   validateCreateRequest,
 } from './merge.js';
+import { ContainerMounts } from './mounts.js';
+import type { VolumesPort } from './mounts-port.js';
 import { randomName, validName } from './names.js';
 import type { EventsPort, ImagesPort, NetworkPort, RuntimePort, SnapshotsPort } from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
@@ -43,6 +46,8 @@ export type SpecBuilder = (input: {
   user: { uid: number; gid: number; additionalGids: number[] };
   netns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string };
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** Volumes, binds and tmpfs mounts of the container (containers/mounts.ts). */
+  mounts: OciMount[];
 }) => unknown;
 
 export interface ContainerServiceOptions {
@@ -56,6 +61,7 @@ export interface ContainerServiceOptions {
   network: NetworkPort;
   events: EventsPort;
   buildSpec: SpecBuilder;
+  volumes: VolumesPort;
   /** Validates the log driver and its options (throws invalidArgument). */
   validateLogConfig: (type: string, opts: Record<string, string>) => void;
   log: Logger;
@@ -86,11 +92,13 @@ export class ContainerService {
   private readonly exitListeners = new Map<string, Set<() => void>>();
   /** Listeners told when a container has started (stdin attached before start waits on it). */
   private readonly startListeners = new Map<string, Set<() => void>>();
+  readonly mounts: ContainerMounts;
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
     this.log = opts.log;
     this.store = new ContainerStore(opts.dataDir, opts.log);
+    this.mounts = new ContainerMounts(opts.volumes, opts.log.child({ module: 'mounts' }));
   }
 
   bundleDir(id: string): string {
@@ -128,7 +136,9 @@ export class ContainerService {
       ? name.replace(/^\//, '')
       : randomName((n) => this.store.nameTaken(n) !== undefined);
     this.store.reserveName(cname, id);
+    let mounts: ContainerRecord['runtime']['mounts'];
     try {
+      mounts = await this.mounts.plan(id, config, hostConfig, (r) => this.store.get(r));
       const dir = this.store.dir(id);
       const rec: ContainerRecord = {
         schemaVersion: 1,
@@ -153,6 +163,7 @@ export class ContainerService {
           imageRef: req.Image,
           parentChainID: image.topChainID,
           user: { uid: 0, gid: 0, additionalGids: [] },
+          mounts,
         },
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -162,6 +173,7 @@ export class ContainerService {
       return { Id: id, Warnings: [] };
     } catch (err) {
       this.store.releaseName(cname, id);
+      if (mounts) await this.mounts.release(id, mounts, true);
       await this.opts.snapshots.remove(id).catch(() => undefined);
       await fsp.rm(this.store.dir(id), { recursive: true, force: true });
       throw err;
@@ -293,6 +305,8 @@ export class ContainerService {
       // As dockerd: a process always gets a PATH, even from an image whose Env has none.
       if (!env.some((e) => e.startsWith('PATH='))) env.push(DEFAULT_PATH);
       if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      const mounts = await this.mounts.setup(rec, rootfs);
+      lap('mounts');
       const spec = this.opts.buildSpec({
         id,
         rootfs,
@@ -307,6 +321,7 @@ export class ContainerService {
           hosts: rec.HostsPath,
           resolvConf: rec.ResolvConfPath,
         },
+        mounts,
       });
       // Read once by `runc create` just below; a crash before that leaves nothing using it.
       await writeRegenerated(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600);
@@ -353,6 +368,7 @@ export class ContainerService {
       rec.State = prevState;
       await this.opts.runtime.delete(id).catch(() => undefined);
       await this.releaseNetwork(rec);
+      await this.mounts.teardown(rec);
       await this.opts.snapshots.unmount(rootfs).catch(() => undefined);
       rec.State.Error = message;
       rec.State.ExitCode = startFailureCode(err, 128);
@@ -492,7 +508,7 @@ export class ContainerService {
       await p;
       return Math.round((performance.now() - t) * 10) / 10;
     };
-    const [runcDelete, network, umount] = await Promise.all([
+    const [runcDelete, network, umount, volumes] = await Promise.all([
       timed(
         this.opts.runtime
           .delete(rec.Id)
@@ -504,9 +520,10 @@ export class ContainerService {
           .unmount(path.join(this.bundleDir(rec.Id), 'rootfs'))
           .catch((err) => this.log.warn({ err, container: rec.Id }, 'unmount rootfs')),
       ),
+      timed(this.mounts.teardown(rec)),
     ]);
     this.log.debug(
-      { container: rec.Id, phases: { runcDelete, network, umount } },
+      { container: rec.Id, phases: { runcDelete, network, umount, volumes } },
       'cleanup timing',
     );
   }
@@ -622,11 +639,12 @@ export class ContainerService {
     }
     await this.mutex.run(rec.Id, async () => {
       if (!this.store.find(rec.Id)) return; // auto-removed meanwhile
-      await this.removeLocked(rec);
+      await this.removeLocked(rec, opts.volumes);
     });
   }
 
-  private async removeLocked(rec: ContainerRecord): Promise<void> {
+  /** `removeVolumes` (rm -v): also its anonymous volumes; --rm containers always do. */
+  private async removeLocked(rec: ContainerRecord, removeVolumes?: boolean): Promise<void> {
     const t0 = performance.now();
     rec.State.Status = 'removing';
     // After an exit this finds nothing left to do, cheaply (no process spawned); after a
@@ -643,6 +661,12 @@ export class ContainerService {
     ]);
     const t2 = performance.now();
     await this.store.delete(rec);
+    // After the record: a crash in between leaves at worst an unused anonymous volume.
+    await this.mounts.release(
+      rec.Id,
+      rec.runtime.mounts ?? [],
+      removeVolumes ?? rec.HostConfig.AutoRemove === true,
+    );
     const t3 = performance.now();
     this.emit(rec, 'destroy');
     this.waiters.removed(rec.Id, rec.State.ExitCode);
