@@ -96,6 +96,7 @@ export const CONTAINER_FLAGS: FlagDef[] = [
     help: 'Tune container memory swappiness (0 to 100)',
     default: -1,
   },
+  list('mount', 'Attach a filesystem mount to the container', undefined, 'mount'),
   str('name', 'Assign a name to the container'),
   str('network', 'Connect a container to a network', undefined, 'network'),
   { ...str('net', 'Connect a container to a network'), hidden: true },
