@@ -280,11 +280,17 @@ export class VolumeService {
     return {
       CreatedAt: rec.CreatedAt,
       Driver: rec.Driver,
-      Labels: rec.Labels,
+      Labels: sortedMap(rec.Labels),
       Mountpoint: this.store.dataDir(rec.Name),
       Name: rec.Name,
-      Options: rec.Options,
+      Options: sortedMap(rec.Options),
       Scope: 'local',
     };
   }
+}
+
+/** Maps with their keys in order, as Go's encoding/json writes them. */
+function sortedMap(m: Record<string, string> | null): Record<string, string> | null {
+  if (!m) return m;
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
