@@ -177,7 +177,11 @@ export function filterContainers(
     if (!any('status', (v) => v === rec.State.Status)) return false;
     if (!any('ancestor', (v) => ctx.matchesImage(rec, v))) return false;
     if (!any('network', (v) => v === rec.HostConfig.NetworkMode)) return false;
-    if (!any('volume', (v) => mountPointsView(rec).some((m) => [m.Name ?? m.Source, m.Destination].includes(v))))
+    if (
+      !any('volume', (v) =>
+        mountPointsView(rec).some((m) => [m.Name ?? m.Source, m.Destination].includes(v)),
+      )
+    )
       return false;
     if (!filterMatchKVList(f, 'label', rec.Config.Labels ?? {})) return false;
     if (exitedCodes.length && (rec.State.Running || !exitedCodes.includes(rec.State.ExitCode)))
