@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   anonymousTarget,
+  checkMountFieldTypes,
   parseBind,
   parseMount,
   parseVolumesFrom,
@@ -163,5 +164,21 @@ describe('volumes-from and modes', () => {
   it('anonymous targets', () => {
     expect(anonymousTarget('/data/')).toBe('/data');
     expect(() => anonymousTarget('data')).toThrow('mount path must be absolute');
+  });
+});
+
+describe('JSON types of mount fields', () => {
+  it('malformed fields are invalid arguments, not crashes', () => {
+    expect(() => checkMountFieldTypes({ Binds: 'x' }, undefined)).toThrow(
+      'json: cannot unmarshal string into Go struct field HostConfig.Binds of type []string',
+    );
+    expect(() => checkMountFieldTypes({ VolumesFrom: [1] }, undefined)).toThrow('VolumesFrom');
+    expect(() => checkMountFieldTypes({ Mounts: ['x'] }, undefined)).toThrow('Mounts');
+    expect(() => checkMountFieldTypes({ Tmpfs: { '/t': 1 } }, undefined)).toThrow('Tmpfs');
+    expect(() => checkMountFieldTypes({}, 'x')).toThrow('Config.Volumes');
+    expect(() => checkMountFieldTypes({ Binds: null, Mounts: [] }, { '/d': {} })).not.toThrow();
+    expect(() => parseMount({ Type: 'volume', Target: 5 as never }, () => true)).toThrow(
+      'json: cannot unmarshal number',
+    );
   });
 });

@@ -121,6 +121,13 @@ export function parseBind(raw: string): MountSpec {
  */
 export function parseMount(m: Mount, exists: (p: string) => boolean): MountSpec {
   if (!m || typeof m !== 'object') throw bad('invalid mount config: not an object');
+  for (const key of ['Type', 'Source', 'Target'] as const) {
+    const v = m[key] as unknown;
+    if (v !== undefined && v !== null && typeof v !== 'string')
+      throw bad(
+        `json: cannot unmarshal ${typeof v} into Go struct field Mount.HostConfig.Mounts.${key} of type string`,
+      );
+  }
   const type = m.Type as string | undefined;
   const fail = (why: string): WharfError =>
     bad(`invalid mount config for type "${type ?? ''}": ${why}`);
@@ -245,6 +252,42 @@ export function anonymousTarget(dest: string): string {
   const err = checkTarget(dest);
   if (err) throw bad(`invalid volume specification: '${dest}': ${err}`);
   return clean(dest);
+}
+
+const isStrings = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The JSON types of the mount fields of a create request, checked as Docker's decoder does,
+ * so a malformed request is a 400 and never reaches the planner.
+ */
+export function checkMountFieldTypes(hc: Record<string, unknown>, volumes: unknown): void {
+  const typeError = (field: string, type: string, v: unknown): WharfError =>
+    bad(
+      `json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v} into Go struct field HostConfig.${field} of type ${type}`,
+    );
+  for (const key of ['Binds', 'VolumesFrom']) {
+    const v = hc[key];
+    if (v !== undefined && v !== null && !isStrings(v)) throw typeError(key, '[]string', v);
+  }
+  const mounts = hc['Mounts'];
+  if (mounts !== undefined && mounts !== null) {
+    if (!Array.isArray(mounts) || !mounts.every(isObject))
+      throw typeError('Mounts', '[]mount.Mount', mounts);
+  }
+  const tmpfs = hc['Tmpfs'];
+  if (
+    tmpfs !== undefined &&
+    tmpfs !== null &&
+    (!isObject(tmpfs) || !Object.values(tmpfs as object).every((x) => typeof x === 'string'))
+  )
+    throw typeError('Tmpfs', 'map[string]string', tmpfs);
+  if (volumes !== undefined && volumes !== null && !isObject(volumes)) {
+    throw bad(
+      `json: cannot unmarshal ${Array.isArray(volumes) ? 'array' : typeof volumes} into Go struct field Config.Volumes of type map[string]struct {}`,
+    );
+  }
 }
 
 /** Go's strings.SplitN. */

@@ -17,7 +17,13 @@ export interface VolumesPort {
   reference(name: string, containerId: string): void;
   unreference(name: string, containerId: string): void;
   /** Ready the volume for a start (mount its filesystem, copy-up); returns its host path. */
-  mount(name: string, containerId: string, copyFrom?: string): Promise<string>;
+  mount(
+    name: string,
+    containerId: string,
+    copyFrom?: string,
+    /** For the `volume mount` event. */
+    at?: { destination: string; rw: boolean; propagation: string },
+  ): Promise<string>;
   unmount(name: string, containerId: string): Promise<void>;
   remove(name: string, opts?: { force?: boolean }): Promise<void>;
   restoreActive(name: string, containerId: string): void;

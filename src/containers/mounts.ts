@@ -13,6 +13,7 @@ import { parseTmpfsOptions } from '../runtime/index.js';
 import { resolveInRoot } from './confine.js';
 import {
   anonymousTarget,
+  checkMountFieldTypes,
   parseBind,
   parseMount,
   parseVolumesFrom,
@@ -49,6 +50,7 @@ export class ContainerMounts {
     hc: HostConfig,
     findContainer: (ref: string) => ContainerRecord,
   ): Promise<MountRecord[]> {
+    checkMountFieldTypes(hc as Record<string, unknown>, config.Volumes);
     const byDest = new Map<string, MountRecord>();
     for (const spec of hc.VolumesFrom ?? []) {
       const { ref, mode } = parseVolumesFrom(spec);
@@ -126,7 +128,11 @@ export class ContainerMounts {
         const ro = m.RW ? [] : ['ro'];
         if (m.Type === 'volume') {
           const copyFrom = m.copyData ? await resolveInRoot(rootfs, m.Destination) : undefined;
-          const source = await this.volumes.mount(m.Name!, rec.Id, copyFrom);
+          const source = await this.volumes.mount(m.Name!, rec.Id, copyFrom, {
+            destination: m.Destination,
+            rw: m.RW,
+            propagation: m.Propagation,
+          });
           mounted.push(m);
           out.push({
             destination: m.Destination,

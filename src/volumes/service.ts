@@ -196,7 +196,12 @@ export class VolumeService {
    * if it has one and is not mounted yet, then copy `copyFrom` (the image's content at the
    * mount point) into it if it is empty. Idempotent per container.
    */
-  async mount(name: string, cid: string, copyFrom?: string): Promise<string> {
+  async mount(
+    name: string,
+    cid: string,
+    copyFrom?: string,
+    at?: { destination: string; rw: boolean; propagation: string },
+  ): Promise<string> {
     return this.mutex.run(name, async () => {
       const rec = this.get(name);
       const data = this.store.dataDir(name);
@@ -221,6 +226,12 @@ export class VolumeService {
           throw internal(`copying image content into volume ${name}: ${errorMessage(err)}`, err);
         }
       }
+      this.emit('mount', name, {
+        container: cid,
+        ...(at ? { destination: at.destination } : {}),
+        driver: 'local',
+        ...(at ? { propagation: at.propagation, 'read/write': String(at.rw) } : {}),
+      });
       return data;
     });
   }
@@ -229,8 +240,10 @@ export class VolumeService {
   async unmount(name: string, cid: string): Promise<void> {
     await this.mutex.run(name, async () => {
       const users = this.active.get(name);
-      users?.delete(cid);
-      if (users && users.size > 0) return;
+      if (!users?.has(cid)) return;
+      users.delete(cid);
+      this.emit('unmount', name, { container: cid, driver: 'local' });
+      if (users.size > 0) return;
       this.active.delete(name);
       const rec = this.store.get(name);
       if (!rec || !localMountOptions(rec.Options)) return;

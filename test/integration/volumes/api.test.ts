@@ -37,19 +37,28 @@ function api(
         path,
         method,
         agent: false,
-        headers: data ? { 'Content-Type': 'application/json' } : {},
+        headers: data
+          ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }
+          : {},
       },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }),
-        );
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: parseBody(text) }));
       },
     );
     req.on('error', reject);
     req.end(data);
   });
+}
+
+/** JSON bodies parsed; others (/_ping's "OK") kept as text. */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
 }
 
 describe('volume create / inspect / ls / rm', () => {
@@ -237,6 +246,72 @@ describe('prune', () => {
       `/v1.45/volumes/prune?filters=${encodeURIComponent('{"dangling":{"true":true}}')}`,
     );
     expect(bad).toEqual({ status: 400, json: { message: "invalid filter 'dangling'" } });
+  });
+});
+
+describe('events and bad input', () => {
+  it('volume create, mount, unmount, destroy events', () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const name = uniq('ev');
+    ok(['volume', 'create', name]);
+    const c = ok(['run', '-d', '-v', `${name}:/e:ro`, 'busybox', 'true']).trim();
+    ok(['wait', c]);
+    ok(['rm', c]);
+    ok(['volume', 'rm', name]);
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const events = (...extra: string[]): string =>
+      ok([
+        'events',
+        '--since',
+        String(since),
+        '--until',
+        String(until),
+        '--filter',
+        'type=volume',
+        '--filter',
+        `volume=${name}`,
+        ...extra,
+      ]);
+    expect(events('--format', '{{.Action}}')).toBe('create\nmount\nunmount\ndestroy\n');
+    const mount = JSON.parse(
+      events('--filter', 'event=mount', '--format', '{{json .Actor.Attributes}}'),
+    );
+    expect(mount).toEqual({
+      container: c,
+      destination: '/e',
+      driver: 'local',
+      propagation: '',
+      'read/write': 'false',
+    });
+  });
+
+  it('malformed mount fields are 400 and the daemon keeps serving', async () => {
+    for (const HostConfig of [
+      { Binds: 'notalist' },
+      { Mounts: [{ Type: 'volume', Target: 7 }] },
+      { Mounts: 'x' },
+      { VolumesFrom: [null] },
+      { Tmpfs: { '/t': 5 } },
+    ]) {
+      const res = await api('POST', '/v1.45/containers/create', {
+        Image: 'busybox',
+        Cmd: ['true'],
+        HostConfig,
+      });
+      expect(res.status, JSON.stringify(HostConfig)).toBe(400);
+    }
+    const bad = await api('POST', '/v1.45/containers/create', {
+      Image: 'busybox',
+      HostConfig: { Mounts: [{ Type: 'bind', Source: '/no/such/dir', Target: '/x' }] },
+    });
+    expect(bad).toEqual({
+      status: 400,
+      json: {
+        message:
+          'invalid mount config for type "bind": bind source path does not exist: /no/such/dir',
+      },
+    });
+    expect((await api('GET', '/_ping')).status).toBe(200);
   });
 });
 
