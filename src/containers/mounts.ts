@@ -149,6 +149,7 @@ export class ContainerMounts {
             }
             await fsp.mkdir(m.Source, { recursive: true, mode: 0o755 });
           }
+          await checkPropagationSource(m.Source, m.Propagation);
           out.push({
             destination: m.Destination,
             type: 'bind',
@@ -216,6 +217,40 @@ export class ContainerMounts {
       }
     }
   }
+}
+
+/**
+ * As dockerd: shared propagation needs the source to sit on a shared mount, slave propagation
+ * on a shared or slave one; otherwise no event could ever cross and the request is refused.
+ */
+async function checkPropagationSource(source: string, propagation: string): Promise<void> {
+  const shared = propagation === 'shared' || propagation === 'rshared';
+  const slave = propagation === 'slave' || propagation === 'rslave';
+  if (!shared && !slave) return;
+  const real = await fsp.realpath(source);
+  let best: { point: string; optional: string[] } | undefined;
+  for (const line of (await fsp.readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (f.length < 7 || sep < 6) continue;
+    const point = f[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) =>
+      String.fromCharCode(parseInt(o, 8)),
+    );
+    const inside = point === '/' || real === point || real.startsWith(`${point}/`);
+    if (inside && (!best || point.length >= best.point.length))
+      best = { point, optional: f.slice(6, sep) };
+  }
+  if (!best) return;
+  const isShared = best.optional.some((o) => o.startsWith('shared:'));
+  const isSlave = best.optional.some((o) => o.startsWith('master:'));
+  if (shared && !isShared)
+    throw invalidArgument(
+      `path ${source} is mounted on ${best.point} but it is not a shared mount`,
+    );
+  if (slave && !isShared && !isSlave)
+    throw invalidArgument(
+      `path ${source} is mounted on ${best.point} but it is not a shared or slave mount`,
+    );
 }
 
 /** Docker's MountPoint list for inspect and list. */

@@ -242,6 +242,56 @@ describe('bind mounts', () => {
     ok(['rm', c]);
   });
 
+  it('bind propagation: rslave sees host mounts made later, the rprivate default does not', () => {
+    const host = path.join(tmp, uniq('prop'));
+    const sub = path.join(host, 'sub');
+    spawnSync('mkdir', ['-p', sub]);
+    // The source must sit on a shared mount for events to reach the container (as Docker).
+    const refused = d.cli([
+      'run',
+      '--rm',
+      '--mount',
+      `type=bind,src=${host},dst=/h,bind-propagation=rslave`,
+      'busybox',
+      'true',
+    ]);
+    const hostRoot = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/');
+    if (!/ shared:/.test(hostRoot ?? '')) {
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toContain(
+        `path ${host} is mounted on / but it is not a shared or slave mount`,
+      );
+    }
+    expect(spawnSync('mount', ['--bind', host, host]).status).toBe(0);
+    const slave = uniq('slave');
+    const priv = uniq('priv');
+    try {
+      expect(spawnSync('mount', ['--make-shared', host]).status).toBe(0);
+      ok([
+        'run',
+        '-d',
+        '--name',
+        slave,
+        '--mount',
+        `type=bind,src=${host},dst=/h,bind-propagation=rslave`,
+        'busybox',
+        'sleep',
+        '600',
+      ]);
+      ok(['run', '-d', '--name', priv, '-v', `${host}:/h`, 'busybox', 'sleep', '600']);
+      expect(inspect(slave).Mounts[0].Propagation).toBe('rslave');
+      expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', sub]).status).toBe(0);
+      expect(d.cli(['exec', slave, 'grep', '-c', ' /h/sub ', '/proc/mounts']).stdout).toBe('1\n');
+      expect(d.cli(['exec', priv, 'grep', '-c', ' /h/sub ', '/proc/mounts']).stdout).toBe('0\n');
+    } finally {
+      d.cli(['rm', '-f', slave, priv]);
+      spawnSync('umount', [sub]);
+      spawnSync('umount', [host]);
+    }
+  });
+
   it('--mount type=bind refuses a missing source with Docker message', () => {
     const r = d.cli([
       'run',
