@@ -12,6 +12,8 @@ export interface VolumesPort {
     driver?: string;
     driverOpts?: Record<string, string> | null;
     labels?: Record<string, string> | null;
+    /** Reference it for this container at once (no window for a prune). */
+    referenceBy?: string;
   }): Promise<{ Name: string; Driver: string; Mountpoint: string }>;
   /** Throws not-found when the volume does not exist. */
   reference(name: string, containerId: string): void;

@@ -100,6 +100,7 @@ export class ContainerMounts {
             driver: m.volume?.driver,
             driverOpts: m.volume?.driverOpts,
             labels: m.volume?.labels,
+            referenceBy: id,
           });
           m.Name = v.Name;
           m.Driver = v.Driver;
@@ -107,9 +108,10 @@ export class ContainerMounts {
           if (anonymous) m.anonymous = true;
           // dockerd shows local volumes from -v and --mount with the SELinux-style "z" mode.
           if (m.Mode === '' && !fromConfig.has(m)) m.Mode = 'z';
+        } else {
+          this.volumes.reference(m.Name, id);
         }
         delete m.volume;
-        this.volumes.reference(m.Name, id);
         referenced.push(m);
       }
     } catch (err) {

@@ -34,6 +34,11 @@ export interface CreateVolumeOptions {
   driver?: string;
   driverOpts?: Record<string, string> | null;
   labels?: Record<string, string> | null;
+  /**
+   * Reference the volume for this container in the same step, so that a concurrent prune
+   * cannot take a volume between its creation and its first reference.
+   */
+  referenceBy?: string;
 }
 
 /**
@@ -88,7 +93,10 @@ export class VolumeService {
     }
     return this.mutex.run(name, async () => {
       const existing = this.store.get(name);
-      if (existing) return this.view(existing);
+      if (existing) {
+        if (opts.referenceBy) this.reference(name, opts.referenceBy);
+        return this.view(existing);
+      }
       const labels = opts.labels ?? null;
       const rec: VolumeRecord = {
         schemaVersion: VOLUME_SCHEMA_VERSION,
@@ -99,6 +107,7 @@ export class VolumeService {
         Options: Object.keys(options).length > 0 ? { ...options } : null,
       };
       await this.store.create(rec);
+      if (opts.referenceBy) this.reference(name, opts.referenceBy);
       this.emit('create', name, { driver: 'local' });
       return this.view(rec);
     });
