@@ -486,6 +486,68 @@ describe('validation and other clients', () => {
   });
 });
 
+describe('wharf CLI', () => {
+  it('inspect Mounts, ps --filter volume, --volumes-from and rm -v as docker shows them', () => {
+    const vol = uniq('wv');
+    const src = uniq('wsrc');
+    const w = (args: string[]) => {
+      const r = d.wharf(args);
+      expect(r.code, `wharf ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    w([
+      'create',
+      '--name',
+      src,
+      '-v',
+      `${vol}:/v`,
+      '-v',
+      '/anon',
+      '--mount',
+      'type=tmpfs,dst=/t',
+      'busybox',
+      'true',
+    ]);
+    for (const f of ['{{json .Mounts}}', '{{range .Mounts}}{{.Type}} {{.Name}} {{.RW}};{{end}}']) {
+      expect(w(['inspect', '-f', f, src])).toBe(d.cli(['inspect', '-f', f, src]).stdout);
+    }
+    const ps = [
+      'ps',
+      '-a',
+      '--filter',
+      `volume=${vol}`,
+      '--format',
+      '{{.Names}} {{.Mounts}} {{.LocalVolumes}}',
+    ];
+    expect(w(ps)).toBe(d.cli(ps).stdout);
+    expect(w(ps)).toMatch(new RegExp(`^${src} ${vol},`));
+    expect(
+      w([
+        'run',
+        '--rm',
+        '--volumes-from',
+        `${src}:ro`,
+        'busybox',
+        'sh',
+        '-c',
+        'grep -c " /t \\| /v \\| /anon " /proc/mounts',
+      ]),
+    ).toBe('3\n');
+    const anon = w([
+      'inspect',
+      '-f',
+      '{{range .Mounts}}{{if eq .Destination "/anon"}}{{.Name}}{{end}}{{end}}',
+      src,
+    ]).trim();
+    expect(anon).toMatch(/^[0-9a-f]{64}$/);
+    w(['rm', '-v', src]);
+    const left = w(['volume', 'ls', '-q']);
+    expect(left).toContain(vol);
+    expect(left).not.toContain(anon);
+    w(['volume', 'rm', vol]);
+  });
+});
+
 function readdir(p: string): string[] {
   return spawnSync('ls', ['-A', p]).stdout.toString().split('\n').filter(Boolean);
 }
