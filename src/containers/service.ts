@@ -85,6 +85,8 @@ export function startFailureCode(err: unknown, fallback: number): number {
 export class ContainerService {
   readonly store: ContainerStore;
   readonly waiters = new Waiters();
+  /** Volumes, binds and tmpfs mounts: planned at create, readied at start (mounts.ts). */
+  readonly mounts: ContainerMounts;
   private readonly mutex = new KeyedMutex();
   private readonly opts: ContainerServiceOptions;
   private readonly log: Logger;
@@ -92,7 +94,6 @@ export class ContainerService {
   private readonly exitListeners = new Map<string, Set<() => void>>();
   /** Listeners told when a container has started (stdin attached before start waits on it). */
   private readonly startListeners = new Map<string, Set<() => void>>();
-  readonly mounts: ContainerMounts;
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
@@ -643,7 +644,6 @@ export class ContainerService {
     });
   }
 
-  /** `removeVolumes` (rm -v): also its anonymous volumes; --rm containers always do. */
   private async removeLocked(rec: ContainerRecord, removeVolumes?: boolean): Promise<void> {
     const t0 = performance.now();
     rec.State.Status = 'removing';
@@ -661,7 +661,8 @@ export class ContainerService {
     ]);
     const t2 = performance.now();
     await this.store.delete(rec);
-    // After the record: a crash in between leaves at worst an unused anonymous volume.
+    // After the record: a crash in between leaves at worst an unused anonymous volume. With
+    // `removeVolumes` (rm -v) its anonymous volumes go too; --rm containers always do that.
     await this.mounts.release(
       rec.Id,
       rec.runtime.mounts ?? [],

@@ -1,6 +1,6 @@
+import { mountPointsView } from './mounts.js';
 import { filterMatchKVList, humanDuration } from '../api-types/index.js';
 import { invalidArgument } from '../common/index.js';
-import { mountPointsView } from './mounts.js';
 import type { ContainerRecord } from './record.js';
 
 /** GET /containers/{id}/json: the record, minus what is Wharf's own. */
