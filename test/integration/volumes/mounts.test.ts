@@ -364,6 +364,32 @@ describe('tmpfs', () => {
   });
 });
 
+describe('volume mount failures', () => {
+  it('a volume whose device cannot be mounted fails the start cleanly', () => {
+    const vol = uniq('badvol');
+    const c = uniq('bad');
+    ok([
+      'volume',
+      'create',
+      '-o',
+      'type=none',
+      '-o',
+      'o=bind',
+      '-o',
+      `device=${tmp}/no-such-dir`,
+      vol,
+    ]);
+    const r = d.cli(['run', '--name', c, '-v', `${vol}:/v`, 'busybox', 'true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`error while mounting volume '${d.dataRoot}/volumes/${vol}/_data'`);
+    expect(inspect(c).State.Running).toBe(false);
+    // Nothing half-mounted; once the container is gone the volume can go.
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/volumes/${vol}/`);
+    ok(['rm', c]);
+    ok(['volume', 'rm', vol]);
+  });
+});
+
 describe('--volumes-from', () => {
   it('takes the other container mounts, optionally read-only', () => {
     const src = uniq('src');
