@@ -131,6 +131,7 @@ export const CONTAINER_FLAGS: FlagDef[] = [
   str('userns', 'User namespace to use'),
   str('uts', 'UTS namespace to use'),
   list('volume', 'Bind mount a volume', 'v'),
+  str('volume-driver', 'Optional volume driver for the container'),
   list('volumes-from', 'Mount volumes from the specified container(s)'),
   str('workdir', 'Working directory inside the container', 'w'),
 ];

@@ -433,6 +433,7 @@ export function runOptionsToCreateBody(
   const hostConfig: HostConfig = {
     Binds: binds.length > 0 ? binds : null,
     ...(mounts.length > 0 ? { Mounts: mounts } : {}),
+    ...(f.str('volume-driver') ? { VolumeDriver: f.str('volume-driver') } : {}),
     ContainerIDFile: f.str('cidfile'),
     LogConfig: { Type: f.str('log-driver'), Config: keyValueMap(f.list('log-opt')) },
     NetworkMode: network,

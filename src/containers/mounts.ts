@@ -66,7 +66,13 @@ export class ContainerMounts {
       user.add(m.Destination);
       byDest.set(m.Destination, m);
     };
-    for (const raw of hc.Binds ?? []) add(parseBind(raw));
+    // --volume-driver applies to -v volumes and Config.Volumes (not --mount, which says its own).
+    const driver = hc.VolumeDriver ? { driver: hc.VolumeDriver } : undefined;
+    for (const raw of hc.Binds ?? []) {
+      const m: MountRecord = parseBind(raw);
+      if (m.Type === 'volume' && driver) m.volume = driver;
+      add(m);
+    }
     for (const m of hc.Mounts ?? []) add(parseMount(m, existsSync));
     const tmpfs = new Set(Object.keys(hc.Tmpfs ?? {}).map((d) => d.replace(/(.)\/+$/, '$1')));
     for (const d of tmpfs) if (user.has(d)) throw duplicate(d);
@@ -82,6 +88,7 @@ export class ContainerMounts {
         Mode: '',
         Propagation: '',
         copyData: true,
+        ...(driver ? { volume: driver } : {}),
       };
       fromConfig.add(m);
       byDest.set(target, m);

@@ -443,8 +443,21 @@ describe('validation and other clients', () => {
     expect(rel.stderr).toContain("invalid mount path: 'rel' mount path must be absolute");
     const mnt = d.cli(['create', '--mount', 'type=volume,dst=/x,ro', 'busybox']);
     expect(mnt.stderr).toContain('must not set ReadOnly mode when using anonymous volumes');
+    const plugin = d.cli([
+      'create',
+      '--pull',
+      'never',
+      '--volume-driver',
+      'nfsplug',
+      '-v',
+      'pv:/x',
+      'busybox',
+    ]);
+    expect(plugin.stderr).toContain(
+      'error looking up volume plugin nfsplug: plugin "nfsplug" not found',
+    );
     // Nothing was left behind by the refused creates.
-    expect(volumeNames().filter((n) => n === 'a1' || n === 'a2' || n === 'vol')).toEqual([]);
+    expect(volumeNames().filter((n) => ['a1', 'a2', 'vol', 'pv'].includes(n))).toEqual([]);
   });
 
   it('dockerode: HostConfig.Binds and Mounts', async () => {
