@@ -73,6 +73,12 @@ describe('VolumeService (plain volumes on a temp dir)', () => {
       SpaceReclaimed: 0,
     });
     expect(s.list(new Map()).Volumes.map((v) => v.Name)).toEqual([used.Name]);
+    expect(events.filter((e) => e.startsWith('destroy') || e.startsWith('prune'))).toEqual([
+      `destroy ${anon.Name}`,
+      'prune ',
+      'destroy named',
+      'prune ',
+    ]);
   });
 
   it('a crash mid-create or mid-remove leaves nothing half-done after reopen', async () => {

@@ -167,6 +167,7 @@ export class VolumeService {
         reclaimed += size;
       });
     }
+    this.emit('prune', '', { reclaimed: String(reclaimed) });
     return { VolumesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
