@@ -356,6 +356,16 @@ describe('other clients', () => {
     expect(w(['volume', 'ls', '-q', '--filter', 'label=x=y']).stdout).toBe(`${name}\n`);
     expect(w(['volume', 'inspect', name]).stdout).toBe(d.cli(['volume', 'inspect', name]).stdout);
     expect(w(['volume', 'inspect', '-f', '{{.Options.type}}', name]).stdout).toBe('tmpfs\n');
+    // The generic inspect finds volumes too (docker's CLI tries each object type).
+    for (const args of [
+      ['inspect', name],
+      ['inspect', '--type', 'volume', '-f', '{{.Name}}', name],
+    ]) {
+      expect(w(args).stdout).toBe(d.cli(args).stdout);
+    }
+    expect(w(['inspect', '--type', 'volume', 'no-such-vol']).stderr).toBe(
+      d.cli(['inspect', '--type', 'volume', 'no-such-vol']).stderr,
+    );
     const missing = w(['volume', 'rm', 'no-such-vol']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('get no-such-vol: no such volume');
