@@ -182,3 +182,28 @@ describe('JSON types of mount fields', () => {
     );
   });
 });
+
+describe('volume subpaths', () => {
+  it('accepts a relative path inside the volume, nothing copied', () => {
+    expect(
+      parseMount(
+        { Type: 'volume', Source: 'v', Target: '/t', VolumeOptions: { Subpath: 'a/./b' } },
+        () => true,
+      ),
+    ).toMatchObject({ subpath: 'a/b', copyData: false });
+  });
+
+  it("refuses anonymous volumes and paths leaving the volume, in Docker's words", () => {
+    expect(() =>
+      parseMount({ Type: 'volume', Target: '/t', VolumeOptions: { Subpath: 'a' } }, () => true),
+    ).toThrow('must not set Subpath when using anonymous volumes');
+    for (const Subpath of ['../x', '/abs', 'a/../..']) {
+      expect(() =>
+        parseMount(
+          { Type: 'volume', Source: 'v', Target: '/t', VolumeOptions: { Subpath } },
+          () => true,
+        ),
+      ).toThrow('subpath must be a relative path within the volume');
+    }
+  });
+});

@@ -27,6 +27,8 @@ export interface MountSpec {
   nonRecursive?: boolean;
   /** tmpfs mount data (size=…,mode=…) for the runtime's tmpfs option merge. */
   tmpfsData?: string;
+  /** `volume-subpath`: mount this directory of the volume instead of its root. */
+  subpath?: string;
   /** For a volume created by this mount (`--mount volume-opt=…,volume-label=…`). */
   volume?: {
     driver?: string;
@@ -161,7 +163,11 @@ export function parseMount(m: Mount, exists: (p: string) => boolean): MountSpec 
     case 'volume': {
       if (m.BindOptions) throw fail('field BindOptions must not be specified');
       if (m.TmpfsOptions) throw fail('field TmpfsOptions must not be specified');
-      if (m.VolumeOptions?.Subpath) throw fail('volume subpaths are not supported by Wharf yet');
+      const subpath = m.VolumeOptions?.Subpath ?? '';
+      if (subpath !== '') {
+        if (source === '') throw fail('must not set Subpath when using anonymous volumes');
+        if (!isLocalPath(subpath)) throw fail('subpath must be a relative path within the volume');
+      }
       if (m.ReadOnly && source === '')
         throw fail('must not set ReadOnly mode when using anonymous volumes');
       const vo = m.VolumeOptions;
@@ -172,7 +178,9 @@ export function parseMount(m: Mount, exists: (p: string) => boolean): MountSpec 
         RW: !m.ReadOnly,
         Mode: '',
         Propagation: '',
-        copyData: !vo?.NoCopy,
+        // A subpath is data already in the volume: nothing is copied into it.
+        copyData: !vo?.NoCopy && subpath === '',
+        ...(subpath !== '' ? { subpath: posix.normalize(subpath) } : {}),
         volume: {
           ...(vo?.DriverConfig?.Name ? { driver: vo.DriverConfig.Name } : {}),
           ...(vo?.DriverConfig?.Options ? { driverOpts: { ...vo.DriverConfig.Options } } : {}),
@@ -288,6 +296,13 @@ export function checkMountFieldTypes(hc: Record<string, unknown>, volumes: unkno
       `json: cannot unmarshal ${Array.isArray(volumes) ? 'array' : typeof volumes} into Go struct field Config.Volumes of type map[string]struct {}`,
     );
   }
+}
+
+/** Go's filepath.IsLocal: relative, non-empty, and not escaping through "..". */
+function isLocalPath(p: string): boolean {
+  if (p === '' || posix.isAbsolute(p)) return false;
+  const n = posix.normalize(p);
+  return n !== '..' && !n.startsWith('../');
 }
 
 /** Go's strings.SplitN. */

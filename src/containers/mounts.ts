@@ -137,12 +137,13 @@ export class ContainerMounts {
         const ro = m.RW ? [] : ['ro'];
         if (m.Type === 'volume') {
           const copyFrom = m.copyData ? await resolveInRoot(rootfs, m.Destination) : undefined;
-          const source = await this.volumes.mount(m.Name!, rec.Id, copyFrom, {
+          const data = await this.volumes.mount(m.Name!, rec.Id, copyFrom, {
             destination: m.Destination,
             rw: m.RW,
             propagation: m.Propagation,
           });
           mounted.push(m);
+          const source = m.subpath ? await volumeSubpath(data, m.subpath) : data;
           out.push({
             destination: m.Destination,
             type: 'bind',
@@ -226,6 +227,14 @@ export class ContainerMounts {
       }
     }
   }
+}
+
+/** A volume's subdirectory, symlinks confined to the volume; it must exist (as dockerd). */
+async function volumeSubpath(data: string, subpath: string): Promise<string> {
+  const p = await resolveInRoot(data, subpath);
+  const st = await fsp.stat(p).catch(() => undefined);
+  if (!st) throw invalidArgument(`cannot access path ${p}: no such file or directory`);
+  return p;
 }
 
 /**

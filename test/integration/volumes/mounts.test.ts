@@ -364,6 +364,54 @@ describe('tmpfs', () => {
   });
 });
 
+describe('volume subpaths', () => {
+  it('--mount volume-subpath mounts a directory of the volume', () => {
+    const vol = uniq('sub');
+    ok([
+      'run',
+      '--rm',
+      '-v',
+      `${vol}:/v`,
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir -p /v/a/b && echo deep > /v/a/b/f',
+    ]);
+    expect(
+      ok([
+        'run',
+        '--rm',
+        '--mount',
+        `src=${vol},dst=/s,volume-subpath=a/b`,
+        'busybox',
+        'cat',
+        '/s/f',
+      ]),
+    ).toBe('deep\n');
+    const missing = d.cli([
+      'run',
+      '--rm',
+      '--mount',
+      `src=${vol},dst=/s,volume-subpath=nope`,
+      'busybox',
+      'true',
+    ]);
+    // docker's CLI turns "no such file or directory" in a start error into 127.
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain(`cannot access path ${d.dataRoot}/volumes/${vol}/_data/nope`);
+    const escape = d.cli([
+      'run',
+      '--rm',
+      '--mount',
+      `src=${vol},dst=/s,volume-subpath=../x`,
+      'busybox',
+      'true',
+    ]);
+    expect(escape.stderr).toContain('subpath must be a relative path within the volume');
+    ok(['volume', 'rm', vol]);
+  });
+});
+
 describe('volume mount failures', () => {
   it('a volume whose device cannot be mounted fails the start cleanly', () => {
     const vol = uniq('badvol');
