@@ -2,6 +2,7 @@
  * Docker Engine API wire shapes for containers (field names exactly as Docker's JSON).
  * Only what Wharf serves is typed; unknown fields pass through untouched.
  */
+import type { Mount } from './volume.js';
 
 export interface ContainerConfig {
   Hostname?: string;
@@ -136,7 +137,7 @@ export interface HostConfig {
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
   Init?: boolean | null;
-  Mounts?: unknown[] | null;
+  Mounts?: Mount[] | null;
   ConsoleSize?: [number, number] | null;
   Annotations?: Record<string, string> | null;
 }

@@ -37,6 +37,14 @@ const i = {
   tag: () => import('./commands/image/tag.js'),
 } satisfies Record<string, Loader>;
 
+const v = {
+  create: () => import('./commands/volume/create.js'),
+  ls: () => import('./commands/volume/ls.js'),
+  inspect: () => import('./commands/volume/inspect.js'),
+  rm: () => import('./commands/volume/rm.js'),
+  prune: () => import('./commands/volume/prune.js'),
+} satisfies Record<string, Loader>;
+
 const s = {
   version: () => import('./commands/system/version.js'),
   info: () => import('./commands/system/info.js'),
@@ -92,6 +100,10 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   image: {
     description: 'Manage images',
     commands: { ...i, list: i.ls, remove: i.rm },
+  },
+  volume: {
+    description: 'Manage volumes',
+    commands: { ...v, list: v.ls, remove: v.rm },
   },
   system: {
     description: 'Manage Wharf',

@@ -96,6 +96,7 @@ export const CONTAINER_FLAGS: FlagDef[] = [
     help: 'Tune container memory swappiness (0 to 100)',
     default: -1,
   },
+  list('mount', 'Attach a filesystem mount to the container', undefined, 'mount'),
   str('name', 'Assign a name to the container'),
   str('network', 'Connect a container to a network', undefined, 'network'),
   { ...str('net', 'Connect a container to a network'), hidden: true },
@@ -130,6 +131,7 @@ export const CONTAINER_FLAGS: FlagDef[] = [
   str('userns', 'User namespace to use'),
   str('uts', 'UTS namespace to use'),
   list('volume', 'Bind mount a volume', 'v'),
+  str('volume-driver', 'Optional volume driver for the container'),
   list('volumes-from', 'Mount volumes from the specified container(s)'),
   str('workdir', 'Working directory inside the container', 'w'),
 ];

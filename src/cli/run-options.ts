@@ -3,6 +3,8 @@
  * Pure: files (--env-file, --label-file, seccomp profiles) and the environment come in
  * through `RunInputs`, so every mapping is unit-tested.
  */
+import { posix } from 'node:path';
+
 import type {
   ContainerCreateRequest,
   DeviceMapping,
@@ -12,11 +14,43 @@ import type {
   Ulimit,
 } from '../api-types/index.js';
 import { FlagError, type FlagValues } from './flags.js';
+import { parseMountOpt } from './mount-opts.js';
 import { parseCpus, parseDuration, ramInBytes } from './units.js';
 
 export interface RunInputs {
   env: NodeJS.ProcessEnv;
   readFile: (path: string) => string;
+  /** For `-v ./dir:/x`: relative host paths are made absolute against it (docker's CLI). */
+  cwd?: string;
+}
+
+/**
+ * `-v` values: those with a source go to HostConfig.Binds (a host part starting with "."
+ * made absolute, as docker's CLI does), a bare path to Config.Volumes (an anonymous volume).
+ */
+export function splitVolumeFlags(
+  list: readonly string[],
+  cwd: string | undefined,
+): { binds: string[]; volumes: Record<string, object> } {
+  const binds: string[] = [];
+  const volumes: Record<string, object> = {};
+  for (const v of list) {
+    const i = v.indexOf(':');
+    if (i < 0 || validModeOnly(v.slice(i + 1))) {
+      volumes[v] = {};
+      continue;
+    }
+    const host = v.slice(0, i);
+    binds.push(cwd && host.startsWith('.') ? `${posix.resolve(cwd, host)}${v.slice(i)}` : v);
+  }
+  return { binds, volumes };
+}
+
+/** `/data:ro` names no source: docker keeps it as a volume spec (the daemon rejects it). */
+function validModeOnly(rest: string): boolean {
+  return /^(ro|rw|z|Z|nocopy|r?private|r?shared|r?slave|consistent|cached|delegated)(,(ro|rw|z|Z|nocopy|r?private|r?shared|r?slave|consistent|cached|delegated))*$/.test(
+    rest,
+  );
 }
 
 export interface CreatePlan {
@@ -358,12 +392,14 @@ export function runOptionsToCreateBody(
   for (const p of f.list('publish')) parsePublish(p, exposed, bindings);
   for (const e of f.list('expose')) parseExpose(e, exposed);
 
-  const binds: string[] = [];
-  const volumes: Record<string, object> = {};
-  for (const v of f.list('volume')) {
-    if (v.includes(':')) binds.push(v);
-    else volumes[v] = {};
-  }
+  const { binds, volumes } = splitVolumeFlags(f.list('volume'), inputs.cwd);
+  const mounts = f.list('mount').map((v) => {
+    try {
+      return parseMountOpt(v);
+    } catch (err) {
+      throw invalid(v, '--mount', (err as Error).message);
+    }
+  });
 
   const tmpfs: Record<string, string> = {};
   for (const t of f.list('tmpfs')) {
@@ -396,6 +432,8 @@ export function runOptionsToCreateBody(
 
   const hostConfig: HostConfig = {
     Binds: binds.length > 0 ? binds : null,
+    ...(mounts.length > 0 ? { Mounts: mounts } : {}),
+    ...(f.str('volume-driver') ? { VolumeDriver: f.str('volume-driver') } : {}),
     ContainerIDFile: f.str('cidfile'),
     LogConfig: { Type: f.str('log-driver'), Config: keyValueMap(f.list('log-opt')) },
     NetworkMode: network,

@@ -20,6 +20,10 @@ import type {
   JSONMessage,
   SystemInfo,
   SystemVersion,
+  Volume,
+  VolumeCreateOptions,
+  VolumeListResponse,
+  VolumePruneResponse,
 } from '../api-types/index.js';
 import { ApiError, errorFromResponse, StreamError } from './errors.js';
 import type { DaemonHost } from './host.js';
@@ -513,6 +517,40 @@ export class EngineClient {
         throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
       }
       onMessage(m);
+    });
+  }
+
+  // --- volumes --------------------------------------------------------------------------
+
+  volumeList(opts: { filters?: Filters } = {}): Promise<VolumeListResponse> {
+    return this.json({
+      method: 'GET',
+      path: '/volumes',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  volumeCreate(body: VolumeCreateOptions): Promise<Volume> {
+    return this.json({ method: 'POST', path: '/volumes/create', body });
+  }
+
+  volumeInspect(name: string): Promise<Volume> {
+    return this.json({ method: 'GET', path: `/volumes/${enc(name)}` });
+  }
+
+  volumeRemove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.empty({
+      method: 'DELETE',
+      path: `/volumes/${enc(name)}`,
+      query: { force: opts.force || undefined },
+    });
+  }
+
+  volumePrune(opts: { filters?: Filters } = {}): Promise<VolumePruneResponse> {
+    return this.json({
+      method: 'POST',
+      path: '/volumes/prune',
+      query: { filters: jsonFilters(opts.filters) },
     });
   }
 }

@@ -45,6 +45,8 @@ export class Containers {
   async open(): Promise<void> {
     await releaseStaleExportViews(this.opts.execDir, this.opts.snapshots);
     await this.svc.store.load();
+    // Volume references before reconcile: exits it processes release volume mounts.
+    this.svc.mounts.restore(this.svc.store.all());
     await this.monitor.start();
     await this.monitor.reconcile();
   }

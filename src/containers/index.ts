@@ -2,3 +2,6 @@ export { Containers, type ContainersOptions } from './containers.js';
 export type { ContainerRecord } from './record.js';
 export type * from './ports.js';
 export { ContainerService } from './service.js';
+export type { VolumesPort } from './mounts-port.js';
+export { mountPointsView, type MountRecord } from './mounts.js';
+export { parseBind, parseMount, parseVolumesFrom, type MountSpec } from './mounts-parse.js';

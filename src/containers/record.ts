@@ -4,6 +4,7 @@ import type {
   EndpointSettings,
   HostConfig,
 } from '../api-types/index.js';
+import type { MountRecord } from './mounts.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -45,6 +46,8 @@ export interface ContainerRecord {
     startedAtMs?: number;
     /** Set while a stop was requested by the user, for restart policies later. */
     stoppedByUser?: boolean;
+    /** Volumes, binds and tmpfs mounts planned at create (shown as `Mounts`). */
+    mounts?: MountRecord[];
   };
 }
 

@@ -14,6 +14,7 @@ import {
   writeFileAtomic,
   type Logger,
 } from '../common/index.js';
+import type { OciMount } from '../oci/index.js';
 import { RuntimeStartError } from '../runtime/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
@@ -24,6 +25,8 @@ import {
   processArgs,
   validateCreateRequest,
 } from './merge.js';
+import { ContainerMounts } from './mounts.js';
+import type { VolumesPort } from './mounts-port.js';
 import { randomName, validName } from './names.js';
 import type { EventsPort, ImagesPort, NetworkPort, RuntimePort, SnapshotsPort } from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
@@ -43,6 +46,8 @@ export type SpecBuilder = (input: {
   user: { uid: number; gid: number; additionalGids: number[] };
   netns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string };
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** Volumes, binds and tmpfs mounts of the container (containers/mounts.ts). */
+  mounts: OciMount[];
 }) => unknown;
 
 export interface ContainerServiceOptions {
@@ -56,6 +61,7 @@ export interface ContainerServiceOptions {
   network: NetworkPort;
   events: EventsPort;
   buildSpec: SpecBuilder;
+  volumes: VolumesPort;
   /** Validates the log driver and its options (throws invalidArgument). */
   validateLogConfig: (type: string, opts: Record<string, string>) => void;
   log: Logger;
@@ -79,6 +85,8 @@ export function startFailureCode(err: unknown, fallback: number): number {
 export class ContainerService {
   readonly store: ContainerStore;
   readonly waiters = new Waiters();
+  /** Volumes, binds and tmpfs mounts: planned at create, readied at start (mounts.ts). */
+  readonly mounts: ContainerMounts;
   private readonly mutex = new KeyedMutex();
   private readonly opts: ContainerServiceOptions;
   private readonly log: Logger;
@@ -93,6 +101,7 @@ export class ContainerService {
     this.opts = opts;
     this.log = opts.log;
     this.store = new ContainerStore(opts.dataDir, opts.log);
+    this.mounts = new ContainerMounts(opts.volumes, opts.log.child({ module: 'mounts' }));
   }
 
   bundleDir(id: string): string {
@@ -130,7 +139,9 @@ export class ContainerService {
       ? name.replace(/^\//, '')
       : randomName((n) => this.store.nameTaken(n) !== undefined);
     this.store.reserveName(cname, id);
+    let mounts: ContainerRecord['runtime']['mounts'];
     try {
+      mounts = await this.mounts.plan(id, config, hostConfig, (r) => this.store.get(r));
       const dir = this.store.dir(id);
       const rec: ContainerRecord = {
         schemaVersion: 1,
@@ -155,6 +166,7 @@ export class ContainerService {
           imageRef: req.Image,
           parentChainID: image.topChainID,
           user: { uid: 0, gid: 0, additionalGids: [] },
+          mounts,
         },
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -164,6 +176,7 @@ export class ContainerService {
       return { Id: id, Warnings: [] };
     } catch (err) {
       this.store.releaseName(cname, id);
+      if (mounts) await this.mounts.release(id, mounts, true);
       await this.opts.snapshots.remove(id).catch(() => undefined);
       await fsp.rm(this.store.dir(id), { recursive: true, force: true });
       throw err;
@@ -295,6 +308,8 @@ export class ContainerService {
       // As dockerd: a process always gets a PATH, even from an image whose Env has none.
       if (!env.some((e) => e.startsWith('PATH='))) env.push(DEFAULT_PATH);
       if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      const mounts = await this.mounts.setup(rec, rootfs);
+      lap('mounts');
       const spec = this.opts.buildSpec({
         id,
         rootfs,
@@ -309,6 +324,7 @@ export class ContainerService {
           hosts: rec.HostsPath,
           resolvConf: rec.ResolvConfPath,
         },
+        mounts,
       });
       // Read once by `runc create` just below; a crash before that leaves nothing using it.
       await writeRegenerated(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600);
@@ -355,6 +371,7 @@ export class ContainerService {
       rec.State = prevState;
       await this.opts.runtime.delete(id).catch(() => undefined);
       await this.releaseNetwork(rec);
+      await this.mounts.teardown(rec);
       await this.opts.snapshots.unmount(rootfs).catch(() => undefined);
       rec.State.Error = message;
       rec.State.ExitCode = startFailureCode(err, 128);
@@ -498,7 +515,7 @@ export class ContainerService {
       await p;
       return Math.round((performance.now() - t) * 10) / 10;
     };
-    const [runcDelete, network, umount] = await Promise.all([
+    const [runcDelete, network, umount, volumes] = await Promise.all([
       timed(
         this.opts.runtime
           .delete(rec.Id)
@@ -510,9 +527,10 @@ export class ContainerService {
           .unmount(path.join(this.bundleDir(rec.Id), 'rootfs'))
           .catch((err) => this.log.warn({ err, container: rec.Id }, 'unmount rootfs')),
       ),
+      timed(this.mounts.teardown(rec)),
     ]);
     this.log.debug(
-      { container: rec.Id, phases: { runcDelete, network, umount } },
+      { container: rec.Id, phases: { runcDelete, network, umount, volumes } },
       'cleanup timing',
     );
   }
@@ -628,7 +646,7 @@ export class ContainerService {
     }
     await this.mutex.run(rec.Id, async () => {
       if (!this.store.find(rec.Id)) return; // auto-removed meanwhile
-      await this.removeLocked(rec);
+      await this.removeLocked(rec, opts.volumes);
     });
   }
 
@@ -640,11 +658,19 @@ export class ContainerService {
    * bundle and finally the record. A crash before the record is deleted leaves a "removing"
    * record that reconcile removes again (every step is idempotent). Image removal and daemon
    * shutdown wait for these (`settled`), so an image never loses layers a mount still uses.
+   * Volumes are released before the answer, so that `rm c && volume rm v` works; with
+   * `removeVolumes` (rm -v, and always for --rm) its anonymous volumes go too. A crash after
+   * that leaves at worst an unused anonymous volume.
    */
-  private async removeLocked(rec: ContainerRecord): Promise<void> {
+  private async removeLocked(rec: ContainerRecord, removeVolumes?: boolean): Promise<void> {
     rec.State.Status = 'removing';
     await this.store.save(rec, { durable: false });
     this.store.forget(rec);
+    await this.mounts.release(
+      rec.Id,
+      rec.runtime.mounts ?? [],
+      removeVolumes ?? rec.HostConfig.AutoRemove === true,
+    );
     this.emit(rec, 'destroy');
     this.waiters.removed(rec.Id, rec.State.ExitCode);
     const release = this.mutex

@@ -1,3 +1,4 @@
+import { mountPointsView } from './mounts.js';
 import { filterMatchKVList, humanDuration } from '../api-types/index.js';
 import { invalidArgument, notFound } from '../common/index.js';
 import type { ContainerRecord } from './record.js';
@@ -16,7 +17,7 @@ export function inspectView(rec: ContainerRecord): Record<string, unknown> {
     ProcessLabel: '',
     AppArmorProfile: '',
     GraphDriver: { Name: 'overlay2', Data: null },
-    Mounts: [],
+    Mounts: mountPointsView(rec),
     NetworkSettings: {
       Bridge: '',
       SandboxID: rec.NetworkSettings.SandboxKey ? rec.Id : '',
@@ -92,7 +93,7 @@ export function summaryView(rec: ContainerRecord, imageName: string): Record<str
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode ?? 'bridge' },
     NetworkSettings: { Networks: Object.keys(bridge).length ? bridge : networksView(rec) },
-    Mounts: [],
+    Mounts: mountPointsView(rec),
   };
 }
 
@@ -182,6 +183,12 @@ export function filterContainers(
     if (!any('status', (v) => v === rec.State.Status)) return false;
     if (!any('ancestor', (v) => ctx.matchesImage(rec, v))) return false;
     if (!any('network', (v) => v === rec.HostConfig.NetworkMode)) return false;
+    if (
+      !any('volume', (v) =>
+        mountPointsView(rec).some((m) => [m.Name ?? m.Source, m.Destination].includes(v)),
+      )
+    )
+      return false;
     if (!filterMatchKVList(f, 'label', rec.Config.Labels ?? {})) return false;
     if (exitedCodes.length && (rec.State.Running || !exitedCodes.includes(rec.State.ExitCode)))
       return false;

@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { EventMessage, HostConfig } from '../api-types/index.js';
-import type { ExecBackend, ImagesBackend, SystemBackend } from '../api/routes/backend.js';
+import type {
+  ExecBackend,
+  ImagesBackend,
+  SystemBackend,
+  VolumesBackend,
+} from '../api/routes/backend.js';
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 import type { Logger } from '../common/index.js';
 import { ContentStore } from '../content/index.js';
@@ -20,6 +25,7 @@ import { ImageStore, pruneImages } from '../images/index.js';
 import { NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
+import { VolumeService } from '../volumes/index.js';
 import type { DaemonConfig } from './config.js';
 import { daemonPaths } from './paths.js';
 import { RuntimeAdapter } from './runtime-adapter.js';
@@ -32,6 +38,7 @@ export interface Engine {
   exec: ExecBackend;
   images: ImagesBackend;
   system: SystemBackend;
+  volumes: VolumesBackend;
   close(): Promise<void>;
 }
 
@@ -94,6 +101,12 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     socketDir: path.join(config.execRoot, 's'),
     log: log.child({ module: 'runtime' }),
   });
+  const volumes = new VolumeService(
+    p.volumes,
+    log.child({ module: 'volumes' }),
+    (action, name, attrs) => events.publish('volume', action, { ID: name, Attributes: attrs }),
+  );
+  await volumes.open();
   const boundingSet = await hostBoundingSet();
   const missingArches = await kernelMissingArches();
   const initPath = await findInit();
@@ -166,6 +179,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     runtime,
     network,
     events,
+    volumes,
     log: log.child({ module: 'containers' }),
     validateLogConfig: (type, opts) => void parseLogOpts(type, { ...opts }),
     buildSpec: (i) =>
@@ -187,6 +201,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         hostBoundingSet: boundingSet,
         seccompMissingArches: missingArches,
         hostShmPath: '/dev/shm',
+        mounts: i.mounts,
       }),
     logFiles: async (cid: string): Promise<string[]> => {
       const rec: ContainerRecord = containers.svc.store.get(cid);
@@ -203,6 +218,8 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     },
   });
   await containers.open();
+  // Volume filesystems mounted for containers that are gone (a crash) are unmounted.
+  await volumes.reconcileMounts();
   await network.reconcile(
     new Set(
       containers.svc.store
@@ -385,6 +402,19 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     exec: containers.exec,
     images: imagesBackend,
     system,
+    volumes: {
+      list: (filters) => volumes.list(filters),
+      create: (b) =>
+        volumes.create({
+          name: b.Name,
+          driver: b.Driver,
+          driverOpts: b.DriverOpts,
+          labels: b.Labels,
+        }),
+      inspect: (name) => volumes.inspect(name),
+      remove: (name, o) => volumes.remove(name, o),
+      prune: (filters, o) => volumes.prune(filters, o),
+    },
     close: async () => {
       clearInterval(rotateTimer);
       unsubscribeDestroy();

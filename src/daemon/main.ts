@@ -8,6 +8,7 @@ import { containerRoutes, execRoutes } from '../api/routes/containers.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
 import { unavailableRoutes } from '../api/routes/unavailable.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
 import { createLogger, errorMessage, WharfError, type Logger } from '../common/index.js';
 import { buildConfig, USAGE, type DaemonConfig } from './config.js';
 import { wireEngine, type Engine } from './engine.js';
@@ -72,6 +73,7 @@ async function run(config: DaemonConfig, log: Logger): Promise<void> {
   router.add(containerRoutes(engine.containers));
   router.add(execRoutes(engine.containers, engine.exec));
   router.add(imageRoutes(engine.images));
+  router.add(volumeRoutes(engine.volumes));
   router.add(unavailableRoutes());
 
   const servers: ApiServer[] = [];

@@ -11,6 +11,7 @@ describe('daemonPaths', () => {
       content: '/d/content',
       snapshots: '/d/overlay',
       network: '/d/network',
+      volumes: '/d/volumes',
       bundles: '/e/containers',
       runcRoot: '/e/runc',
       exits: '/e/exits',

@@ -10,6 +10,7 @@ export function daemonPaths(c: DaemonConfig) {
     content: path.join(c.dataRoot, 'content'),
     snapshots: path.join(c.dataRoot, 'overlay'),
     network: path.join(c.dataRoot, 'network'),
+    volumes: path.join(c.dataRoot, 'volumes'),
     bundles: path.join(c.execRoot, 'containers'),
     runcRoot: path.join(c.execRoot, 'runc'),
     exits: path.join(c.execRoot, 'exits'),

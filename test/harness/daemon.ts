@@ -83,7 +83,9 @@ function freeSubnet(): string {
 async function ping(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.request(
-      { socketPath: socket, path: '/_ping', method: 'GET', timeout: 1000 },
+      // No keep-alive: a pooled socket the daemon closes while a test blocks in spawnSync
+      // would be reused by the next request on the global agent (dockerode) and fail EPIPE.
+      { socketPath: socket, path: '/_ping', method: 'GET', timeout: 1000, agent: false },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);

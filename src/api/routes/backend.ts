@@ -12,6 +12,10 @@ import type {
   ImageInspect,
   ImageSummary,
   LogsOptions,
+  Volume,
+  VolumeCreateOptions,
+  VolumeListResponse,
+  VolumePruneResponse,
 } from '../../api-types/index.js';
 
 export type { AttachOptions, LogsOptions };
@@ -86,4 +90,16 @@ export interface SystemBackend {
     onEvent: (ev: EventMessage) => void,
     onEnd?: () => void,
   ): () => void;
+}
+
+export interface VolumesBackend {
+  list(filters: Map<string, string[]>): VolumeListResponse;
+  create(body: VolumeCreateOptions): Promise<Volume>;
+  inspect(name: string): Volume;
+  remove(name: string, opts: { force: boolean }): Promise<void>;
+  /** `allByDefault`: API versions before 1.42 prune named volumes too. */
+  prune(
+    filters: Map<string, string[]>,
+    opts: { allByDefault: boolean },
+  ): Promise<VolumePruneResponse>;
 }

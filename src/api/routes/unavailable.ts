@@ -27,15 +27,7 @@ export function unavailableRoutes(): Route[] {
   for (const method of ['GET', 'POST', 'DELETE']) {
     routes.push({ method, path: '/networks', handler: later('networks') });
     routes.push({ method, path: '/networks/{rest:.+}', handler: later('networks') });
-    routes.push({ method, path: '/volumes/{rest:.+}', handler: later('volumes') });
   }
-  routes.push({ method: 'POST', path: '/volumes/create', handler: later('volumes') });
-  // No volume driver has any volume yet: an empty list is the truth, and `docker volume ls` works.
-  routes.push({
-    method: 'GET',
-    path: '/volumes',
-    handler: (ctx) => sendJson(ctx.res, 200, { Volumes: [], Warnings: null }),
-  });
   routes.push({ method: 'POST', path: '/build', handler: later('building images') });
   routes.push({ method: 'POST', path: '/images/{name:.+}/push', handler: later('pushing images') });
   routes.push({ method: 'GET', path: '/images/get', handler: later('saving images') });

@@ -42,6 +42,7 @@ export async function inspectEach(
     }
     found.push(obj);
     if (!tmpl) continue;
+    mountPointZeroes(obj);
     // docker runs the template on its typed structs, then on the raw JSON with
     // missingkey=error: either way an unknown key is an error, reported after the output.
     try {
@@ -131,3 +132,19 @@ export const INSPECT_FORMAT_FLAG = {
   type: 'string',
   help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template",
 } as const;
+
+/**
+ * A container's MountPoints omit Name and Driver (binds, tmpfs) in the JSON; docker's typed
+ * struct still has them for `{{range .Mounts}}{{.Name}}{{end}}`. Added non-enumerable, so
+ * `{{json .}}` keeps the wire shape.
+ */
+function mountPointZeroes(obj: unknown): void {
+  const mounts = (obj as { Mounts?: unknown } | null)?.Mounts;
+  if (!Array.isArray(mounts)) return;
+  for (const m of mounts) {
+    if (typeof m !== 'object' || m === null) continue;
+    for (const key of ['Name', 'Driver']) {
+      if (!(key in m)) Object.defineProperty(m, key, { value: '', enumerable: false });
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildSpec, serializeSpec, type SpecInput } from './build-spec.js';
+import { buildSpec, rootfsPropagationFor, serializeSpec, type SpecInput } from './build-spec.js';
 import { capabilitiesFromMask, DEFAULT_CAPABILITIES } from './capabilities.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from './mounts.js';
 
@@ -279,5 +279,19 @@ describe('buildSpec from HostConfig', () => {
   it('serializes unlimited rlimits as RLIM_INFINITY', () => {
     const s = buildSpec(input({}, { Ulimits: [{ Name: 'memlock', Soft: -1, Hard: -1 }] }));
     expect(serializeSpec(s)).toContain('"soft":18446744073709551615,"hard":18446744073709551615');
+  });
+});
+
+describe('rootfs propagation for user mounts', () => {
+  it('shared binds need a shared rootfs, slave ones a slave rootfs', () => {
+    const bind = (prop: string) => ({
+      destination: '/m',
+      type: 'bind',
+      source: '/h',
+      options: ['rbind', prop],
+    });
+    expect(rootfsPropagationFor([bind('rprivate')])).toBeUndefined();
+    expect(rootfsPropagationFor([bind('rslave')])).toBe('rslave');
+    expect(rootfsPropagationFor([bind('rslave'), bind('rshared')])).toBe('shared');
   });
 });

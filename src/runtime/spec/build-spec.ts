@@ -146,6 +146,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     sysctl: buildSysctls(input),
   };
   applyDevices(linux, h, privileged);
+  const rootfsPropagation = rootfsPropagationFor(input.mounts ?? []);
+  if (rootfsPropagation) linux.rootfsPropagation = rootfsPropagation;
 
   if (!privileged) {
     linux.maskedPaths = hostMaskedPaths();
@@ -271,6 +273,17 @@ function buildMounts(input: SpecInput, privileged: boolean): OciMount[] {
     }
   }
   return mounts.concat(sortMounts(extra));
+}
+
+/**
+ * As dockerd: a bind mount with shared propagation needs a shared rootfs (and slave one a
+ * slave rootfs) for events to cross into the container; private ones need nothing.
+ */
+export function rootfsPropagationFor(mounts: OciMount[]): string | undefined {
+  const opts = new Set(mounts.flatMap((m) => (m.type === 'bind' ? (m.options ?? []) : [])));
+  if (opts.has('shared') || opts.has('rshared')) return 'shared';
+  if (opts.has('slave') || opts.has('rslave')) return 'rslave';
+  return undefined;
 }
 
 function applyDevices(linux: OciLinux, h: HostConfig, privileged: boolean): void {

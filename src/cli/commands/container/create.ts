@@ -12,7 +12,11 @@ export const command: CommandSpec = {
   args: { min: 1 },
   statusOnError: 125,
   async run(cli, f, args) {
-    const plan = runOptionsToCreateBody(f, args, { env: cli.env, readFile: readTextFile });
+    const plan = runOptionsToCreateBody(f, args, {
+      env: cli.env,
+      readFile: readTextFile,
+      cwd: process.cwd(),
+    });
     const client = await cli.client();
     const id = await createFromPlan(cli, client, plan, f.str('pull') || 'missing');
     cli.stdout.write(`${id}\n`);

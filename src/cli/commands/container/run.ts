@@ -17,7 +17,7 @@ async function run(cli: Cli, f: FlagValues, args: string[]): Promise<number> {
   const plan = runOptionsToCreateBody(
     f,
     args,
-    { env: cli.env, readFile: readTextFile },
+    { env: cli.env, readFile: readTextFile, cwd: process.cwd() },
     { detach },
   );
   const { body } = plan;

@@ -20,28 +20,30 @@ export const command: CommandSpec = {
   async run(cli, f, args) {
     const client = await cli.client();
     const type = f.str('type');
-    if (type !== '' && type !== 'container' && type !== 'image') {
+    if (type !== '' && type !== 'container' && type !== 'image' && type !== 'volume') {
       throw new FlagError(`"${type}" is not a valid value for --type`);
     }
     const size = f.bool('size');
     const notFound = (err: unknown): boolean => err instanceof ApiError && err.statusCode === 404;
+    // docker's order: container, image, then the other object types (volume here).
+    const getters: Array<[string, (name: string) => Promise<unknown>]> = [
+      ['container', (n) => client.containerInspect(n, { size })],
+      ['image', (n) => client.imageInspect(n)],
+      ['volume', (n) => client.volumeInspect(n)],
+    ];
     return inspectEach(
       cli,
       args,
       async (name) => {
-        if (type !== 'image') {
+        for (const [kind, get] of getters) {
+          if (type !== '' && type !== kind) continue;
           try {
-            return await client.containerInspect(name, { size });
+            return await get(name);
           } catch (err) {
-            if (type === 'container' || !notFound(err)) throw err;
+            if (type !== '' || !notFound(err)) throw err;
           }
         }
-        try {
-          return await client.imageInspect(name);
-        } catch (err) {
-          if (type === '' && notFound(err)) throw new ApiError(404, `No such object: ${name}`);
-          throw err;
-        }
+        throw new ApiError(404, `No such object: ${name}`);
       },
       f.str('format'),
       type === '',
