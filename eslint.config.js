@@ -5,21 +5,23 @@ import tseslint from 'typescript-eslint';
  * Layers, lowest first (docs/architecture.md): a module may import only from layers below it.
  * Each entry: the directory, and the modules it must not import.
  */
-const ENGINE = ['runtime', 'network', 'images', 'containers', 'api', 'daemon', 'snapshots', 'content', 'archive', 'events'];
+const ENGINE = ['runtime', 'network', 'images', 'containers', 'api', 'daemon', 'snapshots', 'content', 'archive', 'events', 'registry'];
 const LAYERS = {
   common: ['oci', 'api-types', ...ENGINE, 'cli', 'client'],
   oci: [...ENGINE, 'cli', 'client'],
   'api-types': [...ENGINE, 'cli', 'client'],
-  archive: ['snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
-  content: ['snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
-  events: ['snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
-  snapshots: ['images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
-  runtime: ['images', 'containers', 'api', 'daemon', 'network', 'snapshots', 'cli', 'client'],
-  network: ['images', 'containers', 'api', 'daemon', 'runtime', 'snapshots', 'cli', 'client'],
+  archive: ['registry', 'snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
+  content: ['registry', 'snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
+  events: ['registry', 'snapshots', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
+  snapshots: ['registry', 'images', 'containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
+  runtime: ['registry', 'images', 'containers', 'api', 'daemon', 'network', 'snapshots', 'cli', 'client'],
+  network: ['registry', 'images', 'containers', 'api', 'daemon', 'runtime', 'snapshots', 'cli', 'client'],
+  // registry/client is layer 3: images may use it, nothing below may.
+  'registry/client': ['images', 'containers', 'api', 'daemon', 'runtime', 'network', 'snapshots', 'events', 'cli', 'client'],
   images: ['containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
   containers: ['api', 'daemon', 'cli', 'client'],
   // The API layer sees services only through its backend interfaces.
-  api: ['daemon', 'runtime', 'network', 'images', 'containers', 'snapshots', 'content', 'archive', 'cli', 'client'],
+  api: ['daemon', 'runtime', 'network', 'images', 'containers', 'snapshots', 'content', 'archive', 'registry', 'cli', 'client'],
   // The CLI and its client are API clients: never engine internals.
   client: [...ENGINE, 'cli'],
   cli: ENGINE,

@@ -4,3 +4,4 @@ export * from './client-views.js';
 export * from './filters.js';
 export * from './time.js';
 export * from './human.js';
+export * from './progress.js';

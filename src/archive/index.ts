@@ -1,5 +1,5 @@
 export { applyLayer, type AppliedLayer } from './apply-layer.js';
-export { detectCompression, type Compression } from './compression.js';
+export { compressed, decompressed, detectCompression, type Compression } from './compression.js';
 export {
   cleanEntryPath,
   LayerSanitizer,

@@ -19,6 +19,12 @@ export interface DaemonConfig {
   mtu?: number;
   runc: string;
   conmon: string;
+  /** Registries reached over plain http / unverified TLS (`host[:port]` or CIDR). */
+  insecureRegistries: string[];
+  /** Mirrors of docker.io tried before it for pulls. */
+  registryMirrors: string[];
+  maxConcurrentDownloads: number;
+  maxConcurrentUploads: number;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -34,6 +40,10 @@ export const DEFAULTS: DaemonConfig = {
   logOpts: {},
   runc: '/usr/sbin/runc',
   conmon: '/usr/bin/conmon',
+  insecureRegistries: [],
+  registryMirrors: [],
+  maxConcurrentDownloads: 3,
+  maxConcurrentUploads: 5,
 };
 
 export const USAGE = `Usage:	wharfd [OPTIONS]
@@ -183,9 +193,42 @@ function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
   if (json['log-opts'] && typeof json['log-opts'] === 'object')
     out.logOpts = json['log-opts'] as Record<string, string>;
   if (typeof json['mtu'] === 'number') out.mtu = json['mtu'];
+  const strList = (k: string): string[] | undefined => {
+    const val = json[k];
+    if (val === undefined) return undefined;
+    if (!Array.isArray(val) || val.some((x) => typeof x !== 'string'))
+      throw invalidArgument(`daemon.json: "${k}" must be a list of strings`);
+    return val as string[];
+  };
+  const count = (k: string): number | undefined => {
+    const val = json[k];
+    if (val === undefined) return undefined;
+    if (typeof val !== 'number' || !Number.isInteger(val) || val < 1)
+      throw invalidArgument(`daemon.json: "${k}" must be a positive integer`);
+    return val;
+  };
+  out.insecureRegistries = strList('insecure-registries');
+  out.registryMirrors = strList('registry-mirrors')?.map(validMirror);
+  out.maxConcurrentDownloads = count('max-concurrent-downloads');
+  out.maxConcurrentUploads = count('max-concurrent-uploads');
   for (const k of Object.keys(out) as (keyof DaemonConfig)[])
     if (out[k] === undefined) delete out[k];
   return out;
+}
+
+/** A mirror must be an http(s) URL without path (dockerd's ValidateMirror). */
+function validMirror(m: string): string {
+  let url: URL;
+  try {
+    url = new URL(m);
+  } catch {
+    throw invalidArgument(`invalid mirror: "${m}" is not a valid URI`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw invalidArgument(`invalid mirror: unsupported scheme "${url.protocol.slice(0, -1)}" in "${m}"`);
+  if (url.pathname !== '/' && url.pathname !== '')
+    throw invalidArgument(`invalid mirror: path, query, or fragment at end of the URI "${m}"`);
+  return url.origin;
 }
 
 export async function buildConfig(

@@ -16,7 +16,7 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
-import { ImageStore } from '../images/index.js';
+import { ImageDistribution, ImageStore } from '../images/index.js';
 import { NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
@@ -278,7 +278,14 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         OSType: 'linux',
         Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(),
         IndexServerAddress: 'https://index.docker.io/v1/',
-        RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        RegistryConfig: {
+          IndexConfigs: {},
+          InsecureRegistryCIDRs: [
+            '127.0.0.0/8',
+            ...config.insecureRegistries.filter((r) => r.includes('/')),
+          ],
+          Mirrors: config.registryMirrors,
+        },
         NCPU: os.cpus().length,
         MemTotal: os.totalmem(),
         Name: os.hostname(),
@@ -305,6 +312,15 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     subscribe: (o, onEvent: (ev: EventMessage) => void, onEnd?: () => void) =>
       events.subscribe(o, onEvent, onEnd),
   };
+
+  const distribution = new ImageDistribution(images, {
+    insecureRegistries: config.insecureRegistries,
+    mirrors: config.registryMirrors,
+    maxConcurrentDownloads: config.maxConcurrentDownloads,
+    maxConcurrentUploads: config.maxConcurrentUploads,
+    userAgent: `wharf/${WHARF_VERSION}`,
+    logger: log,
+  });
 
   const imagesBackend: ImagesBackend = {
     list: (o) => images.list({ all: o.all, filters: Object.fromEntries(o.filters) }),
@@ -341,6 +357,17 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       events.publish('image', 'import', { ID: res.id, Attributes: { name: o.ref ?? res.id } });
       return res;
     },
+    pull: async (o, onProgress, signal) => {
+      for (const p of await distribution.pull(o, onProgress, signal)) {
+        events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+    push: async (name, o, onProgress, signal) => {
+      for (const p of await distribution.push(name, o, onProgress, signal)) {
+        events.publish('image', 'push', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+    login: (o) => distribution.login(o.serverAddress, o.credentials),
   };
 
   return {

@@ -12,6 +12,7 @@ import type {
   ImageInspect,
   ImageSummary,
   LogsOptions,
+  ProgressEvent,
 } from '../../api-types/index.js';
 
 export type { AttachOptions, LogsOptions };
@@ -71,6 +72,35 @@ export interface ImagesBackend {
     body: Readable,
     opts: { ref?: string; changes: string[]; message?: string },
   ): Promise<{ id: string }>;
+  /** Pull `fromImage` (+ `tag`); no tag and no digest pulls every tag. */
+  pull(
+    opts: {
+      fromImage: string;
+      tag?: string;
+      platform?: string;
+      credentials?: RegistryCredentials;
+    },
+    onProgress: (e: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  push(
+    name: string,
+    opts: { tag?: string; credentials?: RegistryCredentials; compression?: 'zstd' | 'gzip' },
+    onProgress: (e: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Check credentials against a registry (`POST /auth`). */
+  login(opts: {
+    serverAddress: string;
+    credentials: RegistryCredentials;
+  }): Promise<{ Status: string; IdentityToken?: string }>;
+}
+
+export interface RegistryCredentials {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
 }
 
 export interface SystemBackend {

@@ -1,0 +1,153 @@
+/**
+ * Pull from Debian's reference registry with the docker CLI, dockerode and wharf: multi-layer
+ * images with gzip, zstd and uncompressed layers (put there by skopeo from OCI layouts made
+ * here), by tag and by digest, an index with several platforms, RepoDigests, "up to date".
+ */
+import { readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { fileTar, makeOciLayout, skopeoCopy, startRegistry, type RegistryHandle } from './registry.js';
+
+let d: DaemonHandle;
+let reg: RegistryHandle;
+let work: string;
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  d = await startDaemon({ withBusybox: false });
+  work = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-pull-'));
+});
+
+afterAll(async () => {
+  await d?.stop();
+  await reg?.stop();
+  if (work) await fsp.rm(work, { recursive: true, force: true });
+});
+
+function lines(out: string): Array<Record<string, unknown>> {
+  return out
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('pull', () => {
+  it('pulls a three-layer image (gzip, zstd, none) with the docker CLI and runs it', async () => {
+    const layout = path.join(work, 'multi');
+    const { top } = await makeOciLayout(layout, 'v1', [
+      {
+        layers: [
+          readFileSync(busyboxRootfsTar()),
+          fileTar({ 'etc/greeting': 'hello from layer two\n' }),
+          fileTar({ 'etc/third': 'three\n' }),
+        ],
+        compression: ['gzip', 'zstd', 'none'],
+        cmd: ['cat', '/etc/greeting', '/etc/third'],
+      },
+    ]);
+    const ref = `${reg.host}/multi:v1`;
+    skopeoCopy(layout, 'v1', ref);
+    const r = d.cli(['pull', ref], { timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('v1: Pulling from multi');
+    expect(r.stdout).toContain('Pull complete');
+    expect(r.stdout).toContain(`Digest: ${top.digest}`);
+    expect(r.stdout).toContain(`Status: Downloaded newer image for ${ref}`);
+    const run = d.cli(['run', '--rm', ref]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('hello from layer two\nthree\n');
+    const inspect = JSON.parse(d.cli(['image', 'inspect', ref]).stdout)[0];
+    expect(inspect.RepoTags).toEqual([ref]);
+    expect(inspect.RepoDigests).toEqual([`${reg.host}/multi@${top.digest}`]);
+    expect(inspect.RootFS.Layers).toHaveLength(3);
+    const digests = d.cli(['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}']);
+    expect(digests.stdout).toContain(`${reg.host}/multi v1 ${top.digest}`);
+    // Again: nothing to fetch.
+    const again = d.cli(['pull', ref]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Already exists');
+    expect(again.stdout).toContain(`Status: Image is up to date for ${ref}`);
+  });
+
+  it('streams docker progress messages to dockerode and pulls by digest', async () => {
+    const layout = path.join(work, 'bydigest');
+    const { top } = await makeOciLayout(layout, 'x', [
+      // A layer of its own: one already present would be "Already exists".
+      { layers: [fileTar({ 'by-digest': `${Date.now()}\n` })], compression: 'gzip', cmd: ['true'] },
+    ]);
+    skopeoCopy(layout, 'x', `${reg.host}/bydigest:x`);
+    const ref = `${reg.host}/bydigest@${top.digest}`;
+    const stream = await d.docker.pull(ref);
+    const msgs: Array<Record<string, unknown>> = await new Promise((resolve, reject) =>
+      d.docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    const statuses = msgs.map((m) => m['status']);
+    expect(statuses).toContain('Pulling fs layer');
+    expect(statuses).toContain('Download complete');
+    expect(statuses).toContain('Pull complete');
+    expect(statuses).toContain(`Status: Downloaded newer image for ${ref}`);
+    const downloading = msgs.find((m) => m['status'] === 'Downloading');
+    expect(downloading?.['progressDetail']).toMatchObject({ total: expect.any(Number) });
+    const img = await d.docker.getImage(ref).inspect();
+    expect(img.RepoDigests).toEqual([ref]);
+    expect(img.RepoTags).toEqual([]);
+  });
+
+  it('chooses the platform from an index (linux/amd64 by default, --platform otherwise)', async () => {
+    const layout = path.join(work, 'multiarch');
+    await makeOciLayout(layout, 'latest', [
+      { layers: [fileTar({ arch: 'arm64\n' })], compression: 'gzip', architecture: 'arm64', variant: 'v8' },
+      { layers: [fileTar({ arch: 'amd64\n' })], compression: 'gzip', architecture: 'amd64' },
+      { layers: [fileTar({ arch: 'armv7\n' })], compression: 'zstd', architecture: 'arm', variant: 'v7' },
+    ]);
+    skopeoCopy(layout, 'latest', `${reg.host}/multiarch:latest`);
+    const amd = d.wharf(['pull', '-q', `${reg.host}/multiarch`]);
+    expect(amd.stderr).toBe('');
+    expect(amd.stdout).toBe(`${reg.host}/multiarch:latest\n`);
+    expect(JSON.parse(d.cli(['image', 'inspect', `${reg.host}/multiarch`]).stdout)[0].Architecture).toBe('amd64');
+    const arm = d.cli(['pull', '--platform', 'linux/arm/v7', `${reg.host}/multiarch`]);
+    expect(arm.stderr).toBe('');
+    const armImg = JSON.parse(d.cli(['image', 'inspect', `${reg.host}/multiarch`]).stdout)[0];
+    expect(armImg.Architecture).toBe('arm');
+    const none = d.cli(['pull', '--platform', 'linux/s390x', `${reg.host}/multiarch`]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('no matching manifest for linux/s390x');
+  });
+
+  it('reports an unknown tag and an unknown repository as docker does', () => {
+    const r = d.cli(['pull', `${reg.host}/nothing:here`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `Error response from daemon: manifest for ${reg.host}/nothing:here not found: manifest unknown`,
+    );
+    const api = d.cli(['pull', `${reg.host}/multi:nope`]);
+    expect(api.stderr).toContain('manifest unknown');
+  });
+
+  it('streams JSON progress over the raw API', async () => {
+    const res = await fetchOverSocket(d.socket, `/images/create?fromImage=${reg.host}/multi&tag=v1`);
+    expect(res.status).toBe(200);
+    const msgs = lines(res.body);
+    expect(msgs[0]).toEqual({ status: 'Pulling from multi', id: 'v1' });
+    expect(msgs.at(-1)).toEqual({ status: `Status: Image is up to date for ${reg.host}/multi:v1` });
+  });
+});
+
+async function fetchOverSocket(socket: string, p: string): Promise<{ status: number; body: string }> {
+  const http = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket, path: p, method: 'POST' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

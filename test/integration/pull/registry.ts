@@ -1,0 +1,283 @@
+/**
+ * Debian's reference registry (docker-registry, distribution 2.8) started per test on
+ * 127.0.0.1 with a temp root, optionally behind htpasswd Basic auth; and OCI layouts built
+ * in code and copied into it with skopeo.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+export const REGISTRY_BIN = '/usr/bin/docker-registry';
+
+export interface RegistryHandle {
+  /** `127.0.0.1:PORT` */
+  host: string;
+  port: number;
+  root: string;
+  /** Where the registry keeps blob data (to corrupt one in a test). */
+  blobFile(digest: string): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function startRegistry(
+  opts: { htpasswd?: { user: string; password: string } } = {},
+): Promise<RegistryHandle> {
+  const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-registry-'));
+  const port = await freePort();
+  const root = path.join(base, 'data');
+  let auth = '';
+  if (opts.htpasswd) {
+    const file = path.join(base, 'htpasswd');
+    const r = spawnSync('htpasswd', [
+      '-Bbn',
+      opts.htpasswd.user,
+      opts.htpasswd.password,
+    ]);
+    if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr.toString()}`);
+    await fsp.writeFile(file, r.stdout);
+    auth = `auth:\n  htpasswd:\n    realm: wharf-test\n    path: ${file}\n`;
+  }
+  const config = path.join(base, 'config.yml');
+  await fsp.writeFile(
+    config,
+    `version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: ${root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${port}
+  secret: ${randomBytes(16).toString('hex')}
+${auth}`,
+  );
+  const logs: Buffer[] = [];
+  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (b: Buffer) => logs.push(b));
+  child.stderr!.on('data', (b: Buffer) => logs.push(b));
+  let exited = false;
+  const exitP = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) throw new Error(`docker-registry exited: ${Buffer.concat(logs).toString()}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.status === 200 || r.status === 401,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`docker-registry did not start: ${Buffer.concat(logs).toString()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    port,
+    root,
+    blobFile: (digest) => {
+      const hex = digest.replace(/^sha256:/, '');
+      return path.join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    },
+    stop: async () => {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await exitP;
+      }
+      await fsp.rm(base, { recursive: true, force: true });
+    },
+  };
+}
+
+// --- OCI layouts ------------------------------------------------------------------------
+
+export type LayerCompression = 'gzip' | 'zstd' | 'none';
+
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+function compress(tar: Buffer, c: LayerCompression): Buffer {
+  if (c === 'gzip') return gzipSync(tar);
+  if (c === 'zstd') {
+    const r = spawnSync('zstd', ['-q', '-c', '-3'], { input: tar, maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`zstd: ${r.stderr.toString()}`);
+    return r.stdout;
+  }
+  return tar;
+}
+
+const LAYER_TYPE: Record<LayerCompression, string> = {
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  none: 'application/vnd.oci.image.layer.v1.tar',
+};
+
+export interface ImageSpec {
+  /** Uncompressed layer tars, base first. */
+  layers: Buffer[];
+  compression: LayerCompression | LayerCompression[];
+  cmd?: string[];
+  architecture?: string;
+  variant?: string;
+  env?: string[];
+}
+
+interface Desc {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os: string; architecture: string; variant?: string };
+}
+
+async function writeBlob(dir: string, data: Buffer): Promise<string> {
+  const digest = sha(data);
+  await fsp.writeFile(path.join(dir, 'blobs/sha256', digest.slice(7)), data);
+  return digest;
+}
+
+async function writeImage(dir: string, spec: ImageSpec): Promise<Desc> {
+  const layers: Desc[] = [];
+  const diffIDs: string[] = [];
+  for (const [i, tar] of spec.layers.entries()) {
+    const c = Array.isArray(spec.compression) ? spec.compression[i]! : spec.compression;
+    const blob = compress(tar, c);
+    diffIDs.push(sha(tar));
+    layers.push({ mediaType: LAYER_TYPE[c], digest: await writeBlob(dir, blob), size: blob.length });
+  }
+  const arch = spec.architecture ?? 'amd64';
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: arch,
+      ...(spec.variant ? { variant: spec.variant } : {}),
+      os: 'linux',
+      created: '2024-01-01T00:00:00Z',
+      config: {
+        Cmd: spec.cmd ?? ['sh'],
+        Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      },
+      rootfs: { type: 'layers', diff_ids: diffIDs },
+      history: diffIDs.map((_, i) => ({ created: '2024-01-01T00:00:00Z', created_by: `layer ${i}` })),
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: await writeBlob(dir, config),
+        size: config.length,
+      },
+      layers,
+    }),
+  );
+  return {
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: await writeBlob(dir, manifest),
+    size: manifest.length,
+    platform: { os: 'linux', architecture: arch, ...(spec.variant ? { variant: spec.variant } : {}) },
+  };
+}
+
+/**
+ * An OCI layout at `dir` holding one image, or (with several specs) an image index over
+ * them; `ref` is its `org.opencontainers.image.ref.name`. Returns the config digests.
+ */
+export async function makeOciLayout(
+  dir: string,
+  ref: string,
+  specs: ImageSpec[],
+): Promise<{ manifests: Desc[]; top: Desc }> {
+  await fsp.mkdir(path.join(dir, 'blobs/sha256'), { recursive: true });
+  await fsp.writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const manifests: Desc[] = [];
+  for (const s of specs) manifests.push(await writeImage(dir, s));
+  let top: Desc = manifests[0]!;
+  if (specs.length > 1) {
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests,
+      }),
+    );
+    top = {
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      digest: await writeBlob(dir, index),
+      size: index.length,
+    };
+  }
+  const { platform: _p, ...topDesc } = top;
+  await fsp.writeFile(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...topDesc, annotations: { 'org.opencontainers.image.ref.name': ref } }],
+    }),
+  );
+  return { manifests, top };
+}
+
+/** skopeo copy of an OCI layout into the registry (all platforms of an index). */
+export function skopeoCopy(layout: string, ref: string, dest: string, creds?: string): void {
+  const args = [
+    'copy',
+    '--quiet',
+    '--all',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    ...(creds ? ['--dest-creds', creds] : []),
+    `oci:${layout}:${ref}`,
+    `docker://${dest}`,
+  ];
+  const r = spawnSync('skopeo', args, { timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`skopeo ${args.join(' ')}: ${r.stderr.toString()}`);
+}
+
+/** A tar of one regular file (ustar), for small synthetic layers. */
+export function fileTar(files: Record<string, string | Buffer>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    const h = Buffer.alloc(512);
+    h.write(name, 0, 100, 'utf8');
+    h.write('0000644\0', 100);
+    h.write('0000000\0', 108);
+    h.write('0000000\0', 116);
+    h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+    h.write('14540000000\0', 136);
+    h.write('        ', 148);
+    h.write('0', 156);
+    h.write('ustar\0', 257);
+    h.write('00', 263);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    parts.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
