@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 
 import { toJSONMessage, type ProgressEvent } from '../../api-types/index.js';
-import { errorMessage, invalidArgument } from '../../common/index.js';
+import { errorKind, errorMessage, internal, invalidArgument } from '../../common/index.js';
 import { readJsonBody, sendJson } from '../http.js';
 import { credentialsOf, decodeRegistryAuth, type AuthConfig } from '../registry-auth.js';
 import type { RequestContext, Route } from '../router.js';
@@ -52,7 +52,10 @@ function clientSignal(ctx: RequestContext): AbortSignal {
   return abort.signal;
 }
 
-async function streamed(ctx: RequestContext, fn: (s: ProgressStream, signal: AbortSignal) => Promise<void>) {
+async function streamed(
+  ctx: RequestContext,
+  fn: (s: ProgressStream, signal: AbortSignal) => Promise<void>,
+) {
   const stream = new ProgressStream(ctx.res);
   try {
     await fn(stream, clientSignal(ctx));
@@ -74,17 +77,32 @@ export async function pullHandler(b: ImagesBackend, ctx: RequestContext): Promis
   }
   ctx.req.resume();
   await streamed(ctx, (s, signal) =>
-    b.pull(
-      {
-        fromImage: q.get('fromImage')!,
-        tag: q.get('tag') || undefined,
-        platform: q.get('platform') || undefined,
-        credentials: credentialsOf(auth),
-      },
-      s.write,
-      signal,
+    unauthorizedAs500(() =>
+      b.pull(
+        {
+          fromImage: q.get('fromImage')!,
+          tag: q.get('tag') || undefined,
+          platform: q.get('platform') || undefined,
+          credentials: credentialsOf(auth),
+        },
+        s.write,
+        signal,
+      ),
     ),
   );
+}
+
+/**
+ * dockerd answers a pull refused by the registry with 500, not 401: a 401 from the daemon
+ * makes the docker CLI prompt for a login, as if the daemon itself wanted credentials.
+ */
+async function unauthorizedAs500(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (errorKind(err) === 'unauthorized') throw internal(errorMessage(err), err);
+    throw err;
+  }
 }
 
 export function distributionRoutes(b: ImagesBackend): Route[] {
@@ -122,7 +140,10 @@ export function distributionRoutes(b: ImagesBackend): Route[] {
         sendJson(
           ctx.res,
           200,
-          await b.login({ serverAddress: body.serveraddress ?? '', credentials: credentials ?? {} }),
+          await b.login({
+            serverAddress: body.serveraddress ?? '',
+            credentials: credentials ?? {},
+          }),
         );
       },
     },

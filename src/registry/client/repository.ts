@@ -140,7 +140,7 @@ export class Repository {
           throw unauthorized(
             auth.hasCredentials || auth.scheme !== 'basic'
               ? err.message
-              : `${method} ${url}: no basic auth credentials`,
+              : `${method[0]}${method.slice(1).toLowerCase()} "${url}": no basic auth credentials`,
           );
         }
         if (isTransientStatus(status) && !opts.once) {
