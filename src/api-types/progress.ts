@@ -22,7 +22,8 @@ export type ProgressSink = (e: ProgressEvent) => void;
 /** docker's wire shape of a progress event. */
 export function toJSONMessage(e: ProgressEvent): JSONMessage {
   if (e.kind === 'aux') return { progressDetail: {}, aux: e.aux };
-  if (e.kind === 'message') return { status: e.status, ...(e.id !== undefined ? { id: e.id } : {}) };
+  if (e.kind === 'message')
+    return { status: e.status, ...(e.id !== undefined ? { id: e.id } : {}) };
   if (e.current !== undefined) {
     return {
       status: e.status,

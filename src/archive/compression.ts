@@ -48,7 +48,8 @@ export async function decompressed(
     input.pipe(gunzip);
     return { stream: gunzip, compression: 'gzip' };
   }
-  if (kind === 'zstd') return { stream: zstdFilter(Readable.from(raw), ['-d']), compression: 'zstd' };
+  if (kind === 'zstd')
+    return { stream: zstdFilter(Readable.from(raw), ['-d']), compression: 'zstd' };
   throw invalidArgument(`unsupported layer compression: ${kind}`);
 }
 

@@ -68,9 +68,7 @@ export async function loadAuth(
   const cfg = await readConfig(configPath(env));
   const auths = cfg.auths ?? {};
   // Keys may have been written as URLs (`https://host`, `http://host/v2/`).
-  const entry =
-    auths[key] ??
-    Object.entries(auths).find(([k]) => authKeyOf(k) === key)?.[1];
+  const entry = auths[key] ?? Object.entries(auths).find(([k]) => authKeyOf(k) === key)?.[1];
   if (!entry) return undefined;
   const out: RegistryAuthConfig = { serveraddress: key };
   if (entry.auth) {

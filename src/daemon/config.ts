@@ -225,7 +225,9 @@ function validMirror(m: string): string {
     throw invalidArgument(`invalid mirror: "${m}" is not a valid URI`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw invalidArgument(`invalid mirror: unsupported scheme "${url.protocol.slice(0, -1)}" in "${m}"`);
+    throw invalidArgument(
+      `invalid mirror: unsupported scheme "${url.protocol.slice(0, -1)}" in "${m}"`,
+    );
   if (url.pathname !== '/' && url.pathname !== '')
     throw invalidArgument(`invalid mirror: path, query, or fragment at end of the URI "${m}"`);
   return url.origin;

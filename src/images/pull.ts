@@ -82,7 +82,11 @@ export class ImagePuller {
       );
     }
     const parsed = JSON.parse(manifest.bytes.toString('utf8')) as Manifest;
-    if (!parsed.config?.digest || !isDigest(parsed.config.digest) || !Array.isArray(parsed.layers)) {
+    if (
+      !parsed.config?.digest ||
+      !isDigest(parsed.config.digest) ||
+      !Array.isArray(parsed.layers)
+    ) {
       throw invalidArgument(`${familiarString(ref)}: invalid manifest ${manifest.digest}`);
     }
     for (const l of parsed.layers) {
@@ -100,7 +104,11 @@ export class ImagePuller {
     opts: PullOptions,
   ): Promise<{ id: Digest; digest: Digest; updated: boolean }> {
     const { ref, repo, parsed } = r;
-    sink({ kind: 'message', id: ref.digest ?? ref.tag ?? 'latest', status: `Pulling from ${ref.path}` });
+    sink({
+      kind: 'message',
+      id: ref.digest ?? ref.tag ?? 'latest',
+      status: `Pulling from ${ref.path}`,
+    });
     const content = this.store.content;
     const config = await this.fetchConfig(repo, parsed.config, opts.signal);
     const diffIDs = config.rootfs?.diff_ids ?? [];
@@ -118,8 +126,16 @@ export class ImagePuller {
     const { id, updated } = await this.store.createImage({
       config,
       configDigest: parsed.config.digest,
-      manifest: { mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size },
-      layers: parsed.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+      manifest: {
+        mediaType: r.manifest.mediaType,
+        digest: r.manifest.digest,
+        size: r.manifest.size,
+      },
+      layers: parsed.layers.map((l) => ({
+        mediaType: l.mediaType,
+        digest: l.digest,
+        size: l.size,
+      })),
       refs,
     });
     sink({ kind: 'message', status: `Digest: ${r.top.digest}` });
@@ -218,8 +234,15 @@ export class ImagePuller {
               break;
             } catch (err) {
               if (signal.aborted || attempt >= LAYER_ATTEMPTS || !isRetryable(err)) throw err;
-              this.opts.logger.warn({ err, layer: p.desc.digest, attempt }, 'retrying layer download');
-              sink({ kind: 'layer', id: p.id, status: `Retrying in ${attempt} second${attempt > 1 ? 's' : ''}` });
+              this.opts.logger.warn(
+                { err, layer: p.desc.digest, attempt },
+                'retrying layer download',
+              );
+              sink({
+                kind: 'layer',
+                id: p.id,
+                status: `Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`,
+              });
               await new Promise((res) => setTimeout(res, attempt * 1000));
             }
           }
@@ -276,7 +299,13 @@ export class ImagePuller {
       sink({ kind: 'layer', id, status: 'Download complete' });
       release(); // the download slot is free; the unpack finishes on its own
       if (unpack) {
-        sink({ kind: 'layer', id, status: 'Extracting', current: target.desc.size, total: target.desc.size });
+        sink({
+          kind: 'layer',
+          id,
+          status: 'Extracting',
+          current: target.desc.size,
+          total: target.desc.size,
+        });
       }
       await layer;
       sink({ kind: 'layer', id, status: 'Pull complete' });

@@ -174,7 +174,9 @@ export class ImagePusher {
     const info = await this.store.content.info(image.id);
     let mediaType: string = MediaType.OciConfig;
     if (image.manifest) {
-      const m = JSON.parse((await this.store.content.read(image.manifest.digest)).toString()) as Manifest;
+      const m = JSON.parse(
+        (await this.store.content.read(image.manifest.digest)).toString(),
+      ) as Manifest;
       mediaType = m.config.mediaType;
     }
     return { mediaType, digest: image.id, size: info.size };
@@ -197,7 +199,11 @@ export class ImagePusher {
     const manifest: Manifest = {
       schemaVersion: 2,
       mediaType: docker ? MediaType.DockerManifest : MediaType.OciManifest,
-      config: { mediaType: docker ? config.mediaType : MediaType.OciConfig, digest: config.digest, size: config.size },
+      config: {
+        mediaType: docker ? config.mediaType : MediaType.OciConfig,
+        digest: config.digest,
+        size: config.size,
+      },
       layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     };
     const bytes = Buffer.from(JSON.stringify(manifest));

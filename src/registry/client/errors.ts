@@ -40,5 +40,9 @@ export async function registryError(res: IncomingMessage, prefix?: string): Prom
   const status = res.statusCode ?? 0;
   const body = await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0));
   const text = describeRegistryError(status, res.statusMessage ?? '', body);
-  return new WharfError(kindOf(status), `ERR_REGISTRY_${status}`, prefix ? `${prefix}: ${text}` : text);
+  return new WharfError(
+    kindOf(status),
+    `ERR_REGISTRY_${status}`,
+    prefix ? `${prefix}: ${text}` : text,
+  );
 }

@@ -76,7 +76,8 @@ function sendOnce(req: HttpRequest & { url: string }): Promise<IncomingMessage> 
     const isHttps = url.protocol === 'https:';
     const mod = isHttps ? https : http;
     const agent = isHttps ? (req.verifyTls ? agents.https : agents.httpsInsecure) : agents.http;
-    const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : req.body();
+    const body =
+      req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : req.body();
     const headers: Record<string, string> = { ...req.headers };
     if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
     const r = mod.request(url, { method: req.method, headers, agent, signal: req.signal });

@@ -58,10 +58,7 @@ function matches(want: Platform, have: Platform | undefined): boolean {
  * and entries without a platform are never chosen. When several match (variants), the first
  * listed wins, as containerd's default matcher orders equal candidates.
  */
-export function selectManifest(
-  manifests: readonly Descriptor[],
-  want: Platform,
-): Descriptor {
+export function selectManifest(manifests: readonly Descriptor[], want: Platform): Descriptor {
   const hit = manifests.find(
     (m) => !m.annotations?.['vnd.docker.reference.type'] && matches(want, m.platform),
   );

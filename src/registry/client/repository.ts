@@ -60,7 +60,10 @@ export interface RepositoryOptions {
 }
 
 class Transient extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -84,7 +87,11 @@ export class Repository {
     let a = this.authorizers.get(ep.base);
     if (!a) {
       // Credentials belong to the registry, never to a mirror of it.
-      a = new Authorizer(ep.mirror ? undefined : this.opts.credentials, ep.verifyTls, this.opts.userAgent);
+      a = new Authorizer(
+        ep.mirror ? undefined : this.opts.credentials,
+        ep.verifyTls,
+        this.opts.userAgent,
+      );
       this.authorizers.set(ep.base, a);
     }
     return a;
@@ -262,11 +269,19 @@ export class Repository {
       const bytes = await readBody(res, MANIFEST_LIMIT);
       const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
       if (isDigest(reference) && digest !== reference) {
-        throw invalidArgument(`manifest verification failed for digest ${reference} (got ${digest})`);
+        throw invalidArgument(
+          `manifest verification failed for digest ${reference} (got ${digest})`,
+        );
       }
-      let mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+      let mediaType = String(res.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim();
       try {
-        const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: unknown; schemaVersion?: number };
+        const parsed = JSON.parse(bytes.toString('utf8')) as {
+          mediaType?: string;
+          manifests?: unknown;
+          schemaVersion?: number;
+        };
         if (parsed.mediaType) mediaType = parsed.mediaType;
         else if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) {
           mediaType = parsed.manifests ? MediaType.OciIndex : MediaType.OciManifest;
@@ -278,7 +293,9 @@ export class Repository {
         }
       } catch (err) {
         if (err instanceof WharfError) throw err;
-        throw invalidArgument(`invalid manifest from ${this.opts.domain}/${this.opts.name}: not JSON`);
+        throw invalidArgument(
+          `invalid manifest from ${this.opts.domain}/${this.opts.name}: not JSON`,
+        );
       }
       return { mediaType, digest, size: bytes.length, bytes };
     });
@@ -288,7 +305,10 @@ export class Repository {
    * Stream a blob. The response body is returned as is: the caller verifies the digest (the
    * content store does, as it commits). Retries cover failures before the body starts.
    */
-  async fetchBlob(digest: Digest, signal?: AbortSignal): Promise<{ stream: Readable; size?: number }> {
+  async fetchBlob(
+    digest: Digest,
+    signal?: AbortSignal,
+  ): Promise<{ stream: Readable; size?: number }> {
     return this.onEndpoints(async (ep) => {
       const res = await this.request(ep, 'GET', blobPath(this.opts.name, digest), {
         actions: ['pull'],
@@ -463,12 +483,12 @@ export class Repository {
     bytes: Buffer,
     signal?: AbortSignal,
   ): Promise<Digest> {
-    const res = await this.request(
-      this.endpoint,
-      'PUT',
-      manifestPath(this.opts.name, reference),
-      { actions: ['pull', 'push'], headers: { 'Content-Type': mediaType }, body: bytes, signal },
-    );
+    const res = await this.request(this.endpoint, 'PUT', manifestPath(this.opts.name, reference), {
+      actions: ['pull', 'push'],
+      headers: { 'Content-Type': mediaType },
+      body: bytes,
+      signal,
+    });
     await expectStatus(res, [201, 200], `pushing manifest ${reference}`);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
     const reported = res.headers['docker-content-digest'];

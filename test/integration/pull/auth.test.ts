@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await d?.stop();
   await reg?.stop();
-  for (const dir of [dockerCfg, wharfCfg]) if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  for (const dir of [dockerCfg, wharfCfg])
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
 });
 
 const docker = (args: string[], input?: string) =>
@@ -49,7 +50,9 @@ describe('registry auth (htpasswd)', () => {
   it('rejects a wrong password at login', () => {
     const r = docker(['login', '-u', USER, '--password-stdin', reg.host], 'wrong\n');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`login attempt to http://${reg.host}/v2/ failed with status: 401 Unauthorized`);
+    expect(r.stderr).toContain(
+      `login attempt to http://${reg.host}/v2/ failed with status: 401 Unauthorized`,
+    );
     const api = d.wharf(['login', '-u', USER, '-p', 'wrong', reg.host]);
     expect(api.code).toBe(1);
     expect(api.stderr).toContain('401 Unauthorized');
@@ -86,7 +89,9 @@ describe('registry auth (htpasswd)', () => {
     expect(login.code).toBe(0);
     expect(login.stdout).toBe('Login Succeeded\n');
     const cfg = JSON.parse(await fsp.readFile(path.join(wharfCfg, 'config.json'), 'utf8'));
-    expect(cfg).toEqual({ auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } });
+    expect(cfg).toEqual({
+      auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } },
+    });
     expect(d.cli(['tag', 'busybox', `${reg.host}/auth/w:2`]).code).toBe(0);
     const push = wharf(['push', `${reg.host}/auth/w:2`]);
     expect(push.stderr).toBe('');

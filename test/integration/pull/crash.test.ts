@@ -13,7 +13,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
-import { fileTar, makeOciLayout, skopeoCopy, startRegistry, type RegistryHandle } from './registry.js';
+import {
+  fileTar,
+  makeOciLayout,
+  skopeoCopy,
+  startRegistry,
+  type RegistryHandle,
+} from './registry.js';
 
 let d: DaemonHandle;
 let reg: RegistryHandle;
@@ -127,7 +133,9 @@ describe('interrupted and corrupt pulls', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`failed to verify layer ${layer}`);
     expect(d.cli(['image', 'inspect', ref]).code).not.toBe(0);
-    expect(await fsp.readdir(path.join(d.dataRoot, 'content/blobs/sha256'))).not.toContain(layer.slice(7));
+    expect(await fsp.readdir(path.join(d.dataRoot, 'content/blobs/sha256'))).not.toContain(
+      layer.slice(7),
+    );
     const diffID = createHash('sha256').update(tar).digest('hex');
     const layers = await fsp.readdir(path.join(d.dataRoot, 'overlay'));
     expect(layers).not.toContain(diffID);

@@ -11,7 +11,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
-import { fileTar, makeOciLayout, skopeoCopy, startRegistry, type RegistryHandle } from './registry.js';
+import {
+  fileTar,
+  makeOciLayout,
+  skopeoCopy,
+  startRegistry,
+  type RegistryHandle,
+} from './registry.js';
 
 let d: DaemonHandle;
 let reg: RegistryHandle;
@@ -66,7 +72,12 @@ describe('pull', () => {
     expect(inspect.RepoTags).toEqual([ref]);
     expect(inspect.RepoDigests).toEqual([`${reg.host}/multi@${top.digest}`]);
     expect(inspect.RootFS.Layers).toHaveLength(3);
-    const digests = d.cli(['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}']);
+    const digests = d.cli([
+      'images',
+      '--digests',
+      '--format',
+      '{{.Repository}} {{.Tag}} {{.Digest}}',
+    ]);
     expect(digests.stdout).toContain(`${reg.host}/multi v1 ${top.digest}`);
     // Again: nothing to fetch.
     const again = d.cli(['pull', ref]);
@@ -102,15 +113,27 @@ describe('pull', () => {
   it('chooses the platform from an index (linux/amd64 by default, --platform otherwise)', async () => {
     const layout = path.join(work, 'multiarch');
     await makeOciLayout(layout, 'latest', [
-      { layers: [fileTar({ arch: 'arm64\n' })], compression: 'gzip', architecture: 'arm64', variant: 'v8' },
+      {
+        layers: [fileTar({ arch: 'arm64\n' })],
+        compression: 'gzip',
+        architecture: 'arm64',
+        variant: 'v8',
+      },
       { layers: [fileTar({ arch: 'amd64\n' })], compression: 'gzip', architecture: 'amd64' },
-      { layers: [fileTar({ arch: 'armv7\n' })], compression: 'zstd', architecture: 'arm', variant: 'v7' },
+      {
+        layers: [fileTar({ arch: 'armv7\n' })],
+        compression: 'zstd',
+        architecture: 'arm',
+        variant: 'v7',
+      },
     ]);
     skopeoCopy(layout, 'latest', `${reg.host}/multiarch:latest`);
     const amd = d.wharf(['pull', '-q', `${reg.host}/multiarch`]);
     expect(amd.stderr).toBe('');
     expect(amd.stdout).toBe(`${reg.host}/multiarch:latest\n`);
-    expect(JSON.parse(d.cli(['image', 'inspect', `${reg.host}/multiarch`]).stdout)[0].Architecture).toBe('amd64');
+    expect(
+      JSON.parse(d.cli(['image', 'inspect', `${reg.host}/multiarch`]).stdout)[0].Architecture,
+    ).toBe('amd64');
     const arm = d.cli(['pull', '--platform', 'linux/arm/v7', `${reg.host}/multiarch`]);
     expect(arm.stderr).toBe('');
     const armImg = JSON.parse(d.cli(['image', 'inspect', `${reg.host}/multiarch`]).stdout)[0];
@@ -131,7 +154,10 @@ describe('pull', () => {
   });
 
   it('streams JSON progress over the raw API', async () => {
-    const res = await fetchOverSocket(d.socket, `/images/create?fromImage=${reg.host}/multi&tag=v1`);
+    const res = await fetchOverSocket(
+      d.socket,
+      `/images/create?fromImage=${reg.host}/multi&tag=v1`,
+    );
     expect(res.status).toBe(200);
     const msgs = lines(res.body);
     expect(msgs[0]).toEqual({ status: 'Pulling from multi', id: 'v1' });
@@ -139,13 +165,18 @@ describe('pull', () => {
   });
 });
 
-async function fetchOverSocket(socket: string, p: string): Promise<{ status: number; body: string }> {
+async function fetchOverSocket(
+  socket: string,
+  p: string,
+): Promise<{ status: number; body: string }> {
   const http = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: socket, path: p, method: 'POST' }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
     });
     req.on('error', reject);
     req.end();

@@ -11,7 +11,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDaemon, type DaemonHandle } from '../../harness/daemon.js';
-import { fileTar, makeOciLayout, skopeoCopy, startRegistry, type RegistryHandle } from './registry.js';
+import {
+  fileTar,
+  makeOciLayout,
+  skopeoCopy,
+  startRegistry,
+  type RegistryHandle,
+} from './registry.js';
 
 let d: DaemonHandle;
 let reg: RegistryHandle;
@@ -91,7 +97,11 @@ describe('push', () => {
     expect(msgs[0]).toEqual({ status: `The push refers to repository [${reg.host}/dockerode/bb]` });
     expect(msgs.some((m) => m['status'] === 'Preparing')).toBe(true);
     const aux = msgs.find((m) => m['aux'])?.['aux'];
-    expect(aux).toMatchObject({ Tag: 'v', Digest: expect.stringMatching(/^sha256:/), Size: expect.any(Number) });
+    expect(aux).toMatchObject({
+      Tag: 'v',
+      Digest: expect.stringMatching(/^sha256:/),
+      Size: expect.any(Number),
+    });
   });
 
   it('--compression zstd recompresses the layers; the image ID stays the same', async () => {

@@ -43,11 +43,7 @@ export async function startRegistry(
   let auth = '';
   if (opts.htpasswd) {
     const file = path.join(base, 'htpasswd');
-    const r = spawnSync('htpasswd', [
-      '-Bbn',
-      opts.htpasswd.user,
-      opts.htpasswd.password,
-    ]);
+    const r = spawnSync('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password]);
     if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr.toString()}`);
     await fsp.writeFile(file, r.stdout);
     auth = `auth:\n  htpasswd:\n    realm: wharf-test\n    path: ${file}\n`;
@@ -165,7 +161,11 @@ async function writeImage(dir: string, spec: ImageSpec): Promise<Desc> {
     const c = Array.isArray(spec.compression) ? spec.compression[i]! : spec.compression;
     const blob = compress(tar, c);
     diffIDs.push(sha(tar));
-    layers.push({ mediaType: LAYER_TYPE[c], digest: await writeBlob(dir, blob), size: blob.length });
+    layers.push({
+      mediaType: LAYER_TYPE[c],
+      digest: await writeBlob(dir, blob),
+      size: blob.length,
+    });
   }
   const arch = spec.architecture ?? 'amd64';
   const config = Buffer.from(
@@ -179,7 +179,10 @@ async function writeImage(dir: string, spec: ImageSpec): Promise<Desc> {
         Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       },
       rootfs: { type: 'layers', diff_ids: diffIDs },
-      history: diffIDs.map((_, i) => ({ created: '2024-01-01T00:00:00Z', created_by: `layer ${i}` })),
+      history: diffIDs.map((_, i) => ({
+        created: '2024-01-01T00:00:00Z',
+        created_by: `layer ${i}`,
+      })),
     }),
   );
   const manifest = Buffer.from(
@@ -198,7 +201,11 @@ async function writeImage(dir: string, spec: ImageSpec): Promise<Desc> {
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     digest: await writeBlob(dir, manifest),
     size: manifest.length,
-    platform: { os: 'linux', architecture: arch, ...(spec.variant ? { variant: spec.variant } : {}) },
+    platform: {
+      os: 'linux',
+      architecture: arch,
+      ...(spec.variant ? { variant: spec.variant } : {}),
+    },
   };
 }
 

@@ -9,7 +9,12 @@ export const command: CommandSpec = {
   description: 'Upload an image to a registry',
   aliases: ['wharf image push', 'wharf push'],
   flags: [
-    { name: 'all-tags', short: 'a', type: 'bool', help: 'Push all tags of an image to the repository' },
+    {
+      name: 'all-tags',
+      short: 'a',
+      type: 'bool',
+      help: 'Push all tags of an image to the repository',
+    },
     {
       name: 'compression',
       type: 'string',
@@ -22,7 +27,7 @@ export const command: CommandSpec = {
     const ref = args[0]!;
     const { repo, tag } = splitRepoTag(ref);
     const all = f.bool('all-tags');
-    if (all && tag) throw new Error('tag can\'t be used with --all-tags/-a');
+    if (all && tag) throw new Error("tag can't be used with --all-tags/-a");
     const compression = f.str('compression') || undefined;
     if (compression !== undefined && compression !== 'zstd' && compression !== 'gzip') {
       throw new Error(`invalid --compression "${compression}": zstd or gzip`);

@@ -5,7 +5,11 @@ import { registryOf } from '../../docker-config.js';
 export function normalizeRef(ref: string, withTag = true): string {
   const domain = registryOf(ref);
   let rest = ref;
-  if (domain !== 'docker.io' || ref.startsWith('docker.io/') || ref.startsWith('index.docker.io/')) {
+  if (
+    domain !== 'docker.io' ||
+    ref.startsWith('docker.io/') ||
+    ref.startsWith('index.docker.io/')
+  ) {
     rest = ref.slice(ref.indexOf('/') + 1);
   }
   if (domain === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`;

@@ -37,12 +37,20 @@ async function prompt(
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] [SERVER]',
-  description:
-    'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+  description: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
   aliases: ['wharf login'],
   flags: [
-    { name: 'password', short: 'p', type: 'string', help: 'Password or Personal Access Token (PAT)' },
-    { name: 'password-stdin', type: 'bool', help: 'Take the Password or Personal Access Token (PAT) from stdin' },
+    {
+      name: 'password',
+      short: 'p',
+      type: 'string',
+      help: 'Password or Personal Access Token (PAT)',
+    },
+    {
+      name: 'password-stdin',
+      type: 'bool',
+      help: 'Take the Password or Personal Access Token (PAT) from stdin',
+    },
     { name: 'username', short: 'u', type: 'string', help: 'Username' },
   ],
   args: { max: 1 },
@@ -57,11 +65,16 @@ export const command: CommandSpec = {
       if (!username) throw new StatusError(1, 'Must provide --username with --password-stdin');
       password = (await readAll(cli.stdin)).replace(/\r?\n$/, '');
     } else if (password) {
-      cli.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      cli.stderr.write(
+        'WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n',
+      );
     }
     if (!username || !password) {
       if (!cli.stdin.isTTY) {
-        throw new StatusError(1, 'Error: Cannot perform an interactive login from a non TTY device');
+        throw new StatusError(
+          1,
+          'Error: Cannot perform an interactive login from a non TTY device',
+        );
       }
       if (!username) username = (await prompt(cli.stdin, cli.stdout, 'Username: ', false)).trim();
       if (!username) throw new StatusError(1, 'Error: Non-null Username Required');
