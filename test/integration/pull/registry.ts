@@ -35,7 +35,10 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startRegistry(
-  opts: { htpasswd?: { user: string; password: string } } = {},
+  opts: {
+    htpasswd?: { user: string; password: string };
+    token?: { realm: string; service: string; issuer: string; certFile: string };
+  } = {},
 ): Promise<RegistryHandle> {
   const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-registry-'));
   const port = await freePort();
@@ -47,6 +50,10 @@ export async function startRegistry(
     if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr.toString()}`);
     await fsp.writeFile(file, r.stdout);
     auth = `auth:\n  htpasswd:\n    realm: wharf-test\n    path: ${file}\n`;
+  }
+  if (opts.token) {
+    const t = opts.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`;
   }
   const config = path.join(base, 'config.yml');
   await fsp.writeFile(
@@ -287,4 +294,82 @@ export function fileTar(files: Record<string, string | Buffer>): Buffer {
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
+}
+
+// --- a bearer token server (the distribution token spec), for a registry in token mode ----
+
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  certFile: string;
+  /** Scopes of each token request, in order (to check caching). */
+  requests: string[][];
+  stop(): Promise<void>;
+}
+
+/**
+ * Issues RS256 JWTs signed by a fresh self-signed certificate (sent in the `x5c` header;
+ * the registry trusts it through `rootcertbundle`), granting what is asked to `user`.
+ */
+export async function startTokenServer(user: string, password: string): Promise<TokenServer> {
+  const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-token-'));
+  const keyFile = path.join(base, 'key.pem');
+  const certFile = path.join(base, 'cert.pem');
+  const r = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile,
+    '-days', '1', '-subj', '/CN=wharf-test-token',
+  ]);
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr.toString()}`);
+  const { createPrivateKey, createSign, X509Certificate } = await import('node:crypto');
+  const key = createPrivateKey(await fsp.readFile(keyFile));
+  const der = new X509Certificate(await fsp.readFile(certFile)).raw.toString('base64');
+  const http = await import('node:http');
+  const service = 'wharf-test-registry';
+  const issuer = 'wharf-test-issuer';
+  const requests: string[][] = [];
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const srv = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    requests.push(scopes);
+    const given = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+    const anonymous = !req.headers.authorization;
+    if (!anonymous && given !== `${user}:${password}`) {
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end('{"details":"incorrect username or password"}');
+      return;
+    }
+    const access = anonymous
+      ? []
+      : scopes.map((s) => {
+          const [type, ...rest] = s.split(':');
+          const actions = rest.pop()!.split(',');
+          return { type, name: rest.join(':'), actions };
+        });
+    const now = Math.floor(Date.now() / 1000);
+    const header = { typ: 'JWT', alg: 'RS256', x5c: [der] };
+    const claims = {
+      iss: issuer, sub: anonymous ? '' : user, aud: service, exp: now + 300, nbf: now - 10,
+      iat: now, jti: randomBytes(8).toString('hex'), access,
+    };
+    const input = `${b64(header)}.${b64(claims)}`;
+    const sig = createSign('RSA-SHA256').update(input).sign(key).toString('base64url');
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ token: `${input}.${sig}`, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    certFile,
+    requests,
+    stop: async () => {
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+      srv.closeAllConnections?.();
+      await fsp.rm(base, { recursive: true, force: true });
+    },
+  };
 }
