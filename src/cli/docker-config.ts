@@ -28,7 +28,7 @@ async function readConfig(file: string): Promise<ConfigFile> {
     return JSON.parse(await fsp.readFile(file, 'utf8')) as ConfigFile;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`loading config file ${file}: ${(err as Error).message}`);
+    throw new Error(`loading config file ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 

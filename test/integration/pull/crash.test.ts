@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 import {
   fileTar,
+  type Msg,
   makeOciLayout,
   skopeoCopy,
   startRegistry,
@@ -44,7 +45,7 @@ async function sha256File(file: string): Promise<string> {
 }
 
 /** Start a pull over the API; resolves when `until` sees a message, with the request. */
-function startPull(ref: string, until: (m: Record<string, any>) => boolean) {
+function startPull(ref: string, until: (m: Msg) => boolean) {
   return new Promise<http.ClientRequest>((resolve, reject) => {
     const [name, tag] = [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)];
     const req = http.request(
@@ -60,7 +61,7 @@ function startPull(ref: string, until: (m: Record<string, any>) => boolean) {
           for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
-            if (line && until(JSON.parse(line))) resolve(req);
+            if (line && until(JSON.parse(line) as Msg)) resolve(req);
           }
         });
         res.on('error', () => undefined);
@@ -92,9 +93,9 @@ describe('interrupted and corrupt pulls', () => {
     await startPull(
       ref,
       (m) =>
-        m['status'] === 'Downloading' &&
-        m['progressDetail']?.current > 0 &&
-        m['progressDetail'].current < m['progressDetail'].total,
+        m.status === 'Downloading' &&
+        (m.progressDetail?.current ?? 0) > 0 &&
+        (m.progressDetail?.current ?? 0) < (m.progressDetail?.total ?? 0),
     );
     await d.crash();
     await d.restart();

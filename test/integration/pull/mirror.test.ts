@@ -9,7 +9,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
-import { fileTar, makeOciLayout, skopeoCopy, startRegistry, type RegistryHandle } from './registry.js';
+import {
+  fileTar,
+  makeOciLayout,
+  skopeoCopy,
+  startRegistry,
+  type RegistryHandle,
+} from './registry.js';
 
 let d: DaemonHandle;
 let mirror: RegistryHandle;

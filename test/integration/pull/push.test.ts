@@ -16,6 +16,8 @@ import {
   makeOciLayout,
   skopeoCopy,
   startRegistry,
+  type ManifestJson,
+  type Msg,
   type RegistryHandle,
 } from './registry.js';
 
@@ -38,7 +40,7 @@ afterAll(async () => {
   if (work) await fsp.rm(work, { recursive: true, force: true });
 });
 
-async function manifestOf(host: string, repo: string, tag: string): Promise<Record<string, any>> {
+async function manifestOf(host: string, repo: string, tag: string): Promise<ManifestJson> {
   const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
     headers: {
       Accept:
@@ -46,7 +48,7 @@ async function manifestOf(host: string, repo: string, tag: string): Promise<Reco
     },
   });
   expect(r.status).toBe(200);
-  return (await r.json()) as Record<string, any>;
+  return (await r.json()) as ManifestJson;
 }
 
 describe('push', () => {
@@ -91,12 +93,12 @@ describe('push', () => {
     const ref = `${reg.host}/dockerode/bb`;
     await d.docker.getImage('busybox').tag({ repo: ref, tag: 'v' });
     const stream = await d.docker.getImage(`${ref}:v`).push({ authconfig: {} });
-    const msgs: Array<Record<string, any>> = await new Promise((resolve, reject) =>
+    const msgs: Msg[] = await new Promise((resolve, reject) =>
       d.docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out))),
     );
     expect(msgs[0]).toEqual({ status: `The push refers to repository [${reg.host}/dockerode/bb]` });
-    expect(msgs.some((m) => m['status'] === 'Preparing')).toBe(true);
-    const aux = msgs.find((m) => m['aux'])?.['aux'];
+    expect(msgs.some((m) => m.status === 'Preparing')).toBe(true);
+    const aux = msgs.find((m) => m.aux)?.aux;
     expect(aux).toMatchObject({
       Tag: 'v',
       Digest: expect.stringMatching(/^sha256:/),
@@ -112,11 +114,11 @@ describe('push', () => {
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
     const m = await manifestOf(reg.host, 'zstd/busybox', 'z');
-    expect(m['layers'][0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
-    expect(m['config'].digest).toBe(id);
+    expect(m.layers[0]!.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    expect(m.config.digest).toBe(id);
     // Pull it into a fresh name after removing the local copy's layer... the layer stays (busybox
     // shares it), so check the registry blob is zstd and that a pull by digest works.
-    const blob = await fetch(`http://${reg.host}/v2/zstd/busybox/blobs/${m['layers'][0].digest}`);
+    const blob = await fetch(`http://${reg.host}/v2/zstd/busybox/blobs/${m.layers[0]!.digest}`);
     const head = Buffer.from(await blob.arrayBuffer()).subarray(0, 4);
     expect(head.toString('hex')).toBe('28b52ffd');
     const pull = d.wharf(['pull', `${reg.host}/zstd/busybox:z`]);
@@ -137,10 +139,10 @@ describe('push', () => {
     expect(push.stderr).toBe('');
     expect(push.stdout).toContain(': Pushed');
     const m = await manifestOf(reg2.host, 'big', 'b');
-    const blob = await fetch(`http://${reg2.host}/v2/big/blobs/${m['layers'][0].digest}`, {
+    const blob = await fetch(`http://${reg2.host}/v2/big/blobs/${m.layers[0]!.digest}`, {
       method: 'HEAD',
     });
-    expect(Number(blob.headers.get('content-length'))).toBe(m['layers'][0].size);
+    expect(Number(blob.headers.get('content-length'))).toBe(m.layers[0]!.size);
   });
 
   it('refuses to push an image that does not exist locally', () => {

@@ -317,8 +317,19 @@ export async function startTokenServer(user: string, password: string): Promise<
   const keyFile = path.join(base, 'key.pem');
   const certFile = path.join(base, 'cert.pem');
   const r = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile,
-    '-days', '1', '-subj', '/CN=wharf-test-token',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=wharf-test-token',
   ]);
   if (r.status !== 0) throw new Error(`openssl: ${r.stderr.toString()}`);
   const { createPrivateKey, createSign, X509Certificate } = await import('node:crypto');
@@ -333,7 +344,10 @@ export async function startTokenServer(user: string, password: string): Promise<
     const url = new URL(req.url ?? '/', 'http://x');
     const scopes = url.searchParams.getAll('scope');
     requests.push(scopes);
-    const given = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+    const given = Buffer.from(
+      (req.headers.authorization ?? '').replace(/^Basic /, ''),
+      'base64',
+    ).toString();
     const anonymous = !req.headers.authorization;
     if (!anonymous && given !== `${user}:${password}`) {
       res.writeHead(401, { 'Content-Type': 'application/json' });
@@ -350,13 +364,25 @@ export async function startTokenServer(user: string, password: string): Promise<
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: 'JWT', alg: 'RS256', x5c: [der] };
     const claims = {
-      iss: issuer, sub: anonymous ? '' : user, aud: service, exp: now + 300, nbf: now - 10,
-      iat: now, jti: randomBytes(8).toString('hex'), access,
+      iss: issuer,
+      sub: anonymous ? '' : user,
+      aud: service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access,
     };
     const input = `${b64(header)}.${b64(claims)}`;
     const sig = createSign('RSA-SHA256').update(input).sign(key).toString('base64url');
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ token: `${input}.${sig}`, expires_in: 300, issued_at: new Date().toISOString() }));
+    res.end(
+      JSON.stringify({
+        token: `${input}.${sig}`,
+        expires_in: 300,
+        issued_at: new Date().toISOString(),
+      }),
+    );
   });
   const port = await freePort();
   await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
@@ -372,4 +398,19 @@ export async function startTokenServer(user: string, password: string): Promise<
       await fsp.rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/** A docker JSON progress message, as tests read them. */
+export interface Msg {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The parts of an image manifest tests look at. */
+export interface ManifestJson {
+  config: { digest: string };
+  layers: Array<{ mediaType: string; digest: string; size: number }>;
 }

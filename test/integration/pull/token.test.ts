@@ -10,7 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DOCKER_CLI, ROOT, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
-import { startRegistry, startTokenServer, type RegistryHandle, type TokenServer } from './registry.js';
+import {
+  startRegistry,
+  startTokenServer,
+  type Msg,
+  type RegistryHandle,
+  type TokenServer,
+} from './registry.js';
 
 let d: DaemonHandle;
 let reg: RegistryHandle;
@@ -37,7 +43,12 @@ function run(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin[0]!, [...bin.slice(1), ...args], {
-      env: { ...process.env, DOCKER_HOST: `unix://${d.socket}`, WHARF_HOST: `unix://${d.socket}`, ...env },
+      env: {
+        ...process.env,
+        DOCKER_HOST: `unix://${d.socket}`,
+        WHARF_HOST: `unix://${d.socket}`,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -59,20 +70,20 @@ describe('bearer token auth', () => {
     tokens.requests.length = 0;
     return (async () => {
       const stream = await d.docker.getImage(ref).push({ authconfig: auth });
-      const out: Array<Record<string, any>> = await new Promise((resolve, reject) =>
+      const out: Msg[] = await new Promise((resolve, reject) =>
         d.docker.modem.followProgress(stream, (err, o) => (err ? reject(err) : resolve(o))),
       );
-      expect(out.find((m) => m['error'])).toBeUndefined();
-      expect(out.some((m) => m['status'] === 'Pushed')).toBe(true);
+      expect(out.find((m) => m.error)).toBeUndefined();
+      expect(out.some((m) => m.status === 'Pushed')).toBe(true);
       // One token for push (pull,push on the repository); every request of the push reused it.
       expect(tokens.requests).toEqual([['repository:tok/bb:pull,push']]);
       await d.docker.getImage(ref).remove();
       tokens.requests.length = 0;
       const pull = await d.docker.pull(ref, { authconfig: auth });
-      const msgs: Array<Record<string, any>> = await new Promise((resolve, reject) =>
+      const msgs: Msg[] = await new Promise((resolve, reject) =>
         d.docker.modem.followProgress(pull, (err, o) => (err ? reject(err) : resolve(o))),
       );
-      expect(msgs.at(-1)?.['status']).toBe(`Status: Downloaded newer image for ${ref}`);
+      expect(msgs.at(-1)?.status).toBe(`Status: Downloaded newer image for ${ref}`);
       expect(tokens.requests).toEqual([['repository:tok/bb:pull']]);
       const ran = await dockerCli(['run', '--rm', ref, 'echo', 'bearer ok']);
       expect(ran.stdout).toBe('bearer ok\n');
