@@ -3,14 +3,17 @@
  * images with gzip, zstd and uncompressed layers (put there by skopeo from OCI layouts made
  * here), by tag and by digest, an index with several platforms, RepoDigests, "up to date".
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { spawnSync } from 'node:child_process';
+
+import { busyboxRootfsTar, ROOT, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { ptyRun, q } from '../../harness/pty.js';
 import {
   fileTar,
   makeOciLayout,
@@ -151,6 +154,37 @@ describe('pull', () => {
     );
     const api = d.cli(['pull', `${reg.host}/multi:nope`]);
     expect(api.stderr).toContain('manifest unknown');
+  });
+
+  it('draws per-layer progress in place on a terminal (wharf pull on a pty)', async () => {
+    const layout = path.join(work, 'tty');
+    await makeOciLayout(layout, 't', [
+      {
+        layers: [fileTar({ 'a.bin': Buffer.alloc(3_000_000, 1) }), fileTar({ b: 'b\n' })],
+        compression: 'gzip',
+      },
+    ]);
+    skopeoCopy(layout, 't', `${reg.host}/tty:t`);
+    const line = [process.execPath, path.join(ROOT, 'bin/wharf'), 'pull', `${reg.host}/tty:t`]
+      .map(q)
+      .join(' ');
+    const r = ptyRun(d, line);
+    expect(r.code).toBe(0);
+    // Layer lines are redrawn with cursor-up / clear-line sequences, then the summary lines.
+    expect(r.stdout).toMatch(/\x1b\[\d+A\x1b\[2K\r[0-9a-f]{12}: Pull complete/);
+    expect(r.stdout).toContain('t: Pulling from tty');
+    expect(r.stdout).toContain(`Status: Downloaded newer image for ${reg.host}/tty:t`);
+  });
+
+  it('imports a zstd-compressed tarball', () => {
+    const tar = readFileSync(busyboxRootfsTar());
+    const zst = spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 28 }).stdout;
+    const file = path.join(work, 'rootfs.tar.zst');
+    writeFileSync(file, zst);
+    const imp = d.cli(['import', '-c', 'CMD ["echo", "zstd import"]', file, 'zimport:1']);
+    expect(imp.stderr).toBe('');
+    expect(imp.code).toBe(0);
+    expect(d.cli(['run', '--rm', 'zimport:1']).stdout).toBe('zstd import\n');
   });
 
   it('streams JSON progress over the raw API', async () => {
