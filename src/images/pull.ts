@@ -222,6 +222,10 @@ export class ImagePuller {
         }
         if (slots.busy) sink({ kind: 'layer', id: p.id, status: 'Waiting' });
         await slots.acquire();
+        if (signal.aborted) {
+          slots.release();
+          throw new WharfError('unavailable', 'ERR_ABORTED', 'pull aborted');
+        }
         let released = false;
         const release = (): void => {
           if (!released) slots.release();

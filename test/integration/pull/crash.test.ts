@@ -141,4 +141,24 @@ describe('interrupted and corrupt pulls', () => {
     const layers = await fsp.readdir(path.join(d.dataRoot, 'overlay'));
     expect(layers).not.toContain(diffID);
   });
+
+  it('refuses a layer whose content does not match the config diff_id', async () => {
+    const layout = path.join(work, 'lying');
+    const tar = fileTar({ 'lie.txt': 'not what the config says\n' });
+    const wrong = `sha256:${createHash('sha256').update('something else').digest('hex')}`;
+    await makeOciLayout(layout, 'l', [
+      { layers: [tar], compression: 'gzip', cmd: ['true'], diffIDs: [wrong] },
+    ]);
+    const ref = `${reg.host}/crash/lying:l`;
+    skopeoCopy(layout, 'l', ref);
+    const r = d.cli(['pull', ref]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`layer diffID mismatch`);
+    expect(r.stderr).toContain(`expected ${wrong}`);
+    expect(d.cli(['image', 'inspect', ref]).code).not.toBe(0);
+    const real = createHash('sha256').update(tar).digest('hex');
+    const layers = await fsp.readdir(path.join(d.dataRoot, 'overlay'));
+    expect(layers).not.toContain(real);
+    expect(layers).not.toContain(wrong.slice(7));
+  });
 });

@@ -156,6 +156,19 @@ describe('pull', () => {
     expect(api.stderr).toContain('manifest unknown');
   });
 
+  it('pulls every tag with -a', () => {
+    const layout = path.join(work, 'multi');
+    skopeoCopy(layout, 'v1', `${reg.host}/alltags:a`);
+    skopeoCopy(layout, 'v1', `${reg.host}/alltags:b`);
+    const r = d.cli(['pull', '-a', `${reg.host}/alltags`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('a: Pulling from alltags');
+    expect(r.stdout).toContain('b: Pulling from alltags');
+    const tags = d.cli(['images', '--format', '{{.Tag}}', `${reg.host}/alltags`]).stdout;
+    expect(tags.split('\n').filter(Boolean).sort()).toEqual(['a', 'b']);
+  });
+
   it('draws per-layer progress in place on a terminal (wharf pull on a pty)', async () => {
     const layout = path.join(work, 'tty');
     await makeOciLayout(layout, 't', [

@@ -146,6 +146,8 @@ export interface ImageSpec {
   architecture?: string;
   variant?: string;
   env?: string[];
+  /** Override the config's diff_ids (to make a lying image). */
+  diffIDs?: string[];
 }
 
 interface Desc {
@@ -185,7 +187,7 @@ async function writeImage(dir: string, spec: ImageSpec): Promise<Desc> {
         Cmd: spec.cmd ?? ['sh'],
         Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       },
-      rootfs: { type: 'layers', diff_ids: diffIDs },
+      rootfs: { type: 'layers', diff_ids: spec.diffIDs ?? diffIDs },
       history: diffIDs.map((_, i) => ({
         created: '2024-01-01T00:00:00Z',
         created_by: `layer ${i}`,
