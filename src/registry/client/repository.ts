@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 import { invalidArgument, WharfError } from '../../common/index.js';
 import { isDigest, MediaType, type Digest } from '../../oci/index.js';
@@ -28,6 +28,7 @@ import {
   type Method,
 } from './http.js';
 import { unauthorized } from './unauthorized.js';
+import { chunks, counted, expectStatus, hashing, withDigest } from './upload-helpers.js';
 
 /** Everything a pull accepts, best first (docker's Accept list). */
 export const MANIFEST_ACCEPT = [
@@ -434,26 +435,16 @@ export class Repository {
     signal?: AbortSignal,
   ): Promise<{ digest: Digest; size: number }> {
     const location = await this.startUpload(signal);
-    const hash = createHash('sha256');
-    let size = 0;
-    const hashing = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        onProgress?.(size);
-        cb(null, chunk);
-      },
-    });
-    src.on('error', (e) => hashing.destroy(e));
+    const hashed = hashing(src, onProgress);
     const res = await this.request(this.endpoint, 'PATCH', location, {
       actions: ['pull', 'push'],
       headers: { 'Content-Type': 'application/octet-stream' },
-      body: () => src.pipe(hashing),
+      body: () => hashed.stream,
       once: true,
       signal,
     });
     await expectStatus(res, [202], 'uploading blob');
-    const digest = `sha256:${hash.digest('hex')}` as Digest;
+    const { digest, size } = hashed.result();
     const done = await this.request(
       this.endpoint,
       'PUT',
@@ -514,51 +505,4 @@ export class Repository {
       return out;
     });
   }
-}
-
-function withDigest(location: string, digest: Digest): string {
-  return location + (location.includes('?') ? '&' : '?') + `digest=${encodeURIComponent(digest)}`;
-}
-
-async function expectStatus(res: IncomingMessage, ok: number[], what: string): Promise<void> {
-  if (ok.includes(res.statusCode ?? 0)) {
-    res.resume();
-    return;
-  }
-  throw await registryError(res, what);
-}
-
-function counted(src: Readable, onProgress?: (n: number) => void): Readable {
-  let n = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      n += chunk.length;
-      onProgress?.(n);
-      cb(null, chunk);
-    },
-  });
-  src.on('error', (e) => t.destroy(e));
-  return src.pipe(t);
-}
-
-/** Regroup a stream into buffers of `size` bytes (the last may be shorter). */
-async function* chunks(src: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let len = 0;
-  for await (const c of src) {
-    let buf = c;
-    while (len + buf.length >= size) {
-      const take = size - len;
-      parts.push(buf.subarray(0, take));
-      yield Buffer.concat(parts);
-      parts = [];
-      len = 0;
-      buf = buf.subarray(take);
-    }
-    if (buf.length) {
-      parts.push(buf);
-      len += buf.length;
-    }
-  }
-  if (len > 0) yield Buffer.concat(parts);
 }
