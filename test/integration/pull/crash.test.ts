@@ -12,7 +12,12 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import {
+  busyboxRootfsTar,
+  eventually,
+  startDaemon,
+  type DaemonHandle,
+} from '../../harness/daemon.js';
 import {
   fileTar,
   type Msg,
@@ -113,6 +118,40 @@ describe('interrupted and corrupt pulls', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('/one.bin\n/three.bin\n');
   }, 180_000);
+
+  it('stops a pull whose client went away, leaving the daemon healthy and nothing half-done', async () => {
+    const layout = path.join(work, 'gone');
+    await makeOciLayout(layout, 'g', [
+      {
+        layers: [
+          fileTar({ 'a.bin': randomBytes(32 * 1024 * 1024) }),
+          fileTar({ 'b.bin': randomBytes(32 * 1024 * 1024) }),
+        ],
+        compression: 'gzip',
+        cmd: ['true'],
+      },
+    ]);
+    const ref = `${reg.host}/crash/gone:g`;
+    skopeoCopy(layout, 'g', ref);
+    const req = await startPull(
+      ref,
+      (m) => m.status === 'Downloading' && (m.progressDetail?.current ?? 0) > 0,
+    );
+    req.destroy();
+    const overlayTmp = path.join(d.dataRoot, 'overlay/tmp');
+    const ingest = path.join(d.dataRoot, 'content/ingest');
+    await eventually(
+      async () =>
+        (await fsp.readdir(overlayTmp)).length === 0 && (await fsp.readdir(ingest)).length === 0,
+      20_000,
+      'the aborted pull to clean up',
+    );
+    expect(d.alive).toBe(true);
+    expect(d.cli(['image', 'inspect', ref]).code).not.toBe(0);
+    const pull = d.cli(['pull', '-q', ref], { timeoutMs: 120_000 });
+    expect(pull.stderr).toBe('');
+    expect(pull.code).toBe(0);
+  }, 120_000);
 
   it('fails clearly on a blob corrupted in the registry and leaves nothing behind', async () => {
     const layout = path.join(work, 'corrupt');
