@@ -121,27 +121,43 @@ export class ImagePusher {
     opts: PushOptions,
   ): Promise<Descriptor> {
     const content = this.store.content;
-    const signal = opts.signal;
     if (opts.compression && compressionOf(desc.mediaType) !== opts.compression) {
-      const progress = throttledProgress(sink, id, 'Pushing', undefined);
+      // Recompress into the content store first: the digest is then known, so the registry
+      // can be asked whether it has the blob (a second push finds it; zstd's output is
+      // deterministic), and the upload streams from a verified local file. The recompressed
+      // blob is dropped afterwards unless an image uses it.
       const src = Readable.from((await decompressed(await content.get(desc.digest))).stream);
-      const up = await repo.uploadStream(
-        compressed(src, opts.compression),
-        (n) => progress.update(n),
-        signal,
-      );
-      progress.flush();
-      sink({ kind: 'layer', id, status: 'Pushed' });
-      return { mediaType: layerMediaType(opts.compression), digest: up.digest, size: up.size };
+      const blob = await content.ingest(compressed(src, opts.compression));
+      const out: Descriptor = { mediaType: layerMediaType(opts.compression), ...blob };
+      try {
+        await this.pushBlob(repo, ref, out, id, sink, opts.signal);
+      } finally {
+        await this.store.dropUnusedBlob(blob.digest);
+      }
+      return out;
     }
+    await this.pushBlob(repo, ref, desc, id, sink, opts.signal);
+    return desc;
+  }
+
+  /** One blob from the content store: skip if there, mount if known elsewhere, else upload. */
+  private async pushBlob(
+    repo: Repository,
+    ref: Reference,
+    desc: Descriptor,
+    id: string,
+    sink: ProgressSink,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const content = this.store.content;
     if (await repo.hasBlob(desc.digest, signal)) {
       sink({ kind: 'layer', id, status: 'Layer already exists' });
-      return desc;
+      return;
     }
     for (const from of this.mountCandidates(ref, desc.digest)) {
       if (await repo.mountBlob(desc.digest, from, signal)) {
         sink({ kind: 'layer', id, status: `Mounted from ${from}` });
-        return desc;
+        return;
       }
     }
     const progress = throttledProgress(sink, id, 'Pushing', desc.size);
@@ -154,7 +170,6 @@ export class ImagePusher {
     );
     progress.flush();
     sink({ kind: 'layer', id, status: 'Pushed' });
-    return desc;
   }
 
   /** Other repositories of the same registry that hold this blob (as far as we know). */

@@ -28,7 +28,7 @@ import {
   type Method,
 } from './http.js';
 import { unauthorized } from './unauthorized.js';
-import { chunks, counted, expectStatus, hashing, withDigest } from './upload-helpers.js';
+import { chunks, counted, expectStatus, withDigest } from './upload-helpers.js';
 
 /** Everything a pull accepts, best first (docker's Accept list). */
 export const MANIFEST_ACCEPT = [
@@ -423,36 +423,6 @@ export class Repository {
       signal,
     });
     await expectStatus(res, [201], `completing upload of ${digest}`);
-  }
-
-  /**
-   * Upload a blob whose digest is not known in advance (computed as it streams, e.g. a
-   * layer recompressed on the fly): one streamed PATCH, then PUT with the digest.
-   */
-  async uploadStream(
-    src: Readable,
-    onProgress?: (sent: number) => void,
-    signal?: AbortSignal,
-  ): Promise<{ digest: Digest; size: number }> {
-    const location = await this.startUpload(signal);
-    const hashed = hashing(src, onProgress);
-    const res = await this.request(this.endpoint, 'PATCH', location, {
-      actions: ['pull', 'push'],
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body: () => hashed.stream,
-      once: true,
-      signal,
-    });
-    await expectStatus(res, [202], 'uploading blob');
-    const { digest, size } = hashed.result();
-    const done = await this.request(
-      this.endpoint,
-      'PUT',
-      withDigest(res.headers.location ?? location, digest),
-      { actions: ['pull', 'push'], once: true, signal },
-    );
-    await expectStatus(done, [201], `completing upload of ${digest}`);
-    return { digest, size };
   }
 
   private async startUpload(signal?: AbortSignal): Promise<string> {

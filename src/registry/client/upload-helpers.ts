@@ -1,5 +1,4 @@
 /** Small helpers of blob uploads. */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 
@@ -55,26 +54,4 @@ export async function* chunks(src: AsyncIterable<Buffer>, size: number): AsyncGe
     }
   }
   if (len > 0) yield Buffer.concat(parts);
-}
-
-/** Pass `src` through, hashing and counting; `result()` once it ended. */
-export function hashing(
-  src: Readable,
-  onProgress?: (n: number) => void,
-): { stream: Readable; result(): { digest: Digest; size: number } } {
-  const hash = createHash('sha256');
-  let size = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      onProgress?.(size);
-      cb(null, chunk);
-    },
-  });
-  src.on('error', (e) => t.destroy(e));
-  return {
-    stream: src.pipe(t),
-    result: () => ({ digest: `sha256:${hash.digest('hex')}` as Digest, size }),
-  };
 }
