@@ -82,6 +82,8 @@ describe('pull', () => {
       '{{.Repository}} {{.Tag}} {{.Digest}}',
     ]);
     expect(digests.stdout).toContain(`${reg.host}/multi v1 ${top.digest}`);
+    const table = ['images', '--digests', `${reg.host}/multi`];
+    expect(d.wharf(table).stdout).toBe(d.cli(table).stdout);
     // Again: nothing to fetch.
     const again = d.cli(['pull', ref]);
     expect(again.code).toBe(0);
