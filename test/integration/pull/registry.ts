@@ -314,6 +314,9 @@ export interface TokenServer {
  * Issues RS256 JWTs signed by a fresh self-signed certificate (sent in the `x5c` header;
  * the registry trusts it through `rootcertbundle`), granting what is asked to `user`.
  */
+/** The refresh token the test token server accepts (as an X-Registry-Auth identitytoken). */
+export const IDENTITY_TOKEN = 'wharf-test-refresh-token';
+
 export async function startTokenServer(user: string, password: string): Promise<TokenServer> {
   const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-token-'));
   const keyFile = path.join(base, 'key.pem');
@@ -342,15 +345,30 @@ export async function startTokenServer(user: string, password: string): Promise<
   const issuer = 'wharf-test-issuer';
   const requests: string[][] = [];
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const srv = http.createServer((req, res) => {
+  const handle = (
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+    form?: URLSearchParams,
+  ): void => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const scopes = url.searchParams.getAll('scope');
+    // GET: Basic credentials, scopes as parameters. POST: an OAuth2 refresh-token grant
+    // (docker's identity token), scopes space-separated in the form.
+    const scopes = form
+      ? (form.get('scope') ?? '').split(' ').filter(Boolean)
+      : url.searchParams.getAll('scope');
     requests.push(scopes);
-    const given = Buffer.from(
-      (req.headers.authorization ?? '').replace(/^Basic /, ''),
-      'base64',
-    ).toString();
-    const anonymous = !req.headers.authorization;
+    let given: string;
+    if (form) {
+      const ok =
+        form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === IDENTITY_TOKEN;
+      given = ok ? `${user}:${password}` : 'bad refresh token';
+    } else {
+      given = Buffer.from(
+        (req.headers.authorization ?? '').replace(/^Basic /, ''),
+        'base64',
+      ).toString();
+    }
+    const anonymous = !form && !req.headers.authorization;
     if (!anonymous && given !== `${user}:${password}`) {
       res.writeHead(401, { 'Content-Type': 'application/json' });
       res.end('{"details":"incorrect username or password"}');
@@ -377,14 +395,21 @@ export async function startTokenServer(user: string, password: string): Promise<
     };
     const input = `${b64(header)}.${b64(claims)}`;
     const sig = createSign('RSA-SHA256').update(input).sign(key).toString('base64url');
+    const token = `${input}.${sig}`;
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(
-      JSON.stringify({
-        token: `${input}.${sig}`,
-        expires_in: 300,
-        issued_at: new Date().toISOString(),
-      }),
+      JSON.stringify(
+        form
+          ? { access_token: token, expires_in: 300 }
+          : { token, expires_in: 300, issued_at: new Date().toISOString() },
+      ),
     );
+  };
+  const srv = http.createServer((req, res) => {
+    if (req.method !== 'POST') return handle(req, res);
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => handle(req, res, new URLSearchParams(text)));
   });
   const port = await freePort();
   await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER_CLI, ROOT, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 import {
   startRegistry,
+  IDENTITY_TOKEN,
   startTokenServer,
   type Msg,
   type RegistryHandle,
@@ -105,5 +106,25 @@ describe('bearer token auth', () => {
     expect(ok.stdout).toContain('Login Succeeded');
     const { rmSync } = await import('node:fs');
     rmSync('/tmp/wharf-token-test-cfg-' + process.pid, { recursive: true, force: true });
+  });
+
+  it('uses an identity token as an OAuth2 refresh token (POST to the realm)', async () => {
+    const ref = `${reg.host}/tok/bb:1`;
+    tokens.requests.length = 0;
+    const stream = await d.docker.pull(ref, {
+      authconfig: { identitytoken: IDENTITY_TOKEN, serveraddress: reg.host },
+    });
+    const msgs: Msg[] = await new Promise((resolve, reject) =>
+      d.docker.modem.followProgress(stream, (err, o) => (err ? reject(err) : resolve(o))),
+    );
+    expect(msgs.find((m) => m.error)).toBeUndefined();
+    expect(tokens.requests).toEqual([['repository:tok/bb:pull']]);
+    const bad = await d.docker
+      .pull(ref, { authconfig: { identitytoken: 'expired', serveraddress: reg.host } })
+      .then(
+        () => 'no error',
+        (e: Error) => e.message,
+      );
+    expect(bad).toContain('incorrect username or password');
   });
 });
