@@ -56,11 +56,16 @@ export interface ResolvedPull {
 const LAYER_ATTEMPTS = 3;
 
 export class ImagePuller {
+  /** Download slots, shared by every pull of the daemon (as dockerd's download manager). */
+  private readonly downloads: Semaphore;
+
   constructor(
     private readonly store: ImageStore,
     private readonly registry: RegistryClient,
     private readonly opts: { maxConcurrentDownloads: number; logger: Logger },
-  ) {}
+  ) {
+    this.downloads = new Semaphore(opts.maxConcurrentDownloads);
+  }
 
   /** Resolve a tagged or digested reference (no output yet: errors here are HTTP errors). */
   async resolve(ref: Reference, opts: PullOptions): Promise<ResolvedPull> {
@@ -199,7 +204,7 @@ export class ImagePuller {
       });
     }
     const committed: Array<Promise<unknown>> = [];
-    const slots = new Semaphore(this.opts.maxConcurrentDownloads);
+    const slots = this.downloads;
     const tasks = plan.map((p) => {
       const parentCommitted = p.i === 0 ? Promise.resolve() : committed[p.i - 1]!;
       const task = (async () => {

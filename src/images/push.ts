@@ -37,11 +37,16 @@ export interface PushOptions {
 }
 
 export class ImagePusher {
+  /** Upload slots, shared by every push of the daemon. */
+  private readonly uploads: Slots;
+
   constructor(
     private readonly store: ImageStore,
     private readonly registry: RegistryClient,
     private readonly opts: { maxConcurrentUploads: number; logger: Logger },
-  ) {}
+  ) {
+    this.uploads = new Slots(opts.maxConcurrentUploads);
+  }
 
   /** The local images a push of `name` (+`tag`) sends; throws before any output if none. */
   targets(name: string, tag: string | undefined): Array<{ ref: Reference; image: ImageRecord }> {
@@ -85,7 +90,7 @@ export class ImagePusher {
     }
     const ids = diffIDs.map((d) => shortLayerId(d));
     for (const id of ids) sink({ kind: 'layer', id, status: 'Preparing' });
-    const slots = new Slots(this.opts.maxConcurrentUploads);
+    const slots = this.uploads;
     const pushed: Descriptor[] = await Promise.all(
       layers.map(async (desc, i) => {
         const id = ids[i]!;
@@ -107,6 +112,7 @@ export class ImagePusher {
     const tag = ref.tag ?? 'latest';
     const digest = await repo.putManifest(tag, mediaType, bytes, opts.signal);
     await this.store.addRepoDigest(image.id, { domain: ref.domain, path: ref.path, digest });
+    this.opts.logger.info({ ref: familiarString(ref), digest }, 'image pushed');
     sink({ kind: 'message', status: `${tag}: digest: ${digest} size: ${bytes.length}` });
     sink({ kind: 'aux', aux: { Tag: tag, Digest: digest, Size: bytes.length } });
     return { digest, size: bytes.length };
