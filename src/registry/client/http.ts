@@ -88,7 +88,12 @@ function sendOnce(req: HttpRequest & { url: string }): Promise<IncomingMessage> 
       if (err.name === 'AbortError') reject(err);
       else
         reject(
-          new NetworkError(`${req.method} ${url.href}: ${err.message}`, err.code, { cause: err }),
+          // Worded as Go's net/http errors, which docker users know: Get "url": …
+          new NetworkError(
+            `${req.method[0]}${req.method.slice(1).toLowerCase()} "${url.href}": ${err.message}`,
+            err.code,
+            { cause: err },
+          ),
         );
     });
     r.on('response', (res) => {

@@ -156,6 +156,12 @@ describe('pull', () => {
     );
     const api = d.cli(['pull', `${reg.host}/multi:nope`]);
     expect(api.stderr).toContain('manifest unknown');
+    // Nothing listens on port 1: retried, then reported as docker words it.
+    const refused = d.cli(['pull', '127.0.0.1:1/x']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'Error response from daemon: Get "http://127.0.0.1:1/v2/x/manifests/latest": connect ECONNREFUSED',
+    );
   });
 
   it('pulls every tag with -a', () => {
