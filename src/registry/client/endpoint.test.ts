@@ -25,9 +25,10 @@ describe('endpointsFor', () => {
     ]);
   });
 
-  it('speaks plain http to localhost and loopback addresses', () => {
+  it('tries unverified https, then plain http, for localhost and loopback addresses', () => {
     for (const d of ['localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000', 'localhost']) {
       expect(endpointsFor(d, none, 'pull')).toEqual([
+        { base: `https://${d}`, verifyTls: false, mirror: false },
         { base: `http://${d}`, verifyTls: false, mirror: false },
       ]);
     }

@@ -1,8 +1,9 @@
 /**
  * Where a repository is served from: the registry's API base URL(s), in the order to try.
  * docker.io is served by registry-1.docker.io (and by the configured mirrors first, for
- * pulls); localhost and the daemon's `insecure-registries` speak plain http; everything else
- * https with verified certificates.
+ * pulls); localhost, 127.0.0.0/8 and the daemon's `insecure-registries` are tried over https
+ * without certificate checks, then plain http (as dockerd); everything else https with
+ * verified certificates.
  */
 import { isIP } from 'node:net';
 
@@ -55,10 +56,9 @@ export function endpointsFor(
     out.push({ base: `https://${DOCKER_HUB_API}`, verifyTls: true, mirror: false });
     return out;
   }
-  if (isLocal(domain)) {
-    out.push({ base: `http://${domain}`, verifyTls: false, mirror: false });
-  } else if (isInsecure(domain, config)) {
-    // As dockerd: https first (certificate not checked), then plain http.
+  if (isLocal(domain) || isInsecure(domain, config)) {
+    // As dockerd (127.0.0.0/8 is always insecure): https first, its certificate not checked,
+    // then plain http.
     out.push({ base: `https://${domain}`, verifyTls: false, mirror: false });
     out.push({ base: `http://${domain}`, verifyTls: false, mirror: false });
   } else {

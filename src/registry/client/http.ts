@@ -119,8 +119,21 @@ export function isTransientStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
 }
 
+/**
+ * TLS spoken to a plain-http server (or the reverse) fails the same way every time: not
+ * worth a retry, but a reason to try the next endpoint.
+ */
+export function isProtocolError(err: unknown): boolean {
+  if (!(err instanceof NetworkError)) return false;
+  return (
+    err.code === 'EPROTO' ||
+    (err.code?.startsWith('ERR_SSL_') ?? false) ||
+    /wrong version number|packet length too long|unknown protocol/i.test(err.message)
+  );
+}
+
 export function isTransientError(err: unknown): boolean {
-  return err instanceof NetworkError;
+  return err instanceof NetworkError && !isProtocolError(err);
 }
 
 export interface RetryOptions {

@@ -1,6 +1,8 @@
 /**
  * daemon.json settings: `registry-mirrors` serve docker.io pulls (no Docker Hub here: the
- * mirror is a local registry), `max-concurrent-downloads` queues layers ("Waiting").
+ * mirror is a local registry), `max-concurrent-downloads` queues layers ("Waiting"); and a
+ * registry on 127.0.0.1 serving https with a self-signed certificate (127.0.0.0/8 is
+ * insecure, as in dockerd: https tried first, unverified, then http).
  */
 import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,10 +21,12 @@ import {
 
 let d: DaemonHandle;
 let mirror: RegistryHandle;
+let tlsReg: RegistryHandle;
 let work: string;
 
 beforeAll(async () => {
   mirror = await startRegistry();
+  tlsReg = await startRegistry({ tls: true });
   d = await startDaemon({
     withBusybox: false,
     daemonJson: {
@@ -36,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await d?.stop();
   await mirror?.stop();
+  await tlsReg?.stop();
   if (work) await fsp.rm(work, { recursive: true, force: true });
 });
 
@@ -70,5 +75,16 @@ describe('daemon.json registry settings', () => {
     await expect(
       startDaemon({ withBusybox: false, daemonJson: { 'registry-mirrors': ['ftp://x'] } }),
     ).rejects.toThrow(/invalid mirror/);
+  });
+
+  it('pushes to and pulls from an https registry on 127.0.0.1 (self-signed)', () => {
+    expect(d.cli(['tag', 'mirrored', `${tlsReg.host}/tls/m:1`]).code).toBe(0);
+    const push = d.cli(['push', `${tlsReg.host}/tls/m:1`]);
+    expect(push.stderr).toBe('');
+    expect(push.code).toBe(0);
+    expect(d.cli(['rmi', `${tlsReg.host}/tls/m:1`]).code).toBe(0);
+    const pull = d.cli(['pull', `${tlsReg.host}/tls/m:1`]);
+    expect(pull.stderr).toBe('');
+    expect(pull.stdout).toContain(`Status: Downloaded newer image for ${tlsReg.host}/tls/m:1`);
   });
 });

@@ -34,10 +34,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** GET /v2/ answered (200 or 401), over https without certificate checks when `tls`. */
+async function probe(port: number, tls: boolean): Promise<boolean> {
+  const mod = tls ? await import('node:https') : await import('node:http');
+  return new Promise((resolve) => {
+    const req = mod.get(
+      { host: '127.0.0.1', port, path: '/v2/', rejectUnauthorized: false, timeout: 1000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 || res.statusCode === 401);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 export async function startRegistry(
   opts: {
     htpasswd?: { user: string; password: string };
     token?: { realm: string; service: string; issuer: string; certFile: string };
+    /** Serve https with a fresh self-signed certificate. */
+    tls?: boolean;
   } = {},
 ): Promise<RegistryHandle> {
   const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-registry-'));
@@ -55,6 +73,30 @@ export async function startRegistry(
     const t = opts.token;
     auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`;
   }
+  let tls = '';
+  if (opts.tls) {
+    const key = path.join(base, 'key.pem');
+    const cert = path.join(base, 'cert.pem');
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    if (r.status !== 0) throw new Error(`openssl: ${r.stderr.toString()}`);
+    tls = `  tls:\n    certificate: ${cert}\n    key: ${key}\n`;
+  }
   const config = path.join(base, 'config.yml');
   await fsp.writeFile(
     config,
@@ -69,7 +111,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: ${randomBytes(16).toString('hex')}
-${auth}`,
+${tls}${auth}`,
   );
   const logs: Buffer[] = [];
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], {
@@ -87,10 +129,7 @@ ${auth}`,
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (exited) throw new Error(`docker-registry exited: ${Buffer.concat(logs).toString()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-      (r) => r.status === 200 || r.status === 401,
-      () => false,
-    );
+    const ok = await probe(port, !!opts.tls);
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
