@@ -19,6 +19,7 @@ import {
   makeOciLayout,
   skopeoCopy,
   startRegistry,
+  type Msg,
   type RegistryHandle,
 } from './registry.js';
 
@@ -162,6 +163,35 @@ describe('pull', () => {
     expect(refused.stderr).toContain(
       'Error response from daemon: Get "http://127.0.0.1:1/v2/x/manifests/latest": connect ECONNREFUSED',
     );
+  });
+
+  it('runs concurrent pulls of the same image to one consistent result', async () => {
+    const layout = path.join(work, 'concurrent');
+    await makeOciLayout(layout, 'c', [
+      {
+        layers: [
+          fileTar({ 'one.bin': Buffer.alloc(3_000_000, 3) }),
+          fileTar({ 'two.bin': Buffer.alloc(3_000_000, 4) }),
+          fileTar({ 'three.bin': Buffer.alloc(3_000_000, 5) }),
+        ],
+        compression: 'gzip',
+        cmd: ['true'],
+      },
+    ]);
+    const ref = `${reg.host}/concurrent:c`;
+    skopeoCopy(layout, 'c', ref);
+    const pullOnce = async (): Promise<Msg[]> => {
+      const stream = await d.docker.pull(ref);
+      return new Promise((resolve, reject) =>
+        d.docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out))),
+      );
+    };
+    const results = await Promise.all([pullOnce(), pullOnce(), pullOnce()]);
+    for (const msgs of results) expect(msgs.find((m) => m.error)).toBeUndefined();
+    const img = await d.docker.getImage(ref).inspect();
+    expect(img.RootFS.Layers).toHaveLength(3);
+    const layers = await fsp.readdir(path.join(d.dataRoot, 'overlay/tmp'));
+    expect(layers).toEqual([]);
   });
 
   it('pulls every tag with -a', () => {
