@@ -150,6 +150,32 @@ describe('push', () => {
     expect(Number(blob.headers.get('content-length'))).toBe(m.layers[0]!.size);
   });
 
+  it('verifies blobs as it reads them back: a blob corrupted on local disk fails the push', async () => {
+    const layout = path.join(work, 'rot');
+    await makeOciLayout(layout, 'r', [
+      { layers: [fileTar({ 'rot.txt': 'y'.repeat(50_000) })], compression: 'none', cmd: ['true'] },
+    ]);
+    skopeoCopy(layout, 'r', `${reg.host}/rot/src:r`);
+    expect(d.wharf(['pull', '-q', `${reg.host}/rot/src:r`]).code).toBe(0);
+    const layer = JSON.parse(d.cli(['image', 'inspect', `${reg.host}/rot/src:r`]).stdout)[0];
+    const m = await manifestOf(reg.host, 'rot/src', 'r');
+    const digest = m.layers[0]!.digest;
+    const file = path.join(d.dataRoot, 'content/blobs/sha256', digest.slice(7));
+    const bytes = await fsp.readFile(file);
+    bytes[700] = bytes[700]! ^ 0xff;
+    await fsp.chmod(file, 0o644);
+    await fsp.writeFile(file, bytes);
+    const dest = `${reg2.host}/rot/dest:r`;
+    expect(d.wharf(['tag', layer.Id, dest]).code).toBe(0);
+    const push = d.wharf(['push', dest]);
+    expect(push.code).toBe(1);
+    expect(push.stderr).toContain(`content ${digest} is corrupt on disk`);
+    const head = await fetch(`http://${reg2.host}/v2/rot/dest/blobs/${digest}`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
+    const tag = await fetch(`http://${reg2.host}/v2/rot/dest/manifests/r`, { method: 'HEAD' });
+    expect(tag.status).toBe(404);
+  });
+
   it('refuses to push an image that does not exist locally', () => {
     const r = d.cli(['push', `${reg.host}/nope:1`]);
     expect(r.code).toBe(1);
