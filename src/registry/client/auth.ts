@@ -7,9 +7,8 @@
  * per scope set until it expires. One Authorizer serves one registry host with one set of
  * credentials.
  */
-import { unauthorized } from './unauthorized.js';
 import { parseChallenges, type Challenge, mergeScopes } from './challenge.js';
-import { registryError } from './errors.js';
+import { registryError, unauthorized } from './errors.js';
 import { readBody, retrying, isTransientError, send } from './http.js';
 
 export interface Credentials {

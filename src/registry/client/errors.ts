@@ -46,3 +46,6 @@ export async function registryError(res: IncomingMessage, prefix?: string): Prom
     prefix ? `${prefix}: ${text}` : text,
   );
 }
+
+export const unauthorized = (message: string): WharfError =>
+  new WharfError('unauthorized', 'ERR_UNAUTHORIZED', message);

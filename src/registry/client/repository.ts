@@ -17,7 +17,7 @@ import { Authorizer, type Credentials } from './auth.js';
 import { repositoryScope, type Action } from './challenge.js';
 import type { Endpoint } from './endpoint.js';
 import { blobPath, manifestPath } from './endpoint.js';
-import { registryError } from './errors.js';
+import { registryError, unauthorized } from './errors.js';
 import {
   isTransientError,
   isTransientStatus,
@@ -27,7 +27,6 @@ import {
   send,
   type Method,
 } from './http.js';
-import { unauthorized } from './unauthorized.js';
 import { chunks, counted, expectStatus, withDigest } from './upload-helpers.js';
 
 /** Everything a pull accepts, best first (docker's Accept list). */
