@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod zstd skopeo docker-registry apache2-utils)
+PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod zstd skopeo docker-registry apache2-utils openssl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
