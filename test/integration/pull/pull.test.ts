@@ -116,6 +116,34 @@ describe('pull', () => {
     expect(img.RepoTags).toEqual([]);
   });
 
+  it('pulls a Docker schema2 image and pushes it back unchanged', async () => {
+    const layout = path.join(work, 'v2s2');
+    await makeOciLayout(layout, 'd', [
+      {
+        layers: [fileTar({ 'docker.txt': 'schema2\n' }), fileTar({ 'more.txt': 'x\n' })],
+        compression: 'gzip',
+        cmd: ['true'],
+      },
+    ]);
+    skopeoCopy(layout, 'd', `${reg.host}/v2s2:d`, { format: 'v2s2' });
+    const r = d.cli(['pull', `${reg.host}/v2s2:d`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(r.stdout)![1]!;
+    expect(d.cli(['tag', `${reg.host}/v2s2:d`, `${reg.host}/v2s2copy:d`]).code).toBe(0);
+    const push = d.wharf(['push', `${reg.host}/v2s2copy:d`]);
+    expect(push.stderr).toBe('');
+    // The stored manifest goes out byte for byte: same digest, same media type.
+    expect(push.stdout).toContain(`d: digest: ${digest}`);
+    const res = await fetch(`http://${reg.host}/v2/v2s2copy/manifests/d`, {
+      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    expect(res.headers.get('content-type')).toBe(
+      'application/vnd.docker.distribution.manifest.v2+json',
+    );
+    expect(push.stdout).toContain('Mounted from v2s2');
+  });
+
   it('chooses the platform from an index (linux/amd64 by default, --platform otherwise)', async () => {
     const layout = path.join(work, 'multiarch');
     await makeOciLayout(layout, 'latest', [

@@ -297,12 +297,19 @@ export async function makeOciLayout(
 }
 
 /** skopeo copy of an OCI layout into the registry (all platforms of an index). */
-export function skopeoCopy(layout: string, ref: string, dest: string, creds?: string): void {
+export function skopeoCopy(
+  layout: string,
+  ref: string,
+  dest: string,
+  opts: { creds?: string; format?: 'v2s2' } = {},
+): void {
+  const { creds, format } = opts;
   const args = [
     'copy',
     '--quiet',
     '--all',
-    '--preserve-digests',
+    // Converting to Docker schema2 rewrites the manifest, so its digest cannot be kept.
+    ...(format ? ['--format', format] : ['--preserve-digests']),
     '--dest-tls-verify=false',
     ...(creds ? ['--dest-creds', creds] : []),
     `oci:${layout}:${ref}`,
