@@ -64,6 +64,10 @@ Options:
       --mtu int                MTU of container interfaces
       --log-driver string      Default driver for container logs (default "json-file")
       --log-opt map            Default log driver options (max-size=20m, max-file=5)
+      --insecure-registry list Enable insecure registry communication
+      --registry-mirror list   Preferred Docker registry mirror
+      --max-concurrent-downloads int  Set the max concurrent downloads (default 3)
+      --max-concurrent-uploads int    Set the max concurrent uploads (default 5)
   -v, --version                Print version information and quit
   -h, --help                   Print usage
 `;
@@ -152,6 +156,22 @@ export function parseFlags(argv: string[]): Flags {
         const j = kv.indexOf('=');
         if (j < 0) throw invalidArgument(`invalid log-opt: ${kv}`);
         logOpts[kv.slice(0, j)] = kv.slice(j + 1);
+        break;
+      }
+      case '--insecure-registry':
+        (v.insecureRegistries ??= []).push(value());
+        break;
+      case '--registry-mirror':
+        (v.registryMirrors ??= []).push(validMirror(value()));
+        break;
+      case '--max-concurrent-downloads':
+      case '--max-concurrent-uploads': {
+        const raw = value();
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 1)
+          throw invalidArgument(`invalid argument "${raw}" for "${arg}" flag`);
+        if (arg === '--max-concurrent-downloads') v.maxConcurrentDownloads = n;
+        else v.maxConcurrentUploads = n;
         break;
       }
       case '-h':
