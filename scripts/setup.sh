@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod zstd skopeo docker-registry apache2-utils openssl)
+PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod skopeo openssl)
 missing=()
+# Registry tests: zstd layers, Debian's reference registry, htpasswd.
+PKGS+=(zstd docker-registry apache2-utils)
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   echo "==> installing ${missing[*]}"
