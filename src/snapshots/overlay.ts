@@ -19,8 +19,9 @@ import {
 } from '../common/index.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../oci/index.js';
 import { overlayMountArgs, overlayMountOptions, validSnapshotID } from './mount-options.js';
-import type { ApplyLayerOptions, LayerInfo, Snapshotter, Usage } from './snapshotter.js';
+import type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
 import { dirUsage } from './usage.js';
+import type { ApplyLayerOptions } from './snapshotter.js';
 
 /** statfs magic of overlayfs. */
 const OVERLAYFS_MAGIC = 0x794c7630;
