@@ -38,7 +38,7 @@ const i = {
   push: () => import('./commands/image/push.js'),
 } satisfies Record<string, Loader>;
 
-const r = {
+const auth = {
   login: () => import('./commands/registry/login.js'),
   logout: () => import('./commands/registry/logout.js'),
 } satisfies Record<string, Loader>;
@@ -62,8 +62,8 @@ export const TOP_LEVEL: Record<string, Loader> = {
   info: s.info,
   inspect: s.inspect,
   kill: c.kill,
-  login: r.login,
-  logout: r.logout,
+  login: auth.login,
+  logout: auth.logout,
   logs: c.logs,
   pause: c.pause,
   ps: c.ls,
