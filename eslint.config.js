@@ -23,7 +23,7 @@ const LAYERS = {
   // The API layer sees services only through its backend interfaces.
   api: ['daemon', 'runtime', 'network', 'images', 'containers', 'snapshots', 'content', 'archive', 'registry', 'cli', 'client'],
   // The CLI and its client are API clients: never engine internals.
-  client: [...ENGINE, 'cli', 'registry'],
+  client: [...ENGINE, 'cli'],
   cli: [...ENGINE, 'registry'],
 };
 

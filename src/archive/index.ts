@@ -1,5 +1,5 @@
 export { applyLayer, type AppliedLayer } from './apply-layer.js';
-export { compressed, decompressed, detectCompression, type Compression } from './compression.js';
+export { detectCompression, type Compression } from './compression.js';
 export {
   cleanEntryPath,
   LayerSanitizer,
@@ -16,3 +16,5 @@ export {
   type EntryType,
   type TarHeader,
 } from './tar-format.js';
+// Stream (de)compression for pulls and pushes (gzip, zstd through the zstd program).
+export { compressed, decompressed } from './compression.js';
