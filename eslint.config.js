@@ -24,7 +24,7 @@ const LAYERS = {
   api: ['daemon', 'runtime', 'network', 'images', 'containers', 'snapshots', 'content', 'archive', 'registry', 'cli', 'client'],
   // The CLI and its client are API clients: never engine internals.
   client: [...ENGINE, 'cli'],
-  cli: [...ENGINE, 'registry'],
+  cli: ENGINE,
 };
 
 const layerRules = Object.entries(LAYERS).map(([dir, banned]) => ({
