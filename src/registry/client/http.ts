@@ -35,11 +35,15 @@ export class NetworkError extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,
-    opts?: { cause?: unknown },
+    opts?: { cause?: unknown; tlsHandshake?: boolean },
   ) {
     super(message, opts);
     this.name = 'NetworkError';
+    this.tlsHandshake = opts?.tlsHandshake ?? false;
   }
+
+  /** The connection failed before TLS was established (https to a plain-http server?). */
+  readonly tlsHandshake: boolean;
 }
 
 /** One request (redirects followed); resolves at the response's headers, whatever the status. */
@@ -81,6 +85,13 @@ function sendOnce(req: HttpRequest & { url: string }): Promise<IncomingMessage> 
     const headers: Record<string, string> = { ...req.headers };
     if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
     const r = mod.request(url, { method: req.method, headers, agent, signal: req.signal });
+    let secured = !isHttps;
+    r.on('socket', (sock) => {
+      // A reused keep-alive socket is already secure.
+      if ((sock as { encrypted?: boolean; authorized?: boolean }).encrypted && !sock.connecting)
+        secured = true;
+      else sock.once('secureConnect', () => (secured = true));
+    });
     r.setTimeout(SOCKET_TIMEOUT_MS, () =>
       r.destroy(Object.assign(new Error('registry connection timed out'), { code: 'ETIMEDOUT' })),
     );
@@ -92,7 +103,7 @@ function sendOnce(req: HttpRequest & { url: string }): Promise<IncomingMessage> 
           new NetworkError(
             `${req.method[0]}${req.method.slice(1).toLowerCase()} "${url.href}": ${err.message}`,
             err.code,
-            { cause: err },
+            { cause: err, tlsHandshake: !secured },
           ),
         );
     });
@@ -134,6 +145,17 @@ export function isProtocolError(err: unknown): boolean {
 
 export function isTransientError(err: unknown): boolean {
   return err instanceof NetworkError && !isProtocolError(err);
+}
+
+/**
+ * For an endpoint with a plain-http fallback (unverified https to an insecure registry): a
+ * failed TLS handshake means "try http", not "try again" — some servers reset the
+ * connection on a ClientHello instead of answering it.
+ */
+export function retryableOn(ep: { base: string; verifyTls: boolean }): (err: unknown) => boolean {
+  const hasFallback = ep.base.startsWith('https:') && !ep.verifyTls;
+  return (err) =>
+    isTransientError(err) && !(hasFallback && err instanceof NetworkError && err.tlsHandshake);
 }
 
 export interface RetryOptions {

@@ -19,11 +19,11 @@ import type { Endpoint } from './endpoint.js';
 import { blobPath, manifestPath } from './endpoint.js';
 import { registryError, unauthorized } from './errors.js';
 import {
-  isTransientError,
   isTransientStatus,
   NetworkError,
   readBody,
   retrying,
+  retryableOn,
   send,
   type Method,
 } from './http.js';
@@ -160,7 +160,7 @@ export class Repository {
     try {
       return await retrying(
         attempt,
-        (e) => !opts.once && (e instanceof Transient || isTransientError(e)),
+        (e) => !opts.once && (e instanceof Transient || retryableOn(ep)(e)),
         { signal: opts.signal },
       );
     } catch (err) {
@@ -187,7 +187,7 @@ export class Repository {
             verifyTls: ep.verifyTls,
             signal,
           }),
-        isTransientError,
+        retryableOn(ep),
         { signal },
       );
       res.resume();
