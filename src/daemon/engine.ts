@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import type { EventMessage, HostConfig } from '../api-types/index.js';
 import type { ExecBackend, ImagesBackend, SystemBackend } from '../api/routes/backend.js';
+import type { DistributionBackend } from '../api/routes/backend.js';
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 import type { Logger } from '../common/index.js';
 import { ContentStore } from '../content/index.js';
@@ -16,7 +17,7 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
-import { ImageDistribution, ImageStore } from '../images/index.js';
+import { ImageStore } from '../images/index.js';
 import { NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
@@ -24,6 +25,8 @@ import type { DaemonConfig } from './config.js';
 import { daemonPaths } from './paths.js';
 import { RuntimeAdapter } from './runtime-adapter.js';
 import { WHARF_VERSION } from './version.js';
+// Kept on its own line: the images import above is a busy merge spot.
+import { ImageDistribution } from '../images/index.js';
 
 export interface Engine {
   id: string;
@@ -322,7 +325,21 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     logger: log,
   });
 
-  const imagesBackend: ImagesBackend = {
+  const distributionBackend: DistributionBackend = {
+    pull: async (o, onProgress, signal) => {
+      for (const p of await distribution.pull(o, onProgress, signal)) {
+        events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+    push: async (name, o, onProgress, signal) => {
+      for (const p of await distribution.push(name, o, onProgress, signal)) {
+        events.publish('image', 'push', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+    login: (o) => distribution.login(o.serverAddress, o.credentials),
+  };
+
+  const imagesBackend: Omit<ImagesBackend, keyof DistributionBackend> = {
     list: (o) => images.list({ all: o.all, filters: Object.fromEntries(o.filters) }),
     inspect: (ref) => images.inspect(ref),
     history: (ref) => images.history(ref),
@@ -357,17 +374,6 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       events.publish('image', 'import', { ID: res.id, Attributes: { name: o.ref ?? res.id } });
       return res;
     },
-    pull: async (o, onProgress, signal) => {
-      for (const p of await distribution.pull(o, onProgress, signal)) {
-        events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
-      }
-    },
-    push: async (name, o, onProgress, signal) => {
-      for (const p of await distribution.push(name, o, onProgress, signal)) {
-        events.publish('image', 'push', { ID: p.ref, Attributes: { name: p.ref } });
-      }
-    },
-    login: (o) => distribution.login(o.serverAddress, o.credentials),
   };
 
   return {
@@ -375,7 +381,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     events,
     containers,
     exec: containers.exec,
-    images: imagesBackend,
+    images: { ...imagesBackend, ...distributionBackend },
     system,
     close: async () => {
       clearInterval(rotateTimer);

@@ -12,11 +12,11 @@ import type {
   ImageInspect,
   ImageSummary,
   LogsOptions,
-  ProgressEvent,
 } from '../../api-types/index.js';
 
 export type { AttachOptions, LogsOptions };
 import type { Hijacked } from '../hijack.js';
+import type { ProgressEvent } from '../../api-types/index.js';
 
 export interface ContainersBackend {
   create(body: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }>;
@@ -59,7 +59,7 @@ export interface ExecBackend {
   resize(execId: string, height: number, width: number): Promise<void>;
 }
 
-export interface ImagesBackend {
+export interface ImagesBackend extends DistributionBackend {
   list(opts: { all: boolean; filters: Map<string, string[]> }): Promise<ImageSummary[]>;
   inspect(ref: string): Promise<ImageInspect>;
   history(ref: string): Promise<HistoryResponseItem[]>;
@@ -72,6 +72,20 @@ export interface ImagesBackend {
     body: Readable,
     opts: { ref?: string; changes: string[]; message?: string },
   ): Promise<{ id: string }>;
+}
+
+export interface SystemBackend {
+  version(): Record<string, unknown>;
+  info(): Promise<Record<string, unknown>>;
+  subscribe(
+    opts: { since?: number; until?: number; filters: Map<string, string[]> },
+    onEvent: (ev: EventMessage) => void,
+    onEnd?: () => void,
+  ): () => void;
+}
+
+/** Pull, push and login: images moving to and from registries. */
+export interface DistributionBackend {
   /** Pull `fromImage` (+ `tag`); no tag and no digest pulls every tag. */
   pull(
     opts: {
@@ -101,14 +115,4 @@ export interface RegistryCredentials {
   password?: string;
   identityToken?: string;
   registryToken?: string;
-}
-
-export interface SystemBackend {
-  version(): Record<string, unknown>;
-  info(): Promise<Record<string, unknown>>;
-  subscribe(
-    opts: { since?: number; until?: number; filters: Map<string, string[]> },
-    onEvent: (ev: EventMessage) => void,
-    onEnd?: () => void,
-  ): () => void;
 }
