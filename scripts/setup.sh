@@ -6,11 +6,21 @@ cd "$(dirname "$0")/.."
 
 PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps kmod skopeo openssl)
 missing=()
+# Registry tests: zstd layers, Debian's reference registry, htpasswd.
+PKGS+=(zstd docker-registry apache2-utils)
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   echo "==> installing ${missing[*]}"
   apt-get update -qq
+  # docker-registry's package starts a system service on install; tests run their own
+  # registries, so keep services from starting (policy-rc.d exit 101) while installing.
+  policy_added=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [[ -n $policy_added ]]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then

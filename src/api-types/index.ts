@@ -5,3 +5,4 @@ export * from './filters.js';
 export * from './time.js';
 export * from './human.js';
 export * from './volume.js';
+export * from './progress.js';

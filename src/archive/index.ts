@@ -17,3 +17,5 @@ export {
   type EntryType,
   type TarHeader,
 } from './tar-format.js';
+// Stream (de)compression for pulls and pushes (gzip, zstd through the zstd program).
+export { compressed, decompressed } from './compression.js';

@@ -35,6 +35,13 @@ const i = {
   history: () => import('./commands/image/history.js'),
   import: () => import('./commands/image/import.js'),
   tag: () => import('./commands/image/tag.js'),
+  pull: () => import('./commands/image/pull.js'),
+  push: () => import('./commands/image/push.js'),
+} satisfies Record<string, Loader>;
+
+const auth = {
+  login: () => import('./commands/registry/login.js'),
+  logout: () => import('./commands/registry/logout.js'),
 } satisfies Record<string, Loader>;
 
 const v = {
@@ -70,9 +77,13 @@ export const TOP_LEVEL: Record<string, Loader> = {
   info: s.info,
   inspect: s.inspect,
   kill: c.kill,
+  login: auth.login,
+  logout: auth.logout,
   logs: c.logs,
   pause: c.pause,
   ps: c.ls,
+  pull: i.pull,
+  push: i.push,
   rename: c.rename,
   restart: c.restart,
   rm: c.rm,
@@ -119,7 +130,11 @@ export const TOP_LEVEL_HELP: Array<[string, string]> = [
   ['run', 'Create and run a new container from an image'],
   ['exec', 'Execute a command in a running container'],
   ['ps', 'List containers'],
+  ['pull', 'Download an image from a registry'],
+  ['push', 'Upload an image to a registry'],
   ['images', 'List images'],
+  ['login', 'Authenticate to a registry'],
+  ['logout', 'Log out from a registry'],
   ['info', 'Display system-wide information'],
   ['version', 'Show the Wharf version information'],
   ['attach', 'Attach local standard input, output, and error streams to a running container'],

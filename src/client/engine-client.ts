@@ -36,6 +36,19 @@ import {
   type RequestOptions,
 } from './transport.js';
 
+/** docker's AuthConfig, as sent in X-Registry-Auth and to POST /auth. */
+export interface RegistryAuthConfig {
+  username?: string;
+  password?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+}
+
+/** X-Registry-Auth: base64url of the JSON AuthConfig. */
+export function encodeRegistryAuth(a: RegistryAuthConfig): string {
+  return Buffer.from(JSON.stringify(a)).toString('base64url');
+}
+
 /** The newest API version this client speaks; lowered to the daemon's on first use. */
 export const CLIENT_API_VERSION = '1.45';
 
@@ -552,6 +565,59 @@ export class EngineClient {
       path: '/volumes/prune',
       query: { filters: jsonFilters(opts.filters) },
     });
+  }
+  /**
+   * POST /images/create?fromImage=: pull. `auth` is the X-Registry-Auth value (see
+   * encodeRegistryAuth). Progress messages go to `onMessage`; an error message rejects.
+   */
+  async imagePull(
+    opts: { fromImage: string; tag?: string; platform?: string },
+    auth: string | undefined,
+    onMessage: (m: JSONMessage) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const res = await this.raw({
+      method: 'POST',
+      path: '/images/create',
+      query: { fromImage: opts.fromImage, tag: opts.tag, platform: opts.platform },
+      headers: auth ? { 'X-Registry-Auth': auth } : {},
+      signal,
+    });
+    await readJsonLines<JSONMessage>(res, (m) => {
+      if (m.error || m.errorDetail?.message) {
+        throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
+      }
+      onMessage(m);
+    });
+  }
+
+  /** POST /images/{name}/push (`compression` is Wharf's: layers recompressed on the way). */
+  async imagePush(
+    name: string,
+    opts: { tag?: string; compression?: string },
+    auth: string | undefined,
+    onMessage: (m: JSONMessage) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const res = await this.raw({
+      method: 'POST',
+      path: `/images/${encName(name)}/push`,
+      query: { tag: opts.tag, compression: opts.compression },
+      // dockerd requires the header on push, even when there are no credentials.
+      headers: { 'X-Registry-Auth': auth ?? encodeRegistryAuth({}) },
+      signal,
+    });
+    await readJsonLines<JSONMessage>(res, (m) => {
+      if (m.error || m.errorDetail?.message) {
+        throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
+      }
+      onMessage(m);
+    });
+  }
+
+  /** POST /auth: the daemon checks the credentials against the registry. */
+  registryLogin(body: RegistryAuthConfig): Promise<{ Status: string; IdentityToken?: string }> {
+    return this.json({ method: 'POST', path: '/auth', body });
   }
 }
 

@@ -103,6 +103,52 @@ describe('buildConfig', () => {
     );
   });
 
+  it('takes the registry settings as flags too', async () => {
+    const { config } = await build(
+      '--insecure-registry',
+      'a:5000',
+      '--insecure-registry=10.0.0.0/8',
+      '--registry-mirror',
+      'http://127.0.0.1:5001',
+      '--max-concurrent-downloads',
+      '5',
+      '--max-concurrent-uploads=1',
+    );
+    expect(config.insecureRegistries).toEqual(['a:5000', '10.0.0.0/8']);
+    expect(config.registryMirrors).toEqual(['http://127.0.0.1:5001']);
+    expect(config.maxConcurrentDownloads).toBe(5);
+    expect(config.maxConcurrentUploads).toBe(1);
+    await expect(build('--max-concurrent-downloads', '0')).rejects.toEqual(invalid);
+    await expect(build('--registry-mirror', 'nope')).rejects.toEqual(invalid);
+  });
+
+  it('reads the registry keys of daemon.json and validates them', async () => {
+    await writeFile(
+      file,
+      JSON.stringify({
+        'insecure-registries': ['reg.lan:5000', '10.0.0.0/8'],
+        'registry-mirrors': ['https://mirror.example/'],
+        'max-concurrent-downloads': 6,
+        'max-concurrent-uploads': 2,
+      }),
+    );
+    const { config } = await build();
+    expect(config.insecureRegistries).toEqual(['reg.lan:5000', '10.0.0.0/8']);
+    expect(config.registryMirrors).toEqual(['https://mirror.example']);
+    expect(config.maxConcurrentDownloads).toBe(6);
+    expect(config.maxConcurrentUploads).toBe(2);
+    for (const bad of [
+      { 'registry-mirrors': ['ftp://m'] },
+      { 'registry-mirrors': ['https://m/path'] },
+      { 'insecure-registries': 'reg' },
+      { 'max-concurrent-downloads': 0 },
+      { 'max-concurrent-uploads': 1.5 },
+    ]) {
+      await writeFile(file, JSON.stringify(bad));
+      await expect(build()).rejects.toEqual(invalid);
+    }
+  });
+
   it('uses the defaults when the file is empty JSON', async () => {
     await writeFile(file, '{}');
     const { config, help, version, ignoredKeys } = await build();

@@ -19,6 +19,12 @@ export interface DaemonConfig {
   mtu?: number;
   runc: string;
   conmon: string;
+  /** Registries reached over plain http / unverified TLS (`host[:port]` or CIDR). */
+  insecureRegistries: string[];
+  /** Mirrors of docker.io tried before it for pulls. */
+  registryMirrors: string[];
+  maxConcurrentDownloads: number;
+  maxConcurrentUploads: number;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -34,6 +40,10 @@ export const DEFAULTS: DaemonConfig = {
   logOpts: {},
   runc: '/usr/sbin/runc',
   conmon: '/usr/bin/conmon',
+  insecureRegistries: [],
+  registryMirrors: [],
+  maxConcurrentDownloads: 3,
+  maxConcurrentUploads: 5,
 };
 
 export const USAGE = `Usage:	wharfd [OPTIONS]
@@ -54,6 +64,10 @@ Options:
       --mtu int                MTU of container interfaces
       --log-driver string      Default driver for container logs (default "json-file")
       --log-opt map            Default log driver options (max-size=20m, max-file=5)
+      --insecure-registry list Enable insecure registry communication
+      --registry-mirror list   Preferred Docker registry mirror
+      --max-concurrent-downloads int  Set the max concurrent downloads (default 3)
+      --max-concurrent-uploads int    Set the max concurrent uploads (default 5)
   -v, --version                Print version information and quit
   -h, --help                   Print usage
 `;
@@ -144,6 +158,22 @@ export function parseFlags(argv: string[]): Flags {
         logOpts[kv.slice(0, j)] = kv.slice(j + 1);
         break;
       }
+      case '--insecure-registry':
+        (v.insecureRegistries ??= []).push(value());
+        break;
+      case '--registry-mirror':
+        (v.registryMirrors ??= []).push(validMirror(value()));
+        break;
+      case '--max-concurrent-downloads':
+      case '--max-concurrent-uploads': {
+        const raw = value();
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 1)
+          throw invalidArgument(`invalid argument "${raw}" for "${arg}" flag`);
+        if (arg === '--max-concurrent-downloads') v.maxConcurrentDownloads = n;
+        else v.maxConcurrentUploads = n;
+        break;
+      }
       case '-h':
       case '--help':
         out.help = true;
@@ -175,6 +205,10 @@ const SUPPORTED_KEYS = new Set([
   'log-driver',
   'log-opts',
   'mtu',
+  'insecure-registries',
+  'registry-mirrors',
+  'max-concurrent-downloads',
+  'max-concurrent-uploads',
 ]);
 
 /** The rest of dockerd's daemon.json keys: accepted, with a warning that Wharf ignores them. */
@@ -211,7 +245,6 @@ const DOCKERD_KEYS = new Set([
   'icc',
   'init',
   'init-path',
-  'insecure-registries',
   'ip',
   'ip-forward',
   'ip-masq',
@@ -221,15 +254,12 @@ const DOCKERD_KEYS = new Set([
   'labels',
   'live-restore',
   'log-format',
-  'max-concurrent-downloads',
-  'max-concurrent-uploads',
   'max-download-attempts',
   'no-new-privileges',
   'node-generic-resources',
   'oom-score-adjust',
   'proxies',
   'raw-logs',
-  'registry-mirrors',
   'runtimes',
   'seccomp-profile',
   'selinux-enabled',
@@ -284,9 +314,44 @@ function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
   if (json['log-opts'] && typeof json['log-opts'] === 'object')
     out.logOpts = json['log-opts'] as Record<string, string>;
   if (typeof json['mtu'] === 'number') out.mtu = json['mtu'];
+  const strList = (k: string): string[] | undefined => {
+    const val = json[k];
+    if (val === undefined) return undefined;
+    if (!Array.isArray(val) || val.some((x) => typeof x !== 'string'))
+      throw invalidArgument(`daemon.json: "${k}" must be a list of strings`);
+    return val as string[];
+  };
+  const count = (k: string): number | undefined => {
+    const val = json[k];
+    if (val === undefined) return undefined;
+    if (typeof val !== 'number' || !Number.isInteger(val) || val < 1)
+      throw invalidArgument(`daemon.json: "${k}" must be a positive integer`);
+    return val;
+  };
+  out.insecureRegistries = strList('insecure-registries');
+  out.registryMirrors = strList('registry-mirrors')?.map(validMirror);
+  out.maxConcurrentDownloads = count('max-concurrent-downloads');
+  out.maxConcurrentUploads = count('max-concurrent-uploads');
   for (const k of Object.keys(out) as (keyof DaemonConfig)[])
     if (out[k] === undefined) delete out[k];
   return out;
+}
+
+/** A mirror must be an http(s) URL without path (dockerd's ValidateMirror). */
+function validMirror(m: string): string {
+  let url: URL;
+  try {
+    url = new URL(m);
+  } catch {
+    throw invalidArgument(`invalid mirror: "${m}" is not a valid URI`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw invalidArgument(
+      `invalid mirror: unsupported scheme "${url.protocol.slice(0, -1)}" in "${m}"`,
+    );
+  if (url.pathname !== '/' && url.pathname !== '')
+    throw invalidArgument(`invalid mirror: path, query, or fragment at end of the URI "${m}"`);
+  return url.origin;
 }
 
 export async function buildConfig(

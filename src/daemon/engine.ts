@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import type { EventMessage, HostConfig } from '../api-types/index.js';
 import type {
+  DistributionBackend,
   ExecBackend,
   ImagesBackend,
   SystemBackend,
@@ -30,6 +31,8 @@ import type { DaemonConfig } from './config.js';
 import { daemonPaths } from './paths.js';
 import { RuntimeAdapter } from './runtime-adapter.js';
 import { WHARF_VERSION } from './version.js';
+// Kept on its own line: the images import above is a busy merge spot.
+import { ImageDistribution } from '../images/index.js';
 
 export interface Engine {
   id: string;
@@ -309,7 +312,14 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         OSType: 'linux',
         Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(),
         IndexServerAddress: 'https://index.docker.io/v1/',
-        RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        RegistryConfig: {
+          IndexConfigs: {},
+          InsecureRegistryCIDRs: [
+            '127.0.0.0/8',
+            ...config.insecureRegistries.filter((r) => r.includes('/')),
+          ],
+          Mirrors: config.registryMirrors,
+        },
         NCPU: os.cpus().length,
         MemTotal: os.totalmem(),
         Name: os.hostname(),
@@ -337,7 +347,30 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       events.subscribe(o, onEvent, onEnd),
   };
 
-  const imagesBackend: ImagesBackend = {
+  const distribution = new ImageDistribution(images, {
+    insecureRegistries: config.insecureRegistries,
+    mirrors: config.registryMirrors,
+    maxConcurrentDownloads: config.maxConcurrentDownloads,
+    maxConcurrentUploads: config.maxConcurrentUploads,
+    userAgent: `wharf/${WHARF_VERSION}`,
+    logger: log,
+  });
+
+  const distributionBackend: DistributionBackend = {
+    pull: async (o, onProgress, signal) => {
+      for (const p of await distribution.pull(o, onProgress, signal)) {
+        events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+    push: async (name, o, onProgress, signal) => {
+      for (const p of await distribution.push(name, o, onProgress, signal)) {
+        events.publish('image', 'push', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+    login: (o) => distribution.login(o.serverAddress, o.credentials),
+  };
+
+  const imagesBackend: Omit<ImagesBackend, keyof DistributionBackend> = {
     list: (o) => images.list({ all: o.all, filters: Object.fromEntries(o.filters) }),
     inspect: (ref) => images.inspect(ref),
     history: (ref) => images.history(ref),
@@ -400,7 +433,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     events,
     containers,
     exec: containers.exec,
-    images: imagesBackend,
+    images: { ...imagesBackend, ...distributionBackend },
     system,
     volumes: {
       list: (filters) => volumes.list(filters),

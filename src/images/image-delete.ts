@@ -107,6 +107,17 @@ export async function deleteImage(
     }
     if (ref) await untag(store, ref, records);
     refs = store.refsOf(img.id);
+    // The last tag of a repository gone: its digest references (RepoDigests) go too.
+    if (
+      ref &&
+      ref.digest === undefined &&
+      !refs.some((r) => r.digest === undefined && fullName(r) === fullName(ref))
+    ) {
+      for (const r of refs.filter((x) => x.digest !== undefined && fullName(x) === fullName(ref))) {
+        await untag(store, r, records);
+      }
+      refs = store.refsOf(img.id);
+    }
     if (refs.length > 0) return records;
     quiet = true;
   } else if (isSingleReference(refs)) {

@@ -16,6 +16,7 @@ import {
   writeJsonAtomic,
   type Logger,
 } from '../common/index.js';
+import type { Compression } from '../archive/index.js';
 import type { ContentStore } from '../content/index.js';
 import {
   chainIDs,
@@ -185,7 +186,7 @@ export class ImageStore {
       config: { mediaType: MediaType.OciConfig, digest: id, size: configBytes.length },
       layers: [
         {
-          mediaType: layer.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer,
+          mediaType: layerMediaType(layer.compression),
           digest: blob.digest,
           size: blob.size,
         },
@@ -216,6 +217,54 @@ export class ImageStore {
     });
     this.logger.info({ id, ref: ref && familiarString(ref) }, 'image imported');
     return { id };
+  }
+
+  /**
+   * Record an image whose config and manifest are committed blobs and whose layers are
+   * committed in the snapshotter (a pull), and point `refs` (tags and/or digest references)
+   * at it. Returns whether any reference changed (docker's "Downloaded newer image").
+   */
+  async createImage(opts: {
+    config: ImageConfig;
+    configDigest: Digest;
+    manifest: Descriptor;
+    layers: Descriptor[];
+    refs: Reference[];
+  }): Promise<{ id: Digest; updated: boolean }> {
+    const id = opts.configDigest;
+    const chain = chainIDs(opts.config.rootfs.diff_ids);
+    let size = 0;
+    for (const c of chain) size += (await this.snapshots.layer(c)).size; // each must exist
+    return this.mutate(async () => {
+      const prev = this.images.get(id);
+      const changed = opts.refs.filter((r) => this.refs.get(referenceString(r)) !== id);
+      const tagged = changed.some((r) => r.tag !== undefined);
+      await this.saveRecord({
+        schemaVersion: 1,
+        id,
+        manifest: opts.manifest,
+        layers: opts.layers,
+        ...(chain.length > 0 ? { chainID: chain.at(-1)! } : {}),
+        size,
+        ...(tagged || prev?.lastTagTime
+          ? { lastTagTime: tagged ? new Date().toISOString() : prev?.lastTagTime }
+          : {}),
+        config: opts.config,
+      });
+      for (const r of changed) this.refs.set(referenceString(r), id);
+      if (changed.length > 0) await this.saveRefs();
+      this.logger.info({ id, refs: opts.refs.map(familiarString) }, 'image created');
+      return { id, updated: prev === undefined || changed.length > 0 };
+    });
+  }
+
+  /** Record `repo@digest` (RepoDigests) for an image after a push. */
+  async addRepoDigest(id: Digest, ref: Reference): Promise<void> {
+    await this.mutate(async () => {
+      if (!this.images.has(id) || this.refs.get(referenceString(ref)) === id) return;
+      this.refs.set(referenceString(ref), id);
+      await this.saveRefs();
+    });
   }
 
   /** Feed one body to the content store (as sent) and to the snapshotter (unpacked). */
@@ -433,6 +482,13 @@ export class ImageStore {
     if (!img) throw noSuchImage(imageId);
     return img;
   }
+}
+
+/** The OCI media type of a layer blob with this compression. */
+export function layerMediaType(compression: Compression): string {
+  if (compression === 'gzip') return MediaType.OciLayerGzip;
+  if (compression === 'zstd') return MediaType.OciLayerZstd;
+  return MediaType.OciLayer;
 }
 
 export function noSuchImage(what: string) {

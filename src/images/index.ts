@@ -17,3 +17,7 @@ export {
   withTag,
   type Reference,
 } from './reference.js';
+export { ImagePuller, type PullOptions, type ResolvedPull } from './pull.js';
+export { ImagePusher, type PushOptions } from './push.js';
+export type { ProgressEvent, ProgressSink } from './progress.js';
+export { ImageDistribution, type DistributionOptions } from './distribution.js';

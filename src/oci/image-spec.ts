@@ -7,10 +7,13 @@ export const MediaType = {
   OciConfig: 'application/vnd.oci.image.config.v1+json',
   OciLayer: 'application/vnd.oci.image.layer.v1.tar',
   OciLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  OciLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
   DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  DockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
+  DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const;
 
 export interface Descriptor {
@@ -26,6 +29,13 @@ export interface Platform {
   os: string;
   variant?: string;
   'os.version'?: string;
+}
+
+export interface Index {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
 }
 
 export interface Manifest {

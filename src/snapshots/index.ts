@@ -5,4 +5,4 @@ export {
   type OverlayOptions,
 } from './mount-options.js';
 export { OverlaySnapshotter } from './overlay.js';
-export type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
+export type { ApplyLayerOptions, LayerInfo, Snapshotter, Usage } from './snapshotter.js';

@@ -151,4 +151,33 @@ describe.skipIf(!isRoot)('OverlaySnapshotter (root, real mounts)', () => {
     ).rejects.toThrow(/diffID mismatch/);
     expect(await snaps.listLayers()).toEqual([]);
   });
+
+  it('commitAfter: unpacks at once, commits after the gate and the parent, discards on rejection', async () => {
+    const tarOf = async (name: string) =>
+      Readable.from([await buildTar([{ name, content: name }])]);
+    // A child unpacked before its parent exists, committed once the gate opens.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const parentTar = await buildTar([{ name: 'p', content: 'p' }]);
+    const { createHash } = await import('node:crypto');
+    const parentID = `sha256:${createHash('sha256').update(parentTar).digest('hex')}` as const;
+    const child = snaps.applyLayer(parentID, await tarOf('c'), { commitAfter: gate });
+    const parent = await snaps.applyLayer(undefined, Readable.from([parentTar]));
+    expect(parent.chainID).toBe(parentID);
+    expect((await snaps.listLayers()).map((l) => l.chainID)).toEqual([parentID]);
+    open();
+    const c = await child;
+    expect(c.parent).toBe(parentID);
+    // A rejected gate leaves nothing committed.
+    const refused = snaps.applyLayer(undefined, await tarOf('r'), {
+      commitAfter: Promise.reject(new Error('blob digest mismatch')),
+    });
+    await expect(refused).rejects.toThrow('blob digest mismatch');
+    expect((await snaps.listLayers()).map((l) => l.chainID).sort()).toEqual(
+      [parentID, c.chainID].sort(),
+    );
+    expect(await fsp.readdir(path.join(tmp, 'root', 'tmp'))).toEqual([]);
+    await snaps.removeLayer(c.chainID);
+    await snaps.removeLayer(parentID);
+  });
 });

@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { applyLayer } from '../archive/index.js';
+import { applyLayer, type Compression } from '../archive/index.js';
 import {
   conflict,
   internal,
@@ -26,6 +26,7 @@ import {
 } from './mount-options.js';
 import type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
 import { dirUsage } from './usage.js';
+import type { ApplyLayerOptions } from './snapshotter.js';
 
 /** statfs magic of overlayfs. */
 const OVERLAYFS_MAGIC = 0x794c7630;
@@ -139,11 +140,15 @@ export class OverlaySnapshotter implements Snapshotter {
   async applyLayer(
     parent: Digest | undefined,
     tar: Readable | AsyncIterable<Uint8Array>,
-    opts: { expectedDiffID?: Digest } = {},
-  ): Promise<LayerInfo & { compression: 'none' | 'gzip' }> {
-    if (parent !== undefined && !(await this.hasLayer(parent))) {
-      throw notFound(`parent layer ${parent} not found`, 'ERR_NO_SUCH_LAYER');
-    }
+    opts: ApplyLayerOptions = {},
+  ): Promise<LayerInfo & { compression: Compression }> {
+    const checkParent = async (): Promise<void> => {
+      if (parent !== undefined && !(await this.hasLayer(parent))) {
+        throw notFound(`parent layer ${parent} not found`, 'ERR_NO_SUCH_LAYER');
+      }
+    };
+    if (opts.commitAfter === undefined) await checkParent();
+    else opts.commitAfter.catch(() => {}); // awaited below, after the unpack
     const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
     await fsp.mkdir(path.join(tmp, 'diff'), { recursive: true, mode: 0o700 });
     try {
@@ -152,6 +157,10 @@ export class OverlaySnapshotter implements Snapshotter {
         throw invalidArgument(
           `layer diffID mismatch: got ${applied.diffID}, expected ${opts.expectedDiffID}`,
         );
+      }
+      if (opts.commitAfter !== undefined) {
+        await opts.commitAfter;
+        await checkParent();
       }
       const chainID =
         parent === undefined ? applied.diffID : sha256Digest(`${parent} ${applied.diffID}`);

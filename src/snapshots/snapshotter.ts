@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 
+import type { Compression } from '../archive/index.js';
 import type { Digest } from '../oci/index.js';
 
 /**
@@ -26,6 +27,19 @@ export interface LayerInfo {
   created: string;
 }
 
+export interface ApplyLayerOptions {
+  /** Refuse (and discard) the unpacked layer unless its diffID is this one. */
+  expectedDiffID?: Digest;
+  /**
+   * Awaited after the layer is unpacked and before it is committed; if it rejects the unpack
+   * is discarded. A pull unpacks layers in parallel and passes here "the parent layer is
+   * committed and this layer's compressed blob verified", so a layer becomes visible only
+   * in chain order and only once its download is known good. The parent is checked after
+   * this, instead of before unpacking.
+   */
+  commitAfter?: Promise<unknown>;
+}
+
 export interface Usage {
   size: number;
   inodes: number;
@@ -38,8 +52,8 @@ export interface Snapshotter {
   applyLayer(
     parent: Digest | undefined,
     tar: Readable | AsyncIterable<Uint8Array>,
-    opts?: { expectedDiffID?: Digest },
-  ): Promise<LayerInfo & { compression: 'none' | 'gzip' }>;
+    opts?: ApplyLayerOptions,
+  ): Promise<LayerInfo & { compression: Compression }>;
   removeLayer(chainID: Digest): Promise<void>;
   /** Unpacked directories of a chain, top layer first ([] for undefined). */
   diffDirs(chainID: Digest | undefined): Promise<string[]>;

@@ -116,7 +116,9 @@ export function busyboxRootfsTar(): string {
   return out;
 }
 
-export async function startDaemon(opts: { withBusybox?: boolean } = {}): Promise<DaemonHandle> {
+export async function startDaemon(
+  opts: { withBusybox?: boolean; daemonJson?: Record<string, unknown> } = {},
+): Promise<DaemonHandle> {
   const name = `wt${randomBytes(3).toString('hex')}`;
   const base = path.join(os.tmpdir(), `wharf-it-${name}`);
   const dataRoot = path.join(base, 'data');
@@ -126,7 +128,7 @@ export async function startDaemon(opts: { withBusybox?: boolean } = {}): Promise
   const bip = freeSubnet();
   const chainPrefix = `W${name.toUpperCase()}`;
   await fsp.mkdir(base, { recursive: true });
-  await fsp.writeFile(path.join(base, 'daemon.json'), '{}');
+  await fsp.writeFile(path.join(base, 'daemon.json'), JSON.stringify(opts.daemonJson ?? {}));
   const logs: Buffer[] = [];
   const args = [
     path.join(ROOT, 'bin/wharfd'),

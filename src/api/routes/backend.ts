@@ -20,6 +20,7 @@ import type {
 
 export type { AttachOptions, LogsOptions };
 import type { Hijacked } from '../hijack.js';
+import type { ProgressEvent } from '../../api-types/index.js';
 
 export interface ContainersBackend {
   create(body: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }>;
@@ -64,7 +65,7 @@ export interface ExecBackend {
   resize(execId: string, height: number, width: number): Promise<void>;
 }
 
-export interface ImagesBackend {
+export interface ImagesBackend extends DistributionBackend {
   list(opts: { all: boolean; filters: Map<string, string[]> }): Promise<ImageSummary[]>;
   inspect(ref: string): Promise<ImageInspect>;
   history(ref: string): Promise<HistoryResponseItem[]>;
@@ -102,4 +103,37 @@ export interface VolumesBackend {
     filters: Map<string, string[]>,
     opts: { allByDefault: boolean },
   ): Promise<VolumePruneResponse>;
+}
+
+/** Pull, push and login: images moving to and from registries. */
+export interface DistributionBackend {
+  /** Pull `fromImage` (+ `tag`); no tag and no digest pulls every tag. */
+  pull(
+    opts: {
+      fromImage: string;
+      tag?: string;
+      platform?: string;
+      credentials?: RegistryCredentials;
+    },
+    onProgress: (e: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  push(
+    name: string,
+    opts: { tag?: string; credentials?: RegistryCredentials; compression?: 'zstd' | 'gzip' },
+    onProgress: (e: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Check credentials against a registry (`POST /auth`). */
+  login(opts: {
+    serverAddress: string;
+    credentials: RegistryCredentials;
+  }): Promise<{ Status: string; IdentityToken?: string }>;
+}
+
+export interface RegistryCredentials {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
 }

@@ -3,9 +3,11 @@ import { invalidArgument, notImplemented } from '../../common/index.js';
 import { qbool, sendJson } from '../http.js';
 import type { Route } from '../router.js';
 import type { ImagesBackend } from './backend.js';
+import { distributionRoutes, pullHandler } from './distribution.js';
 
 export function imageRoutes(b: ImagesBackend): Route[] {
   return [
+    ...distributionRoutes(b),
     {
       method: 'POST',
       path: '/images/prune',
@@ -30,11 +32,7 @@ export function imageRoutes(b: ImagesBackend): Route[] {
       path: '/images/create',
       handler: async (ctx) => {
         const q = ctx.query;
-        if (q.get('fromImage')) {
-          throw notImplemented(
-            `pulling ${q.get('fromImage')} is not supported by this Wharf daemon yet; import a local image with "wharf import"`,
-          );
-        }
+        if (q.get('fromImage')) return pullHandler(b, ctx);
         const src = q.get('fromSrc');
         if (src === null) throw invalidArgument('fromImage or fromSrc is required');
         if (src !== '-')

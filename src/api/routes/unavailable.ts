@@ -29,7 +29,6 @@ export function unavailableRoutes(): Route[] {
     routes.push({ method, path: '/networks/{rest:.+}', handler: later('networks') });
   }
   routes.push({ method: 'POST', path: '/build', handler: later('building images') });
-  routes.push({ method: 'POST', path: '/images/{name:.+}/push', handler: later('pushing images') });
   routes.push({ method: 'GET', path: '/images/get', handler: later('saving images') });
   routes.push({ method: 'POST', path: '/images/load', handler: later('loading images') });
   routes.push({ method: 'POST', path: '/commit', handler: later('commit') });
