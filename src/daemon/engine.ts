@@ -453,6 +453,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       unsubscribeDestroy();
       for (const r of rotators.values()) r.unwatch();
       await containers.close();
+      await network.close();
     },
   };
 }

@@ -222,6 +222,24 @@ describe.skipIf(!isRoot)('NetworkManager (root)', () => {
     await assertNothingLeft(opts, [a.hostVeth, b.hostVeth, c.hostVeth]);
   }, 30_000);
 
+  it("frees the spare at shutdown and keeps containers' namespaces", async () => {
+    const opts = { ...(await options()), spareNetns: true };
+    const m = await open(opts);
+    const dir = await fsp.realpath(path.join(opts.execRoot, 'netns'));
+    await m.reconcile(new Set());
+    const { netnsPath } = await m.createNetnsConnected('ctr-a');
+    await m.settled();
+    expect((await fsp.readdir(dir)).length).toBe(3); // ctr-a -> spare-1, and spare-2
+    await m.close();
+    const target = await fsp.readlink(netnsPath);
+    expect((await fsp.readdir(dir)).sort()).toEqual(['ctr-a', target].sort());
+    await ping(netnsPath, m.bridge.gateway);
+    // Closed: no new spare is made.
+    await m.createNetnsConnected('ctr-b');
+    await m.settled();
+    expect((await fsp.readdir(dir)).filter((n) => n.startsWith('spare-'))).toEqual([target]);
+  }, 30_000);
+
   it('reopens idempotently (daemon restart), restores allocations and reconciles', async () => {
     const opts = await options();
     const m1 = await open(opts);

@@ -627,6 +627,23 @@ export class NetworkManager {
   }
 
   /**
+   * Daemon shutdown: make no more spares, let background work finish, and free the spare
+   * (a namespace nobody uses need not outlive the daemon; a crash leaves it to reconcile()).
+   * Containers' namespaces and endpoints stay: their containers keep running.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    await this.settled();
+    if (spare && (await spare.ready)) {
+      await this.disconnect(spare.key);
+      await this.removeNetns(spare.key);
+      await this.settled();
+    }
+  }
+
+  /**
    * Delete everything this manager created: veths on the bridge, the bridge, all namespaces
    * under <execRoot>/netns, our chains and jump rules, and the persisted record.
    */
