@@ -81,6 +81,17 @@ export interface ImagesBackend extends DistributionBackend {
   prune(
     filters: Map<string, string[]>,
   ): Promise<{ ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number }>;
+  /** POST /commit: a container's changes as a new image. */
+  commit(opts: {
+    container: string;
+    repo?: string;
+    tag?: string;
+    comment?: string;
+    author?: string;
+    pause: boolean;
+    changes: string[];
+    config?: Record<string, unknown>;
+  }): Promise<{ Id: string }>;
 }
 
 export interface SystemBackend {
