@@ -60,7 +60,11 @@ export interface ContainersBackend {
 export interface ExecBackend {
   create(ref: string, body: Record<string, unknown>): Promise<{ Id: string }>;
   isTty(execId: string): boolean;
-  start(execId: string, opts: { detach: boolean; tty: boolean }, conn?: Hijacked): Promise<void>;
+  start(
+    execId: string,
+    opts: { detach: boolean; tty: boolean; consoleSize?: unknown },
+    conn?: Hijacked,
+  ): Promise<void>;
   inspect(execId: string): unknown;
   resize(execId: string, height: number, width: number): Promise<void>;
 }
