@@ -27,6 +27,7 @@ const c = {
   rename: () => import('./commands/container/rename.js'),
   pause: () => import('./commands/container/pause.js'),
   unpause: () => import('./commands/container/unpause.js'),
+  prune: () => import('./commands/container/prune.js'),
 } satisfies Record<string, Loader>;
 
 const i = {
@@ -38,6 +39,7 @@ const i = {
   tag: () => import('./commands/image/tag.js'),
   pull: () => import('./commands/image/pull.js'),
   push: () => import('./commands/image/push.js'),
+  prune: () => import('./commands/image/prune.js'),
 } satisfies Record<string, Loader>;
 
 const auth = {
@@ -58,6 +60,7 @@ const s = {
   info: () => import('./commands/system/info.js'),
   events: () => import('./commands/system/events.js'),
   inspect: () => import('./commands/system/inspect.js'),
+  df: () => import('./commands/system/df.js'),
 } satisfies Record<string, Loader>;
 
 const r = {
@@ -120,7 +123,7 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   },
   system: {
     description: 'Manage Wharf',
-    commands: { info: s.info, events: s.events },
+    commands: { info: s.info, events: s.events, df: s.df },
   },
   registry: {
     description: 'Run an image registry (OCI distribution)',
