@@ -120,20 +120,32 @@ async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): 
   };
 }
 
-/** Push then pull of the image through `client` to a registry: median ms of each. */
-function pushPull(client: Engine, src: string, host: string): { push: number; pull: number } {
+/**
+ * Push then pull of the image through `client`, each run against a registry started empty
+ * (a registry that saw the blobs before would let the push skip or mount them).
+ */
+async function pushPull(
+  client: Engine,
+  src: string,
+  start: () => Promise<{ host: string; stop(): Promise<void> }>,
+): Promise<{ push: number; pull: number }> {
   const env = envFor(client);
   const push: number[] = [];
   const pull: number[] = [];
   for (let i = 0; i < PULL_RUNS; i++) {
-    const ref = `${host}/bench/roundtrip:r${i}`; // a new repository name: nothing to skip
-    timed([DOCKER, 'tag', src, ref], env);
-    push.push(timed([DOCKER, 'push', '-q', ref], env));
-    timed([DOCKER, 'rmi', ref], env);
-    timed([DOCKER, 'rmi', src], env); // its layers go: the pull downloads them again
-    pull.push(timed([DOCKER, 'pull', '-q', ref], env));
-    timed([DOCKER, 'tag', ref, src], env);
-    timed([DOCKER, 'rmi', ref], env);
+    const reg = await start();
+    try {
+      const ref = `${reg.host}/bench/roundtrip:r${i}`;
+      timed([DOCKER, 'tag', src, ref], env);
+      push.push(timed([DOCKER, 'push', '-q', ref], env));
+      timed([DOCKER, 'rmi', ref], env);
+      timed([DOCKER, 'rmi', src], env); // its layers go: the pull downloads them again
+      pull.push(timed([DOCKER, 'pull', '-q', ref], env));
+      timed([DOCKER, 'tag', ref, src], env);
+      timed([DOCKER, 'rmi', ref], env);
+    } finally {
+      await reg.stop();
+    }
   }
   return { push: median(push), pull: median(pull) };
 }
@@ -172,10 +184,11 @@ export async function benchPull(base: string): Promise<void> {
     // client), else through wharfd.
     const client = d ?? w;
     timed([DOCKER, 'pull', '-q', ref], envFor(client));
-    const wr = await startWharfRegistry(path.join(base, 'wharf-registry'));
-    stops.push(wr.stop);
-    const viaWharf = pushPull(client, ref, wr.host);
-    const viaDist = pushPull(client, ref, reg.host);
+    let n = 0;
+    const viaWharf = await pushPull(client, ref, () =>
+      startWharfRegistry(path.join(base, `wharf-registry-${n++}`)),
+    );
+    const viaDist = await pushPull(client, ref, () => startRegistry());
 
     const mb = 200;
     const s = (ms?: number) => (ms === undefined ? undefined : `${(ms / 1000).toFixed(2)} s`);
