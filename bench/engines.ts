@@ -3,7 +3,7 @@
  * (wharfd always, dockerd when installed), and whole-command timing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,10 +115,25 @@ export async function startWharf(base: string): Promise<Engine> {
   };
 }
 
-export async function startDocker(base: string): Promise<Engine | undefined> {
+/**
+ * dockerd on its own socket and roots. Without `network` (benchmarks that need no bridge) it
+ * makes no bridge and touches no firewall chain, as the interop tests' dockerd.
+ */
+export async function startDocker(
+  base: string,
+  opts: { network?: boolean } = {},
+): Promise<Engine | undefined> {
   const dockerd = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
   if (!dockerd) return undefined;
   const socket = path.join(base, 'docker.sock');
+  // dockerd before 23 writes a trust key, by default to /etc/docker/key.json: keep it here.
+  const major = Number(
+    /version (\d+)\./.exec(spawnSync(dockerd, ['--version']).stdout.toString())?.[1],
+  );
+  writeFileSync(
+    path.join(base, 'docker.json'),
+    JSON.stringify(major < 23 ? { 'deprecated-key-path': path.join(base, 'docker-key.json') } : {}),
+  );
   const proc = spawn(
     dockerd,
     [
@@ -131,7 +146,8 @@ export async function startDocker(base: string): Promise<Engine | undefined> {
       '--pidfile',
       path.join(base, 'docker.pid'),
       '--config-file',
-      path.join(base, 'none.json'),
+      path.join(base, 'docker.json'),
+      ...(opts.network ? [] : ['--bridge=none', '--iptables=false', '--ip-masq=false']),
     ],
     { stdio: 'ignore' },
   );

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [start] [pull]`: the figures the issues name, measured on this machine, side
+ * `npm run bench [start] [pull] [build]`: the figures the issues name, measured on this machine, side
  * by side with a Docker engine when one is installed (dockerd started on its own socket and
  * data root). Nothing is asserted — it prints. With no argument every suite runs.
  */
@@ -7,12 +7,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { benchBuild } from './build.js';
 import { benchPull } from './pull.js';
 import { benchStart } from './start.js';
 
 const SUITES: Record<string, (base: string) => Promise<void>> = {
   start: benchStart,
   pull: benchPull,
+  build: benchBuild,
 };
 
 async function main(): Promise<void> {

@@ -82,7 +82,7 @@ export async function benchStart(base: string): Promise<void> {
     const w = await startWharf(base);
     engines.push(w);
     const wf = await measure(w, tar);
-    const d = await startDocker(base).catch((err) => {
+    const d = await startDocker(base, { network: true }).catch((err) => {
       console.error(`(no Docker comparison: ${(err as Error).message})`);
       return undefined;
     });
