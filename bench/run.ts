@@ -1,5 +1,5 @@
 /**
- * `npm run bench [start] [pull] [build]`: the figures the issues name, measured on this machine, side
+ * `npm run bench [start] [pull] [build] [network]`: the figures the issues name, measured on this machine, side
  * by side with a Docker engine when one is installed (dockerd started on its own socket and
  * data root). Nothing is asserted — it prints. With no argument every suite runs.
  */
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { benchBuild } from './build.js';
+import { benchNetwork } from './network.js';
 import { benchPull } from './pull.js';
 import { benchStart } from './start.js';
 
@@ -15,6 +16,7 @@ const SUITES: Record<string, (base: string) => Promise<void>> = {
   start: benchStart,
   pull: benchPull,
   build: benchBuild,
+  network: benchNetwork,
 };
 
 async function main(): Promise<void> {
