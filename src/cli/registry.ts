@@ -37,6 +37,8 @@ const i = {
   tag: () => import('./commands/image/tag.js'),
   pull: () => import('./commands/image/pull.js'),
   push: () => import('./commands/image/push.js'),
+  save: () => import('./commands/image/save.js'),
+  load: () => import('./commands/image/load.js'),
 } satisfies Record<string, Loader>;
 
 const auth = {
@@ -77,6 +79,7 @@ export const TOP_LEVEL: Record<string, Loader> = {
   info: s.info,
   inspect: s.inspect,
   kill: c.kill,
+  load: i.load,
   login: auth.login,
   logout: auth.logout,
   logs: c.logs,
@@ -89,6 +92,7 @@ export const TOP_LEVEL: Record<string, Loader> = {
   rm: c.rm,
   rmi: i.rm,
   run: c.run,
+  save: i.save,
   start: c.start,
   stop: c.stop,
   tag: i.tag,
