@@ -1,12 +1,17 @@
 /**
- * A private real Docker engine (Debian's docker.io) for interop tests and the benchmark: its
- * own socket, data root, exec root and pidfile under one temp directory, no daemon.json of
- * the host. With `network: false` (the default for tests) it runs with
- * `--bridge=none --iptables=false --ip-masq=false`, so it creates no bridge and touches no
- * firewall chain: its containers must then run with `--network none`.
+ * A private real Docker engine (Debian's docker.io) for interop tests: its own socket, data
+ * root, exec root, pidfile and (empty) daemon.json under temp directories, never the host's
+ * /var/run/docker.sock or /var/lib/docker. With `network: false` (the default) it runs with
+ * `--bridge=none --iptables=false --ip-masq=false --ip-forward=false`, so it creates no
+ * bridge, touches no firewall chain and no sysctl; its containers run with `--network none`.
+ *
+ * `stop()` removes its containers, stops it (SIGKILL after a grace period, and then the
+ * containerd it spawned, found by the pidfile in our exec root), unmounts whatever it left
+ * mounted under its roots and deletes them. A worker that exits without calling `stop()`
+ * still kills both processes (the 'exit' hook below).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,9 +21,12 @@ import { DOCKER_CLI, type CliResult } from './daemon.js';
 export interface DockerdHandle {
   socket: string;
   base: string;
+  execRoot: string;
   proc: ChildProcess;
   /** Run the docker CLI against this engine. */
   cli(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): CliResult;
+  /** dockerd's own output so far (for failed tests). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -27,21 +35,28 @@ export function dockerdPath(): string | undefined {
   return ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
 }
 
-export async function startDockerd(
-  opts: { network?: boolean; base?: string } = {},
-): Promise<DockerdHandle> {
+/** Why interop tests cannot run here, or undefined when they can. */
+export function dockerdMissingReason(): string | undefined {
+  if (!dockerdPath()) return 'dockerd is not installed (Debian package docker.io)';
+  if (!existsSync(DOCKER_CLI)) return `the docker CLI is not at ${DOCKER_CLI}`;
+  if (process.getuid?.() !== 0) return 'dockerd needs root';
+  return undefined;
+}
+
+export async function startDockerd(opts: { network?: boolean } = {}): Promise<DockerdHandle> {
   const bin = dockerdPath();
   if (!bin) throw new Error('dockerd is not installed (Debian package docker.io)');
-  const base = opts.base ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-dockerd-')));
+  const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-dockerd-'));
   const socket = path.join(base, 'docker.sock');
-  // Exec roots hold unix sockets: keep the path short.
+  // Exec roots hold unix sockets (containerd's among them): keep the path short.
   const execRoot = await fsp.mkdtemp('/run/wharf-dkx-');
+  const dataRoot = path.join(base, 'data');
   await fsp.writeFile(path.join(base, 'daemon.json'), '{}');
   const args = [
     '-H',
     `unix://${socket}`,
     '--data-root',
-    path.join(base, 'data'),
+    dataRoot,
     '--exec-root',
     execRoot,
     '--pidfile',
@@ -49,21 +64,78 @@ export async function startDockerd(
     '--config-file',
     path.join(base, 'daemon.json'),
   ];
-  if (!opts.network) args.push('--bridge=none', '--iptables=false', '--ip-masq=false');
+  if (!opts.network) {
+    args.push('--bridge=none', '--iptables=false', '--ip-masq=false', '--ip-forward=false');
+  }
   const logs: Buffer[] = [];
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (b: Buffer) => logs.push(b));
   proc.stderr!.on('data', (b: Buffer) => logs.push(b));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
+
+  // The containerd dockerd spawned (and supervises) records its pid in our exec root.
+  const containerdPid = (): number | undefined => {
+    try {
+      const pid = Number(readFileSync(path.join(execRoot, 'containerd', 'containerd.pid'), 'utf8'));
+      return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+    } catch {
+      return undefined;
     }
-    // dockerd unmounts its overlay layers on shutdown; anything left is below base.
-    spawnSync('umount', ['-R', path.join(base, 'data')], { stdio: 'ignore' });
-    await fsp.rm(base, { recursive: true, force: true }).catch(() => undefined);
-    await fsp.rm(execRoot, { recursive: true, force: true }).catch(() => undefined);
+  };
+  const killAll = (): void => {
+    const pid = containerdPid();
+    if (running()) proc.kill('SIGKILL');
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killAll);
+
+  const cli = (a: string[], o: { input?: string | Buffer; timeoutMs?: number } = {}) => {
+    const r = spawnSync(DOCKER_CLI, a, {
+      env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
+      input: o.input,
+      timeout: o.timeoutMs ?? 60_000,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return {
+      code: r.status ?? -1,
+      stdout: r.stdout?.toString() ?? '',
+      stderr: r.stderr?.toString() ?? '',
+    };
+  };
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      if (running()) {
+        const ids = cli(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+        if (ids.length > 0) cli(['rm', '-f', ...ids]);
+        const ctrd = containerdPid();
+        proc.kill('SIGTERM');
+        const graceful = await Promise.race([
+          exited.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
+        ]);
+        if (!graceful) killAll();
+        await exited;
+        // dockerd stops its containerd on a clean exit; make sure of it.
+        if (ctrd !== undefined) await waitGone(ctrd);
+      }
+    } finally {
+      killAll();
+      process.removeListener('exit', killAll);
+      await unmountUnder([base, execRoot]);
+      await fsp.rm(base, { recursive: true, force: true }).catch(() => undefined);
+      await fsp.rm(execRoot, { recursive: true, force: true }).catch(() => undefined);
+    }
   };
   try {
     await waitPing(socket, proc);
@@ -74,22 +146,37 @@ export async function startDockerd(
   return {
     socket,
     base,
+    execRoot,
     proc,
-    cli: (a, o = {}) => {
-      const r = spawnSync(DOCKER_CLI, a, {
-        env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
-        input: o.input,
-        timeout: o.timeoutMs ?? 60_000,
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      return {
-        code: r.status ?? -1,
-        stdout: r.stdout?.toString() ?? '',
-        stderr: r.stderr?.toString() ?? '',
-      };
-    },
+    cli,
+    output: () => Buffer.concat(logs).toString(),
     stop,
   };
+}
+
+/** Wait (a bounded time) for a process to be gone; SIGKILL it if it lingers. */
+async function waitGone(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+/** Unmount (lazily, deepest first) everything mounted below `roots`. */
+async function unmountUnder(roots: string[]): Promise<void> {
+  const mounts = (await fsp.readFile('/proc/self/mounts', 'utf8'))
+    .split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((m) => roots.some((r) => m === r || m.startsWith(`${r}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
 }
 
 /** Wait until an engine answers `/_ping` (or its process exits). */
