@@ -141,7 +141,9 @@ export async function startDockerd(opts: { network?: boolean } = {}): Promise<Do
     await waitPing(socket, proc);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n${Buffer.concat(logs).toString().slice(-4000)}`);
+    throw new Error(`${(err as Error).message}\n${Buffer.concat(logs).toString().slice(-4000)}`, {
+      cause: err,
+    });
   }
   return {
     socket,

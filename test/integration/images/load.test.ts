@@ -116,6 +116,42 @@ describe('OCI image layouts', () => {
     }
   });
 
+  it('an image with zstd layers saves them decompressed (loadable by any Docker)', async () => {
+    const ref = `${name('zstd-resave')}:v1`;
+    const src = path.join(tmp, 'zsrc.tar');
+    const oci = path.join(tmp, 'zoci.tar');
+    ok(d.cli(['tag', 'busybox', ref]));
+    ok(d.cli(['save', '-o', src, ref]));
+    ok(d.cli(['rmi', ref]));
+    const r = spawnSync('skopeo', [
+      'copy',
+      '--dest-compress-format',
+      'zstd',
+      '--dest-compress',
+      `docker-archive:${src}`,
+      `oci-archive:${oci}:${ref}`,
+    ]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(load(oci)).toBe(`Loaded image: ${ref}\n`);
+    const out = path.join(tmp, 'zresaved.tar');
+    ok(d.cli(['save', '-o', out, ref]));
+    const files = await readArchive(readFileSync(out));
+    const [entry] = JSON.parse(files.get('manifest.json')!.toString());
+    const config = JSON.parse(files.get(entry.Config)!.toString());
+    // Each layer is the plain tar: its blob digest is its diffID.
+    expect(entry.Layers.map((l: string) => sha256(files.get(l)!))).toEqual(config.rootfs.diff_ids);
+    const index = JSON.parse(files.get('index.json')!.toString());
+    const m = JSON.parse(
+      files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString(),
+    );
+    expect(m.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar',
+    ]);
+    ok(d.cli(['rmi', ref]));
+    expect(load(out)).toBe(`Loaded image: ${ref}\n`);
+    expect(ok(d.cli(['run', '--rm', ref, 'echo', 'resaved']))).toBe('resaved\n');
+  });
+
   it('a hand-made layout: nested multi-platform index, io.containerd.image.name, gzip layer', async () => {
     const ref = `${name('handmade')}:v1`;
     const layer = await markerLayer('handmade');

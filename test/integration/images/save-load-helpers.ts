@@ -97,7 +97,10 @@ export function storeState(d: DaemonHandle): {
       return [];
     }
   };
-  const images = ok(d.cli(['images', '-a', '-q', '--no-trunc'])).split('\n').sort().join('\n');
+  const images = ok(d.cli(['images', '-a', '-q', '--no-trunc']))
+    .split('\n')
+    .sort()
+    .join('\n');
   return {
     images,
     blobs: list(path.join(d.dataRoot, 'content', 'blobs', 'sha256')),

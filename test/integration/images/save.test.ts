@@ -70,7 +70,9 @@ describe('save', () => {
       'io.containerd.image.name': 'docker.io/library/busybox:latest',
       'org.opencontainers.image.ref.name': 'latest',
     });
-    const m = JSON.parse(files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString());
+    const m = JSON.parse(
+      files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString(),
+    );
     expect(m.config.digest).toBe(imageId('busybox'));
     expect(m.layers.map((l: { digest: string }) => `blobs/sha256/${l.digest.slice(7)}`)).toEqual(
       manifest[0].Layers,
