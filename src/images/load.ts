@@ -56,16 +56,18 @@ export class ImageLoader {
       const plans = await planLoad(arc);
       const added = { blobs: [] as Digest[], layers: [] as Digest[] };
       const ingested: Array<{ plan: ImagePlan; layers: Descriptor[] }> = [];
+      const out: LoadedImage[] = [];
       try {
         for (const plan of plans) {
           ingested.push({ plan, layers: await this.ingest(arc, plan, added, sink, opts) });
         }
+        for (const { plan, layers } of ingested) out.push(await this.register(plan, layers, sink));
       } catch (err) {
+        // Only what no recorded image uses is dropped: images registered before a failure
+        // (and anything a concurrent pull has recorded meanwhile) keep their blobs and layers.
         await this.rollback(added);
         throw err;
       }
-      const out: LoadedImage[] = [];
-      for (const { plan, layers } of ingested) out.push(await this.register(plan, layers, sink));
       return out;
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });

@@ -200,6 +200,20 @@ describe('save and load round trips', () => {
     expect(storeState(d)).toEqual(before);
   });
 
+  it('on a terminal, docker and wharf load show "Loading layer" progress (bars need > 110 columns, as in docker)', () => {
+    const ref = `${name('tty')}:v1`;
+    childImage(ref, 'tty');
+    const file = path.join(tmp, 'tty.tar');
+    ok(d.cli(['save', '-o', file, ref]));
+    for (const bin of [[DOCKER_CLI], [process.execPath, path.join(ROOT, 'bin/wharf')]]) {
+      ok(d.cli(['rmi', ref]));
+      const r = ptyRun(d, [...bin, 'load', '-i', file].map(q).join(' '));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/[0-9a-f]{12}: Loading layer .*[\d.]+[kMG]?B\/[\d.]+[kMG]?B/);
+      expect(r.stdout).toContain(`Loaded image: ${ref}`);
+    }
+  });
+
   it('wharf save -o / wharf image load -i -q', () => {
     const ref = `${name('wharfcli')}:v1`;
     const id = childImage(ref, 'wharf-cli');

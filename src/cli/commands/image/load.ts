@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 import type { CommandSpec } from '../../command.js';
+import { ProgressRenderer } from '../../progress.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS]',
@@ -40,10 +41,11 @@ export const command: CommandSpec = {
       body = file;
     }
     const client = await cli.client();
-    // Progress bars are for terminals; the "Loaded image" lines are the result.
-    await client.imageLoad(body, { quiet: f.bool('quiet') || !cli.stdout.isTTY }, (m) => {
-      if (m.stream) cli.stdout.write(m.stream);
-    });
+    // As docker: "Loading layer" bars only on a terminal; the "Loaded image" lines always.
+    const renderer = new ProgressRenderer(cli.stdout);
+    await client.imageLoad(body, { quiet: f.bool('quiet') || !cli.stdout.isTTY }, (m) =>
+      renderer.render(m),
+    );
     return 0;
   },
 };
