@@ -214,6 +214,26 @@ describe('save and load round trips', () => {
     }
   });
 
+  it('a bare repository saves all its tags; a gzipped archive loads', () => {
+    const repo = name('alltags');
+    const id = childImage(`${repo}:one`, 'all-tags');
+    ok(d.cli(['tag', `${repo}:one`, `${repo}:two`]));
+    const wharf = [process.execPath, path.join(ROOT, 'bin/wharf')].map(q).join(' ');
+    const gz = path.join(tmp, 'alltags.tar.gz');
+    const env = { ...process.env, DOCKER_HOST: `unix://${d.socket}` };
+    const saved = spawnSync('sh', ['-c', `${wharf} save ${q(repo)} | gzip > ${q(gz)}`], { env });
+    expect(saved.stderr.toString()).toBe('');
+    expect(saved.status).toBe(0);
+    ok(d.cli(['rmi', `${repo}:one`, `${repo}:two`]));
+    const out = spawnSync('sh', ['-c', `${wharf} image load -q < ${q(gz)}`], { env });
+    expect(out.stderr.toString()).toBe('');
+    expect(out.stdout.toString().split('\n').filter(Boolean).sort()).toEqual([
+      `Loaded image: ${repo}:one`,
+      `Loaded image: ${repo}:two`,
+    ]);
+    expect(imageId(`${repo}:two`)).toBe(id);
+  });
+
   it('wharf save -o / wharf image load -i -q', () => {
     const ref = `${name('wharfcli')}:v1`;
     const id = childImage(ref, 'wharf-cli');
