@@ -4,7 +4,7 @@
  * trips with tags, several images sharing layers, save by ID (loads untagged), and save errors.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import path from 'node:path';
@@ -87,6 +87,35 @@ describe('save', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('No such image: no-such-image:v9');
     expect(() => readFileSync(file)).toThrow();
+  });
+
+  it('a blob corrupted on disk cuts the stream: no archive is written, the daemon lives', async () => {
+    const ref = `${name('corrupt')}:v1`;
+    childImage(ref, 'corrupt');
+    const good = path.join(tmp, 'corrupt-good.tar');
+    ok(d.cli(['save', '-o', good, ref]));
+    const [entry] = JSON.parse(
+      (await readArchive(readFileSync(good))).get('manifest.json')!.toString(),
+    );
+    const top = entry.Layers.at(-1).split('/').at(-1);
+    const blob = path.join(d.dataRoot, 'content', 'blobs', 'sha256', top);
+    const bytes = readFileSync(blob);
+    bytes[bytes.length - 1024] ^= 0xff; // same size, different content
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, bytes);
+    // docker CLI v28 reports the cut ("unexpected EOF") but keeps the partial file (its atomic
+    // writer commits when only the read side failed); wharf removes it.
+    const byDocker = d.cli(['save', '-o', path.join(tmp, 'corrupt-docker.tar'), ref]);
+    expect(byDocker.code).toBe(1);
+    expect(byDocker.stderr).toContain('unexpected EOF');
+    const file = path.join(tmp, 'corrupt-wharf.tar');
+    const byWharf = d.wharf(['save', '-o', file, ref]);
+    expect(byWharf.code).toBe(1);
+    expect(existsSync(file)).toBe(false);
+    expect(d.alive).toBe(true);
+    // The daemon still serves, and the intact image still saves.
+    expect(ok(d.cli(['save', 'busybox'])).length).toBeGreaterThan(1024);
+    ok(d.cli(['rmi', '-f', ref]));
   });
 
   it('refuses to write the tar to a terminal (wharf and docker alike)', () => {
