@@ -464,16 +464,14 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       return out as { ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number };
     },
     save: async (names) => {
-      const tar = await saveImages(images, names);
-      for (const n of names) events.publish('image', 'save', { ID: n, Attributes: { name: n } });
+      const { tar, ids } = await saveImages(images, names);
+      // As dockerd: one event per image, named by its ID.
+      for (const id of ids) events.publish('image', 'save', { ID: id, Attributes: { name: id } });
       return tar;
     },
     load: async (body, o, onEvent) => {
       for (const img of await loader.load(body, onEvent, o)) {
-        events.publish('image', 'load', {
-          ID: img.id,
-          Attributes: { name: img.tags[0] ?? img.id },
-        });
+        events.publish('image', 'load', { ID: img.id, Attributes: { name: img.id } });
       }
     },
     import: async (body, o) => {

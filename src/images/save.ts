@@ -85,8 +85,14 @@ export function selectImages(
   return [...picked].map(([id, tags]) => ({ image: store.images.get(id)!, tags }));
 }
 
-/** Resolve `names` and return the archive as a stream (errors before it are thrown). */
-export async function saveImages(store: ImageStore, names: string[]): Promise<Readable> {
+/**
+ * Resolve `names` and return the archive as a stream (errors before it are thrown), with the
+ * IDs of the images it holds.
+ */
+export async function saveImages(
+  store: ImageStore,
+  names: string[],
+): Promise<{ tar: Readable; ids: Digest[] }> {
   const selected = selectImages(store, names);
   const blobs = new Map<Digest, BlobSource>();
   const saved: SavedImage[] = [];
@@ -97,9 +103,10 @@ export async function saveImages(store: ImageStore, names: string[]): Promise<Re
     if (plan.manifestBytes) extra.set(plan.manifest.digest, plan.manifestBytes);
     saved.push({ configDigest: image.id, manifest: plan.manifest, layers: plan.layers, tags });
   }
-  return Readable.from(archiveChunks(store, blobs, extra, saveMetadata(saved)), {
+  const tar = Readable.from(archiveChunks(store, blobs, extra, saveMetadata(saved)), {
     objectMode: false,
   });
+  return { tar, ids: saved.map((s) => s.configDigest) };
 }
 
 async function planImage(

@@ -197,6 +197,7 @@ describe('save and load round trips', () => {
   it('dockerode: getImage().get() streams a tar that loadImage() takes back', async () => {
     const ref = `${name('dockerode')}:v1`;
     const id = childImage(ref, 'dockerode');
+    const since = new Date().toISOString();
     const stream = await d.docker.getImage(ref).get();
     const chunks: Buffer[] = [];
     for await (const c of stream) chunks.push(c as Buffer);
@@ -215,6 +216,25 @@ describe('save and load round trips', () => {
       .map((l) => JSON.parse(l));
     expect(lines).toEqual([{ stream: `Loaded image: ${ref}\n` }]);
     expect(imageId(ref)).toBe(id);
+    // Events as dockerd: save and load, each naming the image by ID.
+    const events = ok(
+      d.cli([
+        'events',
+        '--since',
+        since,
+        '--until',
+        new Date(Date.now() + 1000).toISOString(),
+        '--filter',
+        'type=image',
+        '--filter',
+        'event=save',
+        '--filter',
+        'event=load',
+        '--format',
+        '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}',
+      ]),
+    );
+    expect(events).toBe(`save ${id} ${id}\nload ${id} ${id}\n`);
   });
 
   it('docker save | wharf load through a pipe (reloading an image it has is harmless)', () => {
