@@ -95,6 +95,11 @@ export class ImageLoader {
       };
       const mediaType =
         layer.mediaType ?? mediaTypeOf(detectCompression(await arc.head(layer.name)));
+      if (await this.alreadyHave(file, layer, diffIDs[i]!, chain[i]!, sink, opts)) {
+        const { size } = await content.info(diffIDs[i]!);
+        out.push({ mediaType, digest: diffIDs[i]!, size });
+        continue;
+      }
       const info = await content
         .ingest(this.read(file, diffIDs[i]!, sink, opts), {
           ...(layer.digest ? { digest: layer.digest } : {}),
@@ -116,6 +121,34 @@ export class ImageLoader {
       out.push({ mediaType, digest: info.digest, size: info.size });
     }
     return out;
+  }
+
+  /**
+   * Whether an uncompressed layer is both unpacked and stored already (the common case of
+   * reloading, or of a base layer shared with images present): then the archive's file is
+   * only hashed, not copied into the content store and unpacked again.
+   */
+  private async alreadyHave(
+    file: string,
+    layer: LayerSource,
+    diffID: Digest,
+    chainID: Digest,
+    sink: (e: LoadEvent) => void,
+    opts: { quiet?: boolean },
+  ): Promise<boolean> {
+    if (layer.digest !== undefined && layer.digest !== diffID) return false;
+    const { content, snapshots } = this.store;
+    if (!(await snapshots.hasLayer(chainID)) || !(await content.has(diffID))) return false;
+    const h = createHash('sha256');
+    for await (const c of this.read(file, diffID, sink, opts)) h.update(c);
+    const got = `sha256:${h.digest('hex')}` as Digest;
+    if (got === diffID) return true;
+    if (layer.digest !== undefined) {
+      throw invalidArgument(
+        `invalid archive: layer ${layer.name}: digest mismatch: got ${got}, expected ${diffID}`,
+      );
+    }
+    return false; // a legacy layer.tar that is compressed: ingested and checked as usual
   }
 
   /** A layer file, reporting "Loading layer" progress as it is read. */

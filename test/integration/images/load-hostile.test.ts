@@ -101,6 +101,14 @@ describe('hostile archives', () => {
     expectRefused(tar, /digest|diffID/);
   });
 
+  it('a layer the daemon already has, filed under its digest with other bytes', async () => {
+    // The base layer is busybox's, present in the store: it must still be checked.
+    const baseLayer = entry.Layers[0]!;
+    const evil = await writeArchive([{ name: 'x', data: 'other bytes\n' }]);
+    const tar = await writeArchive(variant({ replace: { [baseLayer]: evil } }));
+    expectRefused(tar, /digest mismatch/);
+  });
+
   it('a config that does not match its digest', async () => {
     const cfg = JSON.parse(files.get(entry.Config)!.toString());
     cfg.config.Cmd = ['evil'];
@@ -169,6 +177,25 @@ describe('hostile archives', () => {
     );
     expect(sha256(Buffer.from(JSON.stringify(m)))).not.toBe(index.manifests[0].digest);
     expectRefused(tar, /invalid archive: blob sha256:[a-f0-9]{64} does not match its digest/);
+  });
+});
+
+describe('a client gone mid-load', () => {
+  it('leaves nothing behind and the daemon serves on', async () => {
+    const before = storeState(d);
+    const req = http.request({
+      socketPath: d.socket,
+      method: 'POST',
+      path: '/images/load',
+      headers: { 'Content-Type': 'application/x-tar' },
+    });
+    req.on('error', () => undefined);
+    req.write(saved.subarray(0, Math.floor(saved.length / 2)));
+    await eventually(() => storeState(d).spool.length > 0, 10_000, 'the load to spool');
+    req.destroy();
+    await eventually(() => storeState(d).spool.length === 0, 10_000, 'the spool to go');
+    expect(storeState(d)).toEqual(before);
+    expect(d.alive).toBe(true);
   });
 });
 
