@@ -5,7 +5,8 @@
  * and runs here. Image IDs (config digests) are the same on both sides. Skipped, with the
  * reason printed, where Docker is not installed; CI installs docker.io.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { busyboxRootfsTar, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 import { dockerdMissingReason, startDockerd, type DockerdHandle } from '../../harness/dockerd.js';
-import { ok } from './save-load-helpers.js';
+import { ok, readArchive } from './save-load-helpers.js';
 
 const skip = dockerdMissingReason();
 if (skip) console.warn(`save-load-docker: skipped: ${skip}`);
@@ -68,6 +69,35 @@ describe.skipIf(skip !== undefined)('save/load interop with real Docker', () => 
       'made-by-wharf\n',
     );
     expect(ok(dk.cli(['run', '--rm', '--network', 'none', 'busybox', 'echo', 'hi']))).toBe('hi\n');
+  });
+
+  it('images with gzip and zstd layers (from skopeo OCI archives) go from Wharf to Docker', async () => {
+    for (const compression of ['gzip', 'zstd']) {
+      const ref = `compressed-${compression}:v1`;
+      const plain = path.join(tmp, `plain-${compression}.tar`);
+      const oci = path.join(tmp, `oci-${compression}.tar`);
+      ok(d.cli(['save', '-o', plain, 'fromwharf:v1']));
+      const r = spawnSync('skopeo', [
+        'copy',
+        '--dest-compress-format',
+        compression,
+        '--dest-compress',
+        `docker-archive:${plain}`,
+        `oci-archive:${oci}:${ref}`,
+      ]);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      expect(ok(d.cli(['load', '-i', oci]))).toBe(`Loaded image: ${ref}\n`);
+      const out = path.join(tmp, `to-docker-${compression}.tar`);
+      ok(d.cli(['save', '-o', out, ref]));
+      // gzip layers go out as stored; zstd ones decompressed (Docker 20.10 cannot read zstd).
+      const files = await readArchive(readFileSync(out));
+      const [entry] = JSON.parse(files.get('manifest.json')!.toString());
+      const gzipped = entry.Layers.map((l: string) => files.get(l)![0] === 0x1f);
+      expect(gzipped).toEqual(entry.Layers.map(() => compression === 'gzip'));
+      expect(ok(dk.cli(['load', '-i', out]))).toContain(`Loaded image: ${ref}`);
+      expect(id(dk.cli, ref)).toBe(id(d.cli, ref));
+      expect(ok(dk.cli(['run', '--rm', '--network', 'none', ref]))).toBe('made-by-wharf\n');
+    }
   });
 
   it('Docker saves (its own busybox import + a commit), Wharf loads and runs', () => {
