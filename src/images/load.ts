@@ -253,4 +253,3 @@ function mediaTypeOf(c: ReturnType<typeof detectCompression>): string {
   return layerMediaType(c as Compression);
 }
 
-export type { LayerSource };
