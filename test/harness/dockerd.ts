@@ -1,7 +1,8 @@
 /**
  * A private real Docker engine (Debian's docker.io) for interop tests: its own socket, data
- * root, exec root, pidfile and (empty) daemon.json under temp directories, never the host's
- * /var/run/docker.sock or /var/lib/docker. With `network: false` (the default) it runs with
+ * root, exec root, pidfile, daemon.json and trust key under temp directories, never the
+ * host's /var/run/docker.sock, /var/lib/docker or /etc/docker. (Its containerd still puts
+ * shim sockets in /run/containerd/s and dockerd makes /run/docker/plugins: both hard-coded.) With `network: false` (the default) it runs with
  * `--bridge=none --iptables=false --ip-masq=false --ip-forward=false`, so it creates no
  * bridge, touches no firewall chain and no sysctl; its containers run with `--network none`.
  *
@@ -35,6 +36,12 @@ export function dockerdPath(): string | undefined {
   return ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
 }
 
+/** dockerd's major version ("Docker version 20.10.24+dfsg1, build …" → 20). */
+function dockerdMajor(bin: string): number {
+  const out = spawnSync(bin, ['--version']).stdout?.toString() ?? '';
+  return Number(/version (\d+)\./.exec(out)?.[1] ?? 0);
+}
+
 /** Why interop tests cannot run here, or undefined when they can. */
 export function dockerdMissingReason(): string | undefined {
   if (!dockerdPath()) return 'dockerd is not installed (Debian package docker.io)';
@@ -51,7 +58,10 @@ export async function startDockerd(opts: { network?: boolean } = {}): Promise<Do
   // Exec roots hold unix sockets (containerd's among them): keep the path short.
   const execRoot = await fsp.mkdtemp('/run/wharf-dkx-');
   const dataRoot = path.join(base, 'data');
-  await fsp.writeFile(path.join(base, 'daemon.json'), '{}');
+  // Docker before 23 writes a trust key, by default to /etc/docker/key.json: keep it here.
+  const daemonJson =
+    dockerdMajor(bin) < 23 ? { 'deprecated-key-path': path.join(base, 'key.json') } : {};
+  await fsp.writeFile(path.join(base, 'daemon.json'), JSON.stringify(daemonJson));
   const args = [
     '-H',
     `unix://${socket}`,

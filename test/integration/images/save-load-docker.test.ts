@@ -23,6 +23,7 @@ if (skip) console.warn(`save-load-docker: skipped: ${skip}`);
 const hostDocker = {
   sock: existsSync('/var/run/docker.sock'),
   lib: existsSync('/var/lib/docker'),
+  key: existsSync('/etc/docker/key.json'),
 };
 
 let d: DaemonHandle;
@@ -44,6 +45,7 @@ describe.skipIf(skip !== undefined)('save/load interop with real Docker', () => 
     }
     expect(existsSync('/var/run/docker.sock')).toBe(hostDocker.sock);
     expect(existsSync('/var/lib/docker')).toBe(hostDocker.lib);
+    expect(existsSync('/etc/docker/key.json')).toBe(hostDocker.key);
     if (dk) {
       expect(existsSync(dk.base)).toBe(false);
       expect(existsSync(dk.execRoot)).toBe(false);
