@@ -176,6 +176,27 @@ describe('planLoad', () => {
     ]);
   });
 
+  it('refuses an image for another operating system', async () => {
+    const windows = JSON.stringify({ ...JSON.parse(config), os: 'windows' });
+    const arc = await spool([
+      blob(windows),
+      blob(layer),
+      {
+        name: 'manifest.json',
+        content: JSON.stringify([
+          {
+            Config: `blobs/sha256/${sha256Digest(windows).slice(7)}`,
+            RepoTags: null,
+            Layers: [`blobs/sha256/${diffID.slice(7)}`],
+          },
+        ]),
+      },
+    ]);
+    await expect(planLoad(arc)).rejects.toThrow(
+      'image operating system "windows" cannot be used on this platform',
+    );
+  });
+
   it('an archive with neither manifest.json nor index.json', async () => {
     await expect(planLoad(await spool([{ name: 'x', content: 'y' }]))).rejects.toThrow(
       /no manifest\.json or index\.json/,

@@ -158,6 +158,10 @@ function checkPlan(p: Omit<ImagePlan, 'config'>): ImagePlan {
       `invalid archive: image config ${p.configDigest} has no valid rootfs.diff_ids`,
     );
   }
+  // As dockerd: an image for another OS is refused (one for another architecture is kept).
+  if (typeof config.os === 'string' && config.os !== '' && config.os !== 'linux') {
+    throw invalidArgument(`image operating system "${config.os}" cannot be used on this platform`);
+  }
   if (diffIDs.length !== p.layers.length) {
     throw invalidArgument(
       `invalid archive: image ${p.configDigest}: the config lists ${diffIDs.length} layers, the archive ${p.layers.length}`,
