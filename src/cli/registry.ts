@@ -27,6 +27,7 @@ const c = {
   rename: () => import('./commands/container/rename.js'),
   pause: () => import('./commands/container/pause.js'),
   unpause: () => import('./commands/container/unpause.js'),
+  prune: () => import('./commands/container/prune.js'),
 } satisfies Record<string, Loader>;
 
 const i = {
@@ -40,6 +41,7 @@ const i = {
   push: () => import('./commands/image/push.js'),
   save: () => import('./commands/image/save.js'),
   load: () => import('./commands/image/load.js'),
+  prune: () => import('./commands/image/prune.js'),
 } satisfies Record<string, Loader>;
 
 const auth = {
@@ -60,6 +62,7 @@ const s = {
   info: () => import('./commands/system/info.js'),
   events: () => import('./commands/system/events.js'),
   inspect: () => import('./commands/system/inspect.js'),
+  df: () => import('./commands/system/df.js'),
 } satisfies Record<string, Loader>;
 
 const r = {
@@ -124,7 +127,7 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   },
   system: {
     description: 'Manage Wharf',
-    commands: { info: s.info, events: s.events },
+    commands: { info: s.info, events: s.events, df: s.df },
   },
   registry: {
     description: 'Run an image registry (OCI distribution)',

@@ -8,6 +8,7 @@ import type {
   ContainerSummary,
   ContainerTopResponse,
   ContainerWaitResponse,
+  DiskUsageResponse,
   EventMessage,
   ExecCreateRequest,
   ExecInspect,
@@ -589,6 +590,11 @@ export class EngineClient {
     });
   }
 
+  /** `GET /system/df`; `types` limits the parts computed (API 1.42+). */
+  diskUsage(types: string[] = []): Promise<DiskUsageResponse> {
+    return this.json({ method: 'GET', path: '/system/df', query: { type: types } });
+  }
+
   // --- volumes --------------------------------------------------------------------------
 
   volumeList(opts: { filters?: Filters } = {}): Promise<VolumeListResponse> {
@@ -619,6 +625,26 @@ export class EngineClient {
     return this.json({
       method: 'POST',
       path: '/volumes/prune',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  containerPrune(
+    opts: { filters?: Filters } = {},
+  ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.json({
+      method: 'POST',
+      path: '/containers/prune',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  imagePrune(
+    opts: { filters?: Filters } = {},
+  ): Promise<{ ImagesDeleted: ImageDeleteResponseItem[] | null; SpaceReclaimed: number }> {
+    return this.json({
+      method: 'POST',
+      path: '/images/prune',
       query: { filters: jsonFilters(opts.filters) },
     });
   }

@@ -22,6 +22,7 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
+import { diskUsage, diskUsageTypes } from './disk-usage.js';
 import { commitImage, ImageStore, pruneImages } from '../images/index.js';
 import type { ImageConfigConfig } from '../oci/index.js';
 import { NetworkManager } from '../network/index.js';
@@ -353,6 +354,9 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         Warnings: null,
       };
     },
+    diskUsage: async (types) => ({
+      ...(await diskUsage({ images, containers, volumes }, diskUsageTypes(types))),
+    }),
     subscribe: (o, onEvent: (ev: EventMessage) => void, onEnd?: () => void) =>
       events.subscribe(o, onEvent, onEnd),
   };

@@ -54,7 +54,7 @@ export interface ContainersBackend {
   unpause(ref: string): Promise<void>;
   prune(
     filters: Map<string, string[]>,
-  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+  ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
 }
 
 export interface ExecBackend {
@@ -109,6 +109,8 @@ export interface ImagesBackend extends DistributionBackend {
 export interface SystemBackend {
   version(): Record<string, unknown>;
   info(): Promise<Record<string, unknown>>;
+  /** `GET /system/df`; `types` as given in the query (none: all). */
+  diskUsage(types: string[]): Promise<Record<string, unknown>>;
   subscribe(
     opts: { since?: number; until?: number; filters: Map<string, string[]> },
     onEvent: (ev: EventMessage) => void,
