@@ -561,6 +561,35 @@ export class EngineClient {
     });
   }
 
+  /** GET /images/get?names=…: the images as a tar (docker save). */
+  imageSave(names: string[], signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.raw({ method: 'GET', path: '/images/get', query: { names }, signal });
+  }
+
+  /**
+   * POST /images/load: load a tar (docker load). Messages (`stream` lines "Loaded image: …",
+   * layer progress) go to `onMessage`; an error message rejects.
+   */
+  async imageLoad(
+    body: Readable,
+    opts: { quiet?: boolean },
+    onMessage: (m: JSONMessage) => void = () => {},
+  ): Promise<void> {
+    const res = await this.raw({
+      method: 'POST',
+      path: '/images/load',
+      query: { quiet: opts.quiet ? '1' : undefined },
+      headers: { 'Content-Type': 'application/x-tar' },
+      body,
+    });
+    await readJsonLines<JSONMessage>(res, (m) => {
+      if (m.error || m.errorDetail?.message) {
+        throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
+      }
+      onMessage(m);
+    });
+  }
+
   /** `GET /system/df`; `types` limits the parts computed (API 1.42+). */
   diskUsage(types: string[] = []): Promise<DiskUsageResponse> {
     return this.json({ method: 'GET', path: '/system/df', query: { type: types } });

@@ -23,3 +23,5 @@ export { ImagePuller, type PullOptions, type ResolvedPull } from './pull.js';
 export { ImagePusher, type PushOptions } from './push.js';
 export type { ProgressEvent, ProgressSink } from './progress.js';
 export { ImageDistribution, type DistributionOptions } from './distribution.js';
+export { saveImages } from './save.js';
+export { ImageLoader, type LoadEvent, type LoadedImage } from './load.js';

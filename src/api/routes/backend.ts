@@ -85,6 +85,14 @@ export interface ImagesBackend extends DistributionBackend {
   prune(
     filters: Map<string, string[]>,
   ): Promise<{ ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number }>;
+  /** `docker save`: resolves every name first (errors are thrown), then streams the tar. */
+  save(names: string[]): Promise<Readable>;
+  /** `docker load`: progress and "Loaded image" lines go to `onEvent`. */
+  load(
+    body: Readable,
+    opts: { quiet: boolean },
+    onEvent: (e: ProgressEvent | { kind: 'stream'; text: string }) => void,
+  ): Promise<void>;
   /** POST /commit: a container's changes as a new image. */
   commit(opts: {
     container: string;
