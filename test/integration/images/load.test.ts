@@ -207,6 +207,57 @@ describe('OCI image layouts', () => {
     expect(ok(d.cli(['image', 'inspect', '-f', '{{.Id}}', ref])).trim()).toBe(sha256(config));
   });
 
+  it('an image of 125 layers loads and runs (overlay mount options stay under a page)', async () => {
+    const ref = `${name('tall')}:v1`;
+    const layers: Buffer[] = [];
+    for (let i = 1; i <= 124; i++) {
+      layers.push(await writeArchive([{ name: `layers/l${i}`, data: `${i}\n` }]));
+    }
+    // A later layer replaces what an earlier one wrote: the top one wins.
+    layers.push(await writeArchive([{ name: 'layers/l1', data: 'top-wins\n' }]));
+    const cfg = JSON.parse(base.config.toString());
+    cfg.rootfs = {
+      type: 'layers',
+      diff_ids: [...cfg.rootfs.diff_ids, ...layers.map((l) => sha256(l))],
+    };
+    cfg.config = {
+      ...cfg.config,
+      Cmd: ['sh', '-c', 'ls /layers | wc -l; cat /layers/l1 /layers/l124'],
+    };
+    cfg.history = [...(cfg.history ?? []), ...layers.map(() => ({ created_by: 'tall' }))];
+    const config = Buffer.from(JSON.stringify(cfg));
+    const all = [base.layer, ...layers];
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: desc('application/vnd.oci.image.config.v1+json', config),
+        layers: all.map((l) => desc('application/vnd.oci.image.layer.v1.tar', l)),
+      }),
+    );
+    const file = path.join(tmp, 'tall.tar');
+    writeFileSync(
+      file,
+      await writeArchive([
+        json('oci-layout', { imageLayoutVersion: '1.0.0' }),
+        ...all.map(blob),
+        blob(config),
+        blob(manifest),
+        json('index.json', {
+          schemaVersion: 2,
+          manifests: [
+            desc(OCI_MANIFEST, manifest, {
+              annotations: { 'io.containerd.image.name': `docker.io/library/${ref}` },
+            }),
+          ],
+        }),
+      ]),
+    );
+    expect(load(file)).toBe(`Loaded image: ${ref}\n`);
+    expect(ok(d.cli(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', ref])).trim()).toBe('126');
+    expect(ok(d.cli(['run', '--rm', ref])).replace(/ +/g, '')).toBe('124\ntop-wins\n124\n');
+  });
+
   it('an index entry whose ref.name is a bare tag loads untagged', async () => {
     const layer = await markerLayer('bare-tag');
     const config = childConfig(sha256(layer));
