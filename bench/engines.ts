@@ -68,10 +68,10 @@ export function pidsOf(name: string): number[] {
 
 export async function startWharf(base: string): Promise<Engine> {
   const socket = path.join(base, 'wharf.sock');
+  // bin/wharfd runs as the program it is: its shebang carries node's flags.
   const proc = spawn(
-    process.execPath,
+    path.join(ROOT, 'bin/wharfd'),
     [
-      path.join(ROOT, 'bin/wharfd'),
       '-H',
       `unix://${socket}`,
       '--data-root',

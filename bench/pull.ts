@@ -91,16 +91,8 @@ function pulls(e: Engine, ref: string, peak?: number[]): number {
 async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): Promise<void> }> {
   const port = await freePort();
   const proc = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/wharf'),
-      'registry',
-      'serve',
-      '--addr',
-      `127.0.0.1:${port}`,
-      '--root',
-      dir,
-    ],
+    path.join(ROOT, 'bin/wharf'),
+    ['registry', 'serve', '--addr', `127.0.0.1:${port}`, '--root', dir],
     { stdio: 'ignore' },
   );
   const deadline = Date.now() + 15_000;

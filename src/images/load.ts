@@ -252,4 +252,3 @@ function mediaTypeOf(c: ReturnType<typeof detectCompression>): string {
   }
   return layerMediaType(c as Compression);
 }
-

@@ -130,8 +130,8 @@ export async function startDaemon(
   await fsp.mkdir(base, { recursive: true });
   await fsp.writeFile(path.join(base, 'daemon.json'), JSON.stringify(opts.daemonJson ?? {}));
   const logs: Buffer[] = [];
+  // bin/wharfd is run as the program it is (its shebang carries node's flags).
   const args = [
-    path.join(ROOT, 'bin/wharfd'),
     '-H',
     `unix://${socket}`,
     '--data-root',
@@ -154,7 +154,7 @@ export async function startDaemon(
   let alive = false;
   let exitedPromise: Promise<void> = Promise.resolve();
   const launch = async (): Promise<void> => {
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(path.join(ROOT, 'bin/wharfd'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     alive = true;
     exitedPromise = new Promise((r) =>
       child.once('exit', () => {

@@ -74,16 +74,8 @@ describe('daemon crash and restart (live restore)', () => {
   it('refuses a second daemon on the same data root', async () => {
     if (!d.alive) await d.restart();
     const r = spawnSync(
-      process.execPath,
-      [
-        `${ROOT}/bin/wharfd`,
-        '--data-root',
-        d.dataRoot,
-        '--exec-root',
-        `${d.execRoot}-2`,
-        '-H',
-        `unix://${d.socket}-2`,
-      ],
+      `${ROOT}/bin/wharfd`,
+      ['--data-root', d.dataRoot, '--exec-root', `${d.execRoot}-2`, '-H', `unix://${d.socket}-2`],
       { timeout: 20_000 },
     );
     expect(r.status).toBe(1);
