@@ -33,6 +33,10 @@ export interface BridgeRuleSpec {
   bridge: string;
   /** The subnet in CIDR form. */
   subnet: string;
+  /** `--internal`: nothing enters or leaves the subnet through the host, no masquerade. */
+  internal?: boolean;
+  /** com.docker.network.bridge.enable_icc=false: containers of the network cannot talk. */
+  icc?: boolean;
 }
 
 interface Jump {
@@ -57,7 +61,22 @@ export function chainRules(
 ): Record<'filter' | 'nat', string[]> {
   const filter: string[] = [];
   const nat: string[] = [];
+  // Isolation first (Docker's isolation stages, flattened): no traffic from one Wharf
+  // network's bridge to another's, whatever the accepts below say.
+  for (const a of bridges) {
+    for (const b of bridges) {
+      if (a !== b) filter.push(`-A ${c.forward} -i ${a.bridge} -o ${b.bridge} -j DROP`);
+    }
+  }
   for (const b of bridges) {
+    if (b.icc === false) filter.push(`-A ${c.forward} -i ${b.bridge} -o ${b.bridge} -j DROP`);
+    if (b.internal) {
+      // Nothing leaves or enters the subnet through the host.
+      filter.push(`-A ${c.forward} -i ${b.bridge} ! -o ${b.bridge} -j DROP`);
+      filter.push(`-A ${c.forward} -o ${b.bridge} ! -i ${b.bridge} -j DROP`);
+      filter.push(`-A ${c.forward} -i ${b.bridge} -o ${b.bridge} -j ACCEPT`);
+      continue;
+    }
     // Replies to connections the containers opened, and anything the containers send.
     filter.push(
       `-A ${c.forward} -o ${b.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 import {
   conflict,
+  notFound,
+  WharfError,
   errorKind,
   errorMessage,
   internal,
@@ -11,6 +13,13 @@ import {
   KeyedMutex,
   type Logger,
 } from '../common/index.js';
+import type {
+  NetworkCreateRequest,
+  NetworkPruneResponse,
+  NetworkResource,
+} from '../api-types/index.js';
+import { PREDEFINED_NETWORKS } from './create-plan.js';
+import { networkListFilter, networkPruneFilter } from './filters.js';
 import { SubnetAllocator } from './ipam.js';
 import {
   attachLines,
@@ -33,6 +42,7 @@ import {
   iptablesSave,
   setupRestoreInput,
   teardownRestoreInput,
+  type BridgeRuleSpec,
   type ChainNames,
 } from './iptables.js';
 import {
@@ -47,7 +57,13 @@ import {
   type Cidr,
 } from './ipv4.js';
 import * as netns from './netns.js';
-import { chooseSubnet, DEFAULT_ADDRESS_POOLS, routedSubnets, type RouteEntry } from './pools.js';
+import {
+  chooseSubnet,
+  DEFAULT_ADDRESS_POOLS,
+  routedSubnets,
+  type AddressPool,
+  type RouteEntry,
+} from './pools.js';
 import {
   deleteRecord,
   loadNetworks,
@@ -57,6 +73,11 @@ import {
   type EndpointRecord,
   type NetworkRecord,
 } from './store.js';
+import { type ConnectOptions, type Endpoint, type UserBridge } from './user-bridge.js';
+import { UserNetworks } from './user-networks.js';
+import { networkView } from './views.js';
+
+export type { Endpoint, ConnectOptions };
 
 export interface NetworkManagerOptions {
   /** Namespace bind mounts go under <execRoot>/netns/<id>. */
@@ -69,6 +90,8 @@ export interface NetworkManagerOptions {
   bip?: string;
   /** Default 'WHARF'; chains are <prefix>-FORWARD (filter) and <prefix>-POSTROUTING (nat). */
   chainPrefix?: string;
+  /** Where user-defined networks' subnets come from (daemon.json default-address-pools). */
+  addressPools?: readonly AddressPool[];
   mtu?: number;
   /**
    * Keep one namespace connected to the default bridge ready ahead of need, so that a
@@ -88,16 +111,6 @@ export interface BridgeInfo {
   subnet: string;
   gateway: string;
   prefixLen: number;
-}
-
-export interface Endpoint {
-  networkId: string;
-  endpointId: string;
-  ipAddress: string;
-  prefixLen: number;
-  gateway: string;
-  macAddress: string;
-  hostVeth: string;
 }
 
 export const DEFAULT_BRIDGE_NAME = 'wharf0';
@@ -131,6 +144,7 @@ export function electBridgeAddress(args: {
   bridgeName: string;
   /** Subnets of other Wharf networks. */
   taken?: readonly Cidr[];
+  pools?: readonly AddressPool[];
 }): { subnet: Cidr; gateway: number } {
   const fromPrefix = (text: string): { subnet: Cidr; gateway: number } => {
     const { ip, prefixLen } = parseIPv4Prefix(text);
@@ -146,7 +160,7 @@ export function electBridgeAddress(args: {
     return { subnet: parseCidr(args.record.subnet), gateway: parseIPv4(args.record.gateway) };
   if (args.deviceAddress !== undefined) return fromPrefix(args.deviceAddress);
   const subnet = chooseSubnet(
-    DEFAULT_ADDRESS_POOLS,
+    args.pools ?? DEFAULT_ADDRESS_POOLS,
     routedSubnets(args.routes, [args.bridgeName]),
     args.taken,
   );
@@ -174,6 +188,10 @@ export class NetworkManager {
   private spare?: { key: string; ready: Promise<boolean> };
   private spareNetns = false;
   private closed = false;
+  /** User-defined bridge networks (set by open()). */
+  users!: UserNetworks;
+  /** The records of the predefined `host` and `none` networks (IDs stable across restarts). */
+  private predefined: NetworkRecord[] = [];
 
   private constructor(
     private readonly record: NetworkRecord,
@@ -218,7 +236,8 @@ export class NetworkManager {
       ipJson<LinkAddrEntry>(['-d', 'addr', 'show']),
       ipJson<RouteEntry>(['-4', 'route', 'show']),
     ]);
-    const existing = records.find((r) => r.name === DEFAULT_NETWORK_NAME);
+    const existing = records.find((r) => r.name === DEFAULT_NETWORK_NAME && !r.user);
+    const userRecords = records.filter((r) => r.user !== undefined);
     const link = links.find((l) => l.ifname === bridgeName);
     if (link && link.linkinfo?.info_kind !== 'bridge') {
       throw conflict(`device ${bridgeName} exists and is not a bridge`);
@@ -233,7 +252,8 @@ export class NetworkManager {
       deviceAddress: linkAddrs[0],
       routes,
       bridgeName,
-      taken: records.filter((r) => r !== existing).map((r) => parseCidr(r.subnet)),
+      taken: userRecords.map((r) => parseCidr(r.subnet)),
+      pools: opts.addressPools,
     });
     const subnetText = formatCidr(subnet);
     const gatewayText = formatIPv4(gateway);
@@ -288,24 +308,158 @@ export class NetworkManager {
       addAddress: !linkAddrs.includes(address),
       staleAddresses: linkAddrs.filter((a) => a !== address),
     });
+    const mgr = new NetworkManager(record, allocator, netnsDir, networksDir, chains, mtu, log);
+    mgr.spareNetns = opts.spareNetns ?? false;
+    mgr.users = new UserNetworks({
+      networksDir,
+      defaultMtu: mtu,
+      pools: opts.addressPools ?? DEFAULT_ADDRESS_POOLS,
+      reserved: () => ({ subnets: [parseCidr(mgr.bridge.subnet)], bridges: [mgr.bridge.name] }),
+      syncFirewall: () => mgr.syncFirewall(),
+      logger: log,
+    });
+    mgr.predefined = await predefinedRecords(records, networksDir);
     await Promise.all([
       ipBatch(bridgePlan),
       enableIPForward(),
-      iptablesSave().then((saved) =>
-        iptablesRestore(
-          setupRestoreInput(chains, [{ bridge: bridgeName, subnet: subnetText }], saved),
-        ),
-      ),
+      mgr.users.open(userRecords, links),
     ]);
-
-    const mgr = new NetworkManager(record, allocator, netnsDir, networksDir, chains, mtu, log);
-    mgr.spareNetns = opts.spareNetns ?? false;
+    await mgr.syncFirewall();
     await mgr.writer.save();
     log.info(
       { bridge: bridgeName, subnet: subnetText, gateway: gatewayText, endpoints: allocator.size },
       'default bridge ready',
     );
     return mgr;
+  }
+
+  /** Rebuild our chains for every bridge network, in one iptables-restore transaction. */
+  syncFirewall(): Promise<void> {
+    return this.locks.run(' firewall', async () => {
+      const specs: BridgeRuleSpec[] = [
+        { bridge: this.bridge.name, subnet: this.bridge.subnet },
+        ...this.users.all().map((n) => n.ruleSpec()),
+      ];
+      await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
+    });
+  }
+
+  // ---- networks (the /networks API) ---------------------------------------------------------
+
+  createNetwork(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    return this.users.create(req);
+  }
+
+  /** Every network as Docker lists them; `names` gives running containers' names. */
+  listNetworks(
+    filters: Map<string, string[]>,
+    names: (cid: string) => string | undefined,
+  ): NetworkResource[] {
+    const match = networkListFilter(filters);
+    const out: NetworkResource[] = [];
+    for (const rec of this.allRecords()) {
+      const view = networkView(rec, { defaultMtu: this.mtu });
+      const endpoints = Object.keys(rec.endpoints).filter((c) => names(c) !== undefined).length;
+      if (match({ view, endpoints, builtin: !rec.user })) out.push(view);
+    }
+    return out;
+  }
+
+  /** GET /networks/{id}: by ID, name or ID prefix, predefined networks included. */
+  inspectNetwork(ref: string, names: (cid: string) => string | undefined): NetworkResource {
+    return networkView(this.resolveRecord(ref), { defaultMtu: this.mtu, containers: names });
+  }
+
+  /** The network's record (by ID, name or ID prefix); not found as Docker says it. */
+  private resolveRecord(ref: string): NetworkRecord {
+    const pre = [this.record, ...this.predefined];
+    const hit =
+      pre.find((r) => r.id === ref) ??
+      this.users.find(ref)?.record ??
+      pre.find((r) => r.name === ref) ??
+      (/^[0-9a-f]+$/.test(ref) ? pre.find((r) => r.id.startsWith(ref)) : undefined);
+    if (!hit) throw notFound(`network ${ref} not found`);
+    return hit;
+  }
+
+  /** Name and ID of a network given by ID, name or prefix (host/none/bridge included). */
+  resolveNetwork(ref: string): { id: string; name: string; builtin: boolean } {
+    const rec = this.resolveRecord(ref);
+    return { id: rec.id, name: rec.name, builtin: !rec.user };
+  }
+
+  async removeNetwork(ref: string, live: (cid: string) => boolean): Promise<void> {
+    const rec = this.resolveRecord(ref);
+    if (!rec.user)
+      throw new WharfError(
+        'forbidden',
+        'ERR_FORBIDDEN',
+        `${rec.name} is a pre-defined network and cannot be removed`,
+      );
+    await this.users.remove(rec.id, live);
+  }
+
+  async pruneNetworks(
+    filters: Map<string, string[]>,
+    live: (cid: string) => boolean,
+  ): Promise<NetworkPruneResponse> {
+    const match = networkPruneFilter(filters);
+    const deleted: string[] = [];
+    for (const net of this.users.all()) {
+      if (Object.keys(net.record.endpoints).some(live)) continue;
+      if (!match(networkView(net.record, { defaultMtu: this.mtu }))) continue;
+      try {
+        await this.users.remove(net.id, live);
+        deleted.push(net.name);
+      } catch (err) {
+        this.log.warn({ network: net.name, err: errorMessage(err) }, 'network prune');
+      }
+    }
+    return { NetworksDeleted: deleted };
+  }
+
+  private allRecords(): NetworkRecord[] {
+    return [this.record, ...this.predefined, ...this.users.all().map((n) => n.record)];
+  }
+
+  // ---- containers on user-defined networks --------------------------------------------------
+
+  /** The user-defined network `ref` (ID, name or prefix); the default bridge is not one. */
+  userNetwork(ref: string): UserBridge {
+    const net = this.users.find(ref);
+    if (!net) throw notFound(`network ${ref} not found`);
+    return net;
+  }
+
+  /** Give the container's namespace an interface (opts.ifName) on user-defined network `ref`. */
+  connectTo(
+    ref: string,
+    id: string,
+    netnsPath: string,
+    opts: ConnectOptions,
+  ): Promise<{ endpoint: Endpoint; networkName: string; aliases: string[] }> {
+    checkId(id);
+    batchToken(netnsPath, 'netns path');
+    checkIfName(opts.ifName);
+    checkMac(opts.mac);
+    const net = this.userNetwork(ref);
+    return net
+      .connect(id, netnsPath, opts)
+      .then((endpoint) => ({ endpoint, networkName: net.name, aliases: opts.aliases ?? [] }));
+  }
+
+  /** Remove the container's interface on a user-defined network (`ref`); idempotent. */
+  async disconnectFrom(ref: string, id: string): Promise<void> {
+    const net = this.users.find(ref);
+    if (net) await net.disconnect(id);
+  }
+
+  /** Free every endpoint the container holds (default bridge and user-defined networks). */
+  async disconnectAll(id: string): Promise<void> {
+    await Promise.all([
+      this.disconnect(id),
+      ...this.users.all().map((n) => n.disconnect(id)),
+    ]);
   }
 
   /** The namespace file for a container (whether or not it exists). */
@@ -606,6 +760,13 @@ export class NetworkManager {
       this.allocator.release(cid);
     }
     await this.writer.save();
+    for (const net of this.users.all()) {
+      const n = await net.reconcile(liveIds).catch((err: unknown) => {
+        this.log.warn({ network: net.name, err: errorMessage(err) }, 'reconciling a network');
+        return 0;
+      });
+      if (n > 0) this.log.info({ network: net.name, freed: n }, 'reconciled network endpoints');
+    }
 
     // A live container's namespace may be a symlink to the spare it adopted: keep both. A
     // symlink is removed with its target, so only names nothing live points to go.
@@ -655,6 +816,11 @@ export class NetworkManager {
     await ipBatch(deleteLinkLines([...veths, this.bridge.name]), { force: true }).catch(
       () => undefined,
     );
+    for (const net of this.users.all()) {
+      await net.removeDevice();
+      await deleteRecord(this.networksDir, net.id);
+    }
+    for (const rec of this.predefined) await deleteRecord(this.networksDir, rec.id);
     const names = await netns.listNetns(this.netnsDir);
     await Promise.all(names.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
     await netns.releaseNetnsDir(this.netnsDir);
@@ -696,6 +862,36 @@ export class NetworkManager {
       throw err;
     }
   }
+}
+
+/** The `host` and `none` networks' records, made (with new IDs) on the first start. */
+async function predefinedRecords(
+  records: readonly NetworkRecord[],
+  dir: string,
+): Promise<NetworkRecord[]> {
+  const out: NetworkRecord[] = [];
+  for (const [name, driver] of [
+    ['host', 'host'],
+    ['none', 'null'],
+  ] as const) {
+    let rec = records.find((r) => r.name === name && !r.user);
+    if (!rec) {
+      rec = {
+        schemaVersion: NETWORK_SCHEMA_VERSION,
+        id: randomBytes(32).toString('hex'),
+        name,
+        driver,
+        bridgeName: '',
+        subnet: '',
+        gateway: '',
+        created: new Date().toISOString(),
+        endpoints: {},
+      };
+      await recordWriter(dir, () => rec!).save();
+    }
+    out.push(rec);
+  }
+  return out;
 }
 
 async function enableIPForward(): Promise<void> {
