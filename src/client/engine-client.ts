@@ -403,6 +403,33 @@ export class EngineClient {
     });
   }
 
+  /** POST /commit: the container's changes as a new image; returns its ID. */
+  async containerCommit(
+    container: string,
+    opts: {
+      repo?: string;
+      tag?: string;
+      comment?: string;
+      author?: string;
+      pause?: boolean;
+      changes?: string[];
+    } = {},
+  ): Promise<{ Id: string }> {
+    return this.json({
+      method: 'POST',
+      path: '/commit',
+      query: {
+        container,
+        repo: opts.repo,
+        tag: opts.tag,
+        comment: opts.comment,
+        author: opts.author,
+        pause: opts.pause === false ? false : true,
+        changes: opts.changes?.length ? opts.changes : undefined,
+      },
+    });
+  }
+
   /** GET /containers/{id}/export: the response is the tar stream. */
   containerExport(id: string, signal?: AbortSignal): Promise<IncomingMessage> {
     return this.raw({ method: 'GET', path: `/containers/${enc(id)}/export`, signal });

@@ -4,6 +4,7 @@ import { ExecService } from './exec.js';
 import { ContainerIO, type AttachOptions, type Conn, type LogsOptions } from './io.js';
 import { ExitMonitor } from './monitor.js';
 import type { ExecExitPort, RuntimePort } from './ports.js';
+import { openCommitSource } from './commit-source.js';
 import { exportContainer, releaseStaleExportViews } from './export.js';
 import { changes, top } from './query.js';
 import type { ContainerRecord } from './record.js';
@@ -120,6 +121,12 @@ export class Containers {
 
   top = (ref: string, psArgs: string) => top(this.opts.runtime, this.svc.store.get(ref), psArgs);
   changes = (ref: string) => changes(this.opts.snapshots, this.svc.store.get(ref));
+  commitSource = (ref: string, opts: { pause: boolean }) =>
+    openCommitSource(
+      { store: this.svc.store, runtime: this.opts.runtime, snapshots: this.opts.snapshots },
+      ref,
+      opts,
+    );
   export = (ref: string) =>
     exportContainer(this.svc.store.get(ref), {
       snapshots: this.opts.snapshots,

@@ -32,6 +32,7 @@ interface ExecRecord {
   env: string[];
   workingDir: string;
   started: boolean;
+  consoleSize?: { height: number; width: number };
 }
 
 export interface ExecCreateBody {
@@ -45,6 +46,17 @@ export interface ExecCreateBody {
   AttachStderr?: boolean;
   Privileged?: boolean;
   DetachKeys?: string;
+  /** [height, width] of the client's terminal (API 1.42+), so a tty starts at that size. */
+  ConsoleSize?: [number, number] | null;
+}
+
+/** A usable [height, width], or undefined. */
+function consoleSizeOf(size: unknown): { height: number; width: number } | undefined {
+  if (!Array.isArray(size) || size.length !== 2) return undefined;
+  const [height, width] = size as unknown[];
+  if (typeof height !== 'number' || typeof width !== 'number') return undefined;
+  if (!(height > 0 && width > 0)) return undefined;
+  return { height: Math.floor(height), width: Math.floor(width) };
 }
 
 /**
@@ -95,6 +107,7 @@ export class ExecService {
       env: body.Env ?? [],
       workingDir: body.WorkingDir ?? '',
       started: false,
+      consoleSize: consoleSizeOf(body.ConsoleSize),
     });
     this.svc.emit(rec, `exec_create: ${body.Cmd.join(' ')}`, { execID: id });
     return { Id: id };
@@ -106,11 +119,15 @@ export class ExecService {
 
   inspect(execId: string): Record<string, unknown> {
     const e = this.get(execId);
-    const { env: _env, workingDir: _wd, started: _s, ...wire } = e;
+    const { env: _env, workingDir: _wd, started: _s, consoleSize: _c, ...wire } = e;
     return wire;
   }
 
-  async start(execId: string, opts: { detach: boolean; tty: boolean }, conn?: Conn): Promise<void> {
+  async start(
+    execId: string,
+    opts: { detach: boolean; tty: boolean; consoleSize?: unknown },
+    conn?: Conn,
+  ): Promise<void> {
     const e = this.get(execId);
     if (e.started) throw conflict(`Error: Exec command ${execId} has already run`);
     const rec = this.svc.store.get(e.ContainerID);
@@ -135,7 +152,14 @@ export class ExecService {
       env: mergeEnv(base.process.env, e.env),
       cwd: e.workingDir || (base.process['cwd'] as string) || '/',
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
-      ...(opts.tty ? { consoleSize: { height: 24, width: 80 } } : {}),
+      // The client's terminal size (start's, else create's), so that the process does not
+      // start at 24x80 and see the resize that follows only later.
+      ...(opts.tty
+        ? {
+            consoleSize: consoleSizeOf(opts.consoleSize) ??
+              e.consoleSize ?? { height: 24, width: 80 },
+          }
+        : {}),
     };
     const logPath = path.join(dir, 'exec.log');
     await fsp.writeFile(logPath, '');

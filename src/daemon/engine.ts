@@ -22,7 +22,8 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
-import { ImageStore, pruneImages } from '../images/index.js';
+import { commitImage, ImageStore, pruneImages } from '../images/index.js';
+import type { ImageConfigConfig } from '../oci/index.js';
 import { NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
@@ -401,6 +402,38 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         }
       }
       return out as Array<Record<string, string>>;
+    },
+    commit: async (o) => {
+      const src = await containers.commitSource(o.container, { pause: o.pause });
+      const { rec } = src;
+      try {
+        const ref = o.repo ? (o.tag ? `${o.repo}:${o.tag}` : o.repo) : undefined;
+        // A config in the body overrides the container's, field by field (dockerd's merge).
+        const base = { ...rec.Config } as Record<string, unknown>;
+        for (const [k, v] of Object.entries(o.config ?? {})) {
+          if (v !== null && v !== undefined && v !== '') base[k] = v;
+        }
+        const { id } = await commitImage(images, {
+          parent: rec.Image,
+          layer: src.layer,
+          config: base as ImageConfigConfig,
+          changes: o.changes,
+          containerId: rec.Id,
+          ref,
+          author: o.author,
+          comment: o.comment,
+          createdBy: (rec.Config.Cmd ?? []).join(' '),
+        });
+        containers.svc.emit(rec, 'commit', {
+          comment: o.comment ?? '',
+          imageID: id,
+          imageRef: ref ?? '',
+        });
+        return { Id: id };
+      } finally {
+        src.layer.destroy();
+        await src.done();
+      }
     },
     prune: async (filters) => {
       // As remove: a removed container may still be releasing a mount on the layers.

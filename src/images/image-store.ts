@@ -267,8 +267,11 @@ export class ImageStore {
     });
   }
 
-  /** Feed one body to the content store (as sent) and to the snapshotter (unpacked). */
-  private async ingestLayer(body: Readable) {
+  /**
+   * @internal Feed one body to the content store (as sent) and to the snapshotter (unpacked
+   * on `parent`, a chain ID). On failure neither keeps anything no image uses.
+   */
+  async ingestLayer(body: Readable, parent?: Digest) {
     const toContent = new PassThrough();
     const toLayer = new PassThrough();
     body.on('error', (e) => {
@@ -289,7 +292,7 @@ export class ImageStore {
       throw e;
     };
     const [layer, blob] = await Promise.allSettled([
-      this.snapshots.applyLayer(undefined, toLayer).catch(stopBoth),
+      this.snapshots.applyLayer(parent, toLayer).catch(stopBoth),
       this.content.ingest(toContent).catch(stopBoth),
     ]);
     if (layer.status === 'rejected' || blob.status === 'rejected') {

@@ -2,6 +2,7 @@ export { applyChanges } from './changes.js';
 export type { DeleteResponseItem, ImageUser, RemoveOptions } from './image-delete.js';
 export { ImageStore, type ImportOptions } from './image-store.js';
 export { pruneImages, type PruneResult } from './image-prune.js';
+export { commitImage, type CommitOptions } from './commit.js';
 export type { ImageRecord } from './records.js';
 export {
   DEFAULT_DOMAIN,

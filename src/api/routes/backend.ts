@@ -64,7 +64,11 @@ export interface ContainersBackend {
 export interface ExecBackend {
   create(ref: string, body: Record<string, unknown>): Promise<{ Id: string }>;
   isTty(execId: string): boolean;
-  start(execId: string, opts: { detach: boolean; tty: boolean }, conn?: Hijacked): Promise<void>;
+  start(
+    execId: string,
+    opts: { detach: boolean; tty: boolean; consoleSize?: unknown },
+    conn?: Hijacked,
+  ): Promise<void>;
   inspect(execId: string): unknown;
   resize(execId: string, height: number, width: number): Promise<void>;
 }
@@ -85,6 +89,17 @@ export interface ImagesBackend extends DistributionBackend {
   prune(
     filters: Map<string, string[]>,
   ): Promise<{ ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number }>;
+  /** POST /commit: a container's changes as a new image. */
+  commit(opts: {
+    container: string;
+    repo?: string;
+    tag?: string;
+    comment?: string;
+    author?: string;
+    pause: boolean;
+    changes: string[];
+    config?: Record<string, unknown>;
+  }): Promise<{ Id: string }>;
 }
 
 export interface SystemBackend {

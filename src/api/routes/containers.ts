@@ -269,17 +269,21 @@ export function execRoutes(containers: ContainersBackend, b: ExecBackend): Route
       path: '/exec/{id}/start',
       handler: async (ctx) => {
         const body =
-          (await readJsonBody<{ Detach?: boolean; Tty?: boolean }>(ctx.req, ctx.upgrade)) ?? {};
+          (await readJsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: unknown }>(
+            ctx.req,
+            ctx.upgrade,
+          )) ?? {};
         const tty = body.Tty ?? b.isTty(ctx.params.id!);
+        const consoleSize = body.ConsoleSize;
         if (body.Detach) {
-          await b.start(ctx.params.id!, { detach: true, tty });
+          await b.start(ctx.params.id!, { detach: true, tty, consoleSize });
           sendNoContent(ctx.res, 200);
           return;
         }
         // Validate before hijacking so errors are plain HTTP responses.
         b.inspect(ctx.params.id!);
         const conn = hijack(ctx, streamType(ctx, tty));
-        await b.start(ctx.params.id!, { detach: false, tty }, conn);
+        await b.start(ctx.params.id!, { detach: false, tty, consoleSize }, conn);
       },
     },
     {

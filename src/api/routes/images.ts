@@ -1,6 +1,6 @@
 import { parseFilters } from '../../api-types/index.js';
 import { invalidArgument, notImplemented } from '../../common/index.js';
-import { qbool, sendJson } from '../http.js';
+import { qbool, readJsonBody, sendJson } from '../http.js';
 import type { Route } from '../router.js';
 import type { ImagesBackend } from './backend.js';
 import { distributionRoutes, pullHandler } from './distribution.js';
@@ -8,6 +8,33 @@ import { distributionRoutes, pullHandler } from './distribution.js';
 export function imageRoutes(b: ImagesBackend): Route[] {
   return [
     ...distributionRoutes(b),
+    {
+      method: 'POST',
+      path: '/commit',
+      handler: async (ctx) => {
+        const q = ctx.query;
+        const container = q.get('container');
+        if (!container) throw invalidArgument('container is required');
+        const body = await readJsonBody<unknown>(ctx.req);
+        if (body != null && (typeof body !== 'object' || Array.isArray(body)))
+          throw invalidArgument('invalid container config: expected a JSON object');
+        const result = await b.commit({
+          container,
+          repo: q.get('repo') || undefined,
+          tag: q.get('tag') || undefined,
+          comment: q.get('comment') || undefined,
+          author: q.get('author') || undefined,
+          // As dockerd: pause unless pause=0/false is given.
+          pause: q.get('pause') === null ? true : qbool(q, 'pause'),
+          changes: q
+            .getAll('changes')
+            .flatMap((c) => c.split('\n'))
+            .filter((c) => c.trim()),
+          config: (body ?? undefined) as Record<string, unknown> | undefined,
+        });
+        sendJson(ctx.res, 201, result);
+      },
+    },
     {
       method: 'POST',
       path: '/images/prune',
