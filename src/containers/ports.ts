@@ -5,7 +5,11 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { ImageRuntimeConfig } from '../api-types/index.js';
+import type {
+  EndpointConfigRequest,
+  EndpointSettings,
+  ImageRuntimeConfig,
+} from '../api-types/index.js';
 
 export interface ResolvedImage {
   id: string;
@@ -43,8 +47,39 @@ export interface Endpoint {
   endpointId: string;
 }
 
+/** A user-defined network a container is on, and what it asked of its endpoint. */
+export interface PlannedNetwork {
+  name: string;
+  config: EndpointConfigRequest;
+}
+
+/** A container's namespace and its interfaces, as the network module made them at start. */
+export interface AttachedNetworks {
+  netnsPath: string;
+  networks: Record<string, EndpointSettings>;
+  /** The first network's address and gateway. */
+  ip: string;
+  gateway: string;
+  /** The embedded DNS's address (user-defined networks only). */
+  dnsServer?: string;
+}
+
 export interface NetworkPort {
   readonly bridge: { id: string; name: string; subnet: string; gateway: string; prefixLen: number };
+  /** Check a new container's NetworkMode and EndpointsConfig; its user-defined networks. */
+  planNetworks(mode: string, endpoints: Record<string, unknown> | null | undefined): PlannedNetwork[];
+  /** Namespace and interfaces for a start (the default bridge first when asked). */
+  attach(
+    id: string,
+    req: {
+      defaultBridge: boolean;
+      networks: readonly PlannedNetwork[];
+      names: readonly string[];
+      upstreams?: readonly string[];
+    },
+  ): Promise<AttachedNetworks>;
+  /** Free every endpoint and the namespace; idempotent. */
+  detach(id: string): Promise<void>;
   createNetns(id: string): Promise<string>;
   connect(id: string, netnsPath: string): Promise<Endpoint>;
   /** createNetns + connect in one go (fewer process spawns). */

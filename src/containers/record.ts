@@ -5,6 +5,7 @@ import type {
   HostConfig,
 } from '../api-types/index.js';
 import type { MountRecord } from './mounts.js';
+import type { PlannedNetwork } from './ports.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -48,6 +49,8 @@ export interface ContainerRecord {
     stoppedByUser?: boolean;
     /** Volumes, binds and tmpfs mounts planned at create (shown as `Mounts`). */
     mounts?: MountRecord[];
+    /** User-defined networks the container is on (set at create, by network connect/disconnect). */
+    networks?: PlannedNetwork[];
   };
 }
 

@@ -10,3 +10,16 @@ export {
 export { parseNetworkMode, type NetworkMode } from './mode.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './pools.js';
 export { PREDEFINED_NETWORKS } from './create-plan.js';
+export {
+  attachContainer,
+  connectContainer,
+  connectPlanned,
+  disconnectContainer,
+  type ContainerNetworks,
+  detachContainer,
+  planAttachments,
+  type AttachRequest,
+  type Attached,
+  type PlannedAttachment,
+} from './attach.js';
+export { endpointSettings } from './views.js';

@@ -18,6 +18,14 @@ import type {
   NetworkPruneResponse,
   NetworkResource,
 } from '../api-types/index.js';
+import {
+  attachContainer,
+  detachContainer,
+  planAttachments,
+  type AttachRequest,
+  type Attached,
+  type PlannedAttachment,
+} from './attach.js';
 import { PREDEFINED_NETWORKS } from './create-plan.js';
 import { networkListFilter, networkPruneFilter } from './filters.js';
 import { SubnetAllocator } from './ipam.js';
@@ -98,6 +106,8 @@ export interface NetworkManagerOptions {
    * container's start adopts it instead of waiting for `unshare` and `ip` (~10 ms).
    */
   spareNetns?: boolean;
+  /** The host's resolv.conf (default /etc/resolv.conf): the embedded DNS forwards to its servers. */
+  hostResolvConf?: string;
   logger: Logger;
 }
 
@@ -316,6 +326,7 @@ export class NetworkManager {
       pools: opts.addressPools ?? DEFAULT_ADDRESS_POOLS,
       reserved: () => ({ subnets: [parseCidr(mgr.bridge.subnet)], bridges: [mgr.bridge.name] }),
       syncFirewall: () => mgr.syncFirewall(),
+      hostResolvConf: opts.hostResolvConf,
       logger: log,
     });
     mgr.predefined = await predefinedRecords(records, networksDir);
@@ -423,6 +434,19 @@ export class NetworkManager {
   }
 
   // ---- containers on user-defined networks --------------------------------------------------
+
+  /** The containers module's view (NetworkPort): see attach.ts. */
+  planNetworks(mode: string, endpoints: Record<string, unknown> | null | undefined): PlannedAttachment[] {
+    return planAttachments(this, mode, endpoints);
+  }
+
+  attach(id: string, req: AttachRequest): Promise<Attached> {
+    return attachContainer(this, checkId(id), req);
+  }
+
+  detach(id: string): Promise<void> {
+    return detachContainer(this, id);
+  }
 
   /** The user-defined network `ref` (ID, name or prefix); the default bridge is not one. */
   userNetwork(ref: string): UserBridge {
@@ -794,6 +818,7 @@ export class NetworkManager {
    */
   async close(): Promise<void> {
     this.closed = true;
+    await this.users.dns.close();
     const spare = this.spare;
     this.spare = undefined;
     await this.settled();
@@ -810,6 +835,7 @@ export class NetworkManager {
    */
   async teardown(): Promise<void> {
     this.closed = true;
+    await this.users.dns.close();
     this.spare = undefined;
     await this.settled();
     const veths = await this.attachedVeths().catch(() => []);

@@ -16,6 +16,10 @@ export interface EndpointRecord {
   /** The address was asked for (--ip), not allocated. */
   staticIp?: boolean;
   aliases?: string[];
+  /** Names the embedded DNS answers with this address: name, aliases, short ID. */
+  dnsNames?: string[];
+  /** The container's --dns servers (the embedded DNS forwards there instead of the host's). */
+  dnsUpstreams?: string[];
 }
 
 /** One network and its address allocations: `<dataRoot>/network/networks/<id>.json`. */

@@ -41,6 +41,10 @@ export interface ConnectOptions {
   ipv4Address?: string;
   mac?: string;
   aliases?: string[];
+  /** What the embedded DNS answers with this endpoint's address (name, aliases, short ID). */
+  dnsNames?: string[];
+  /** The container's --dns servers, for the embedded DNS to forward to. */
+  upstreams?: string[];
   /** Add the default route via this network's gateway (the container's first network). */
   defaultRoute: boolean;
 }
@@ -165,6 +169,8 @@ export class UserBridge {
         ifName: opts.ifName,
         ...(opts.ipv4Address ? { staticIp: true } : {}),
         ...(opts.aliases && opts.aliases.length > 0 ? { aliases: [...opts.aliases] } : {}),
+        ...(opts.dnsNames && opts.dnsNames.length > 0 ? { dnsNames: [...opts.dnsNames] } : {}),
+        ...(opts.upstreams && opts.upstreams.length > 0 ? { dnsUpstreams: [...opts.upstreams] } : {}),
       };
       this.record.endpoints[cid] = rec;
       const saved = this.writer.save();

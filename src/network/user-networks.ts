@@ -10,6 +10,8 @@ import {
   type Logger,
 } from '../common/index.js';
 import { planNetwork } from './create-plan.js';
+import type { DnsNetwork } from './dns-answer.js';
+import { EmbeddedDns } from './dns-server.js';
 import { ipJson, type LinkAddrEntry } from './iproute.js';
 import { cidrOverlaps, formatCidr, formatIPv4, parseCidr, type Cidr } from './ipv4.js';
 import { chooseSubnet, routedSubnets, type AddressPool, type RouteEntry } from './pools.js';
@@ -24,6 +26,8 @@ export interface UserNetworksOptions {
   reserved: () => { subnets: Cidr[]; bridges: string[] };
   /** Rebuild the firewall chains after the set of networks changed. */
   syncFirewall: () => Promise<void>;
+  /** The host's resolv.conf, whose nameservers the embedded DNS forwards to. */
+  hostResolvConf?: string;
   logger: Logger;
 }
 
@@ -40,7 +44,30 @@ export class UserNetworks {
   /** Serialises creations and removals (names, subnets and bridge names must stay unique). */
   private readonly lock = new KeyedMutex();
 
-  constructor(private readonly opts: UserNetworksOptions) {}
+  readonly dns: EmbeddedDns;
+
+  constructor(private readonly opts: UserNetworksOptions) {
+    this.dns = new EmbeddedDns({
+      networks: () => this.dnsView(),
+      hostResolvConf: opts.hostResolvConf,
+      logger: opts.logger.child({ module: 'dns' }),
+    });
+  }
+
+  /** What the embedded DNS knows: every network's endpoints and their names. */
+  dnsView(): DnsNetwork[] {
+    return this.all().map((n) => ({
+      id: n.id,
+      gateway: n.record.gateway,
+      internal: n.internal,
+      endpoints: Object.entries(n.record.endpoints).map(([cid, ep]) => ({
+        containerId: cid,
+        ip: ep.ipAddress,
+        names: ep.dnsNames ?? [],
+        upstreams: ep.dnsUpstreams,
+      })),
+    }));
+  }
 
   /** Load the records and make sure each bridge exists with its address. */
   async open(records: readonly NetworkRecord[], links: readonly LinkAddrEntry[]): Promise<void> {
@@ -49,6 +76,7 @@ export class UserNetworks {
       this.byId.set(rec.id, net);
       try {
         await net.ensureDevice(links);
+        await this.dns.listen(rec.gateway);
       } catch (err) {
         this.opts.logger.error(
           { network: rec.name, bridge: rec.bridgeName, err: errorMessage(err) },
@@ -138,8 +166,10 @@ export class UserNetworks {
       try {
         await net.ensureDevice([]);
         await this.opts.syncFirewall();
+        await this.dns.listen(rec.gateway);
       } catch (err) {
         this.byId.delete(id);
+        await this.dns.unlisten(rec.gateway);
         await net.removeDevice();
         await deleteRecord(this.opts.networksDir, id);
         await this.opts.syncFirewall().catch(() => undefined);
@@ -161,6 +191,7 @@ export class UserNetworks {
         );
       // The record goes last: a crash before leaves a network that can be removed again.
       this.byId.delete(net.id);
+      await this.dns.unlisten(net.record.gateway);
       await this.opts.syncFirewall();
       await net.removeDevice();
       await deleteRecord(this.opts.networksDir, net.id);

@@ -1,6 +1,12 @@
-import type { NetworkEndpointResource, NetworkResource } from '../api-types/index.js';
+import type {
+  EndpointConfigRequest,
+  EndpointSettings,
+  NetworkEndpointResource,
+  NetworkResource,
+} from '../api-types/index.js';
 import { OPT_BRIDGE_NAME } from './create-plan.js';
 import type { NetworkRecord } from './store.js';
+import type { Endpoint } from './user-bridge.js';
 
 /** Docker's Options of the default bridge network. */
 function defaultBridgeOptions(rec: NetworkRecord, mtu: number): Record<string, string> {
@@ -76,5 +82,32 @@ export function networkView(
         ? defaultBridgeOptions(rec, opts.defaultMtu)
         : {},
     Labels: user ? { ...user.labels } : {},
+  };
+}
+
+/** A container's entry in NetworkSettings.Networks (Docker's EndpointSettings). */
+export function endpointSettings(
+  ep: Endpoint,
+  opts: {
+    ipamConfig?: EndpointConfigRequest['IPAMConfig'];
+    aliases?: readonly string[];
+    dnsNames?: readonly string[];
+  } = {},
+): EndpointSettings {
+  return {
+    IPAMConfig: opts.ipamConfig ?? null,
+    Links: null,
+    Aliases: opts.aliases && opts.aliases.length > 0 ? [...opts.aliases] : null,
+    MacAddress: ep.macAddress,
+    NetworkID: ep.networkId,
+    EndpointID: ep.endpointId,
+    Gateway: ep.gateway,
+    IPAddress: ep.ipAddress,
+    IPPrefixLen: ep.prefixLen,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    DNSNames: opts.dnsNames && opts.dnsNames.length > 0 ? [...opts.dnsNames] : null,
   };
 }
