@@ -5,45 +5,62 @@
  * default bridge has no name resolution, /etc/resolv.conf and /etc/hosts (host.docker.internal,
  * --add-host host-gateway), live connect, and a daemon crash.
  */
-import dgram from 'node:dgram';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 
-import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
+import {
+  eventually,
+  ROOT,
+  startDaemon,
+  uniqueSubnet,
+  type DaemonHandle,
+} from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
 
 let d: DaemonHandle;
-let upstream: dgram.Socket;
+let upstream: ChildProcess;
 let upstreamIp: string;
 const upstreamSeen: string[] = [];
 const nets: string[] = [];
 
+/**
+ * The fake upstream runs in a child process: this one blocks in spawnSync while a container
+ * queries, so a server on its own event loop could not answer. It prints each question.
+ */
+const UPSTREAM = `
+const dgram = require('node:dgram');
+const dnsPacket = require(process.env.DNS_PACKET);
+const sock = dgram.createSocket('udp4');
+sock.on('message', (msg, rinfo) => {
+  const q = dnsPacket.decode(msg);
+  const question = q.questions && q.questions[0];
+  if (!question) return;
+  process.stdout.write(question.type + ' ' + question.name + '\\n');
+  const known = question.name.toLowerCase() === 'ext.wharf-test' && question.type === 'A';
+  sock.send(dnsPacket.encode({
+    type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3),
+    questions: q.questions,
+    answers: known ? [{ type: 'A', name: question.name, ttl: 60, data: '192.0.2.77' }] : [],
+  }), rinfo.port, rinfo.address);
+});
+sock.bind(53, process.env.ADDR, () => process.stdout.write('ready\\n'));
+`;
+
 beforeAll(async () => {
   d = await startDaemon();
-  // The fake upstream: ext.wharf-test. → 192.0.2.77, everything else NXDOMAIN.
   upstreamIp = `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
-  upstream = dgram.createSocket('udp4');
-  upstream.on('message', (msg, rinfo) => {
-    const q = dnsPacket.decode(msg);
-    const question = q.questions?.[0];
-    if (!question) return;
-    upstreamSeen.push(`${question.type} ${question.name}`);
-    const known = question.name.toLowerCase() === 'ext.wharf-test' && question.type === 'A';
-    const res = dnsPacket.encode({
-      type: 'response',
-      id: q.id,
-      flags: dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3),
-      questions: q.questions,
-      answers: known ? [{ type: 'A', name: question.name, ttl: 60, data: '192.0.2.77' }] : [],
-    });
-    upstream.send(res, rinfo.port, rinfo.address);
+  upstream = spawn(process.execPath, ['-e', UPSTREAM], {
+    env: { ...process.env, ADDR: upstreamIp, DNS_PACKET: path.join(ROOT, 'node_modules/dns-packet') },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((r) => upstream.bind(53, upstreamIp, r));
+  upstream.stdout!.on('data', (b: Buffer) => upstreamSeen.push(...b.toString().split('\n').filter(Boolean)));
+  await eventually(() => upstreamSeen.includes('ready'), 10_000, 'the fake upstream');
 });
 
 afterAll(async () => {
-  upstream?.close();
+  upstream?.kill();
   if (d?.alive) {
     const list = await d.docker.listContainers({ all: true }).catch(() => []);
     await Promise.all(list.map((c) => d.docker.getContainer(c.Id).remove({ force: true })));
@@ -103,7 +120,7 @@ describe('embedded DNS', () => {
     ok(['rm', '-f', a, b, c]);
   });
 
-  it('forwards other names to the --dns servers; resolv.conf names the resolver', () => {
+  it('forwards other names to the --dns servers; resolv.conf names the resolver', async () => {
     const n = network();
     const a = uniq('a');
     run(a, ['--network', n.name, '--dns-search', 'corp.test', '--dns-option', 'ndots:2']);
@@ -113,21 +130,27 @@ describe('embedded DNS', () => {
     expect(resolv).toContain('search corp.test');
     expect(resolv).toContain('options ndots:2');
     expect(lookup(a, 'ext.wharf-test')).toEqual(['192.0.2.77']);
-    expect(upstreamSeen).toContain('A ext.wharf-test');
+    await eventually(() => upstreamSeen.includes('A ext.wharf-test'), 5000, 'the forwarded query');
     expect(lookup(a, 'missing.wharf-test')).toBeUndefined();
     ok(['rm', '-f', a]);
   });
 
-  it('an --internal network resolves its names but forwards nothing', () => {
+  it('an --internal network resolves its names but forwards nothing', async () => {
     const n = network(['--internal']);
     const a = uniq('a');
     const b = uniq('b');
     run(a, ['--network', n.name]);
     run(b, ['--network', n.name]);
     expect(lookup(b, a)).toEqual([n.ip(2)]);
-    const before = upstreamSeen.length;
-    expect(lookup(b, 'ext.wharf-test')).toBeUndefined();
-    expect(upstreamSeen.length).toBe(before);
+    expect(lookup(b, 'internal-only.wharf-test')).toBeUndefined();
+    // A later forwarded query (from elsewhere) shows up; the internal one never did.
+    const x = uniq('x');
+    const out = network();
+    run(x, ['--network', out.name]);
+    expect(lookup(x, 'ext.wharf-test')).toEqual(['192.0.2.77']);
+    await eventually(() => upstreamSeen.filter((q) => q === 'A ext.wharf-test').length > 0, 5000);
+    expect(upstreamSeen).not.toContain('A internal-only.wharf-test');
+    ok(['rm', '-f', x]);
     ok(['rm', '-f', a, b]);
   });
 
