@@ -241,8 +241,8 @@ describe('normalizeHostConfig', () => {
     expect(normalizeHostConfig({ NetworkMode: 'none' }).NetworkMode).toBe('none');
   });
 
-  it('refuses unknown networks and container: mode', () => {
-    expect(() => normalizeHostConfig({ NetworkMode: 'mynet' })).toThrow('network mynet not found');
+  it('leaves user-defined network names to the network module, refuses container: mode', () => {
+    expect(normalizeHostConfig({ NetworkMode: 'mynet' }).NetworkMode).toBe('mynet');
     expect(() => normalizeHostConfig({ NetworkMode: 'container:abc' })).toThrow(
       'network mode container:<name> is not supported yet',
     );

@@ -112,3 +112,34 @@ describe('iptables', () => {
     expect(teardownRestoreInput(chainNames('WHAR'), parseIptablesSave(SAVED))).toBe('');
   });
 });
+
+describe('chainRules for user-defined networks', () => {
+  it('isolates every pair of bridges, and keeps internal networks in their subnet', () => {
+    const c = chainNames('WT');
+    const { filter, nat } = chainRules(c, [
+      { bridge: 'b0', subnet: '10.0.0.0/24' },
+      { bridge: 'b1', subnet: '10.0.1.0/24', internal: true },
+      { bridge: 'b2', subnet: '10.0.2.0/24', icc: false },
+    ]);
+    for (const [x, y] of [
+      ['b0', 'b1'],
+      ['b1', 'b0'],
+      ['b0', 'b2'],
+      ['b2', 'b1'],
+    ])
+      expect(filter).toContain(`-A WT-FORWARD -i ${x} -o ${y} -j DROP`);
+    expect(filter).toContain('-A WT-FORWARD -i b1 ! -o b1 -j DROP');
+    expect(filter).toContain('-A WT-FORWARD -o b1 ! -i b1 -j DROP');
+    expect(filter).toContain('-A WT-FORWARD -i b2 -o b2 -j DROP');
+    // Drops come before any accept.
+    const firstAccept = filter.findIndex((r) => r.endsWith('ACCEPT'));
+    const lastIsolation = filter.findLastIndex((r) => {
+      const m = / -i (b\d) -o (b\d) -j DROP$/.exec(r);
+      return m !== null && m[1] !== m[2];
+    });
+    expect(lastIsolation).toBeLessThan(firstAccept);
+    // No masquerade for the internal network.
+    expect(nat.some((r) => r.includes('10.0.1.0/24'))).toBe(false);
+    expect(nat).toContain('-A WT-POSTROUTING -s 10.0.0.0/24 ! -o b0 -j MASQUERADE');
+  });
+});
