@@ -53,6 +53,16 @@ const v = {
   prune: () => import('./commands/volume/prune.js'),
 } satisfies Record<string, Loader>;
 
+const n = {
+  create: () => import('./commands/network/create.js'),
+  ls: () => import('./commands/network/ls.js'),
+  inspect: () => import('./commands/network/inspect.js'),
+  rm: () => import('./commands/network/rm.js'),
+  prune: () => import('./commands/network/prune.js'),
+  connect: () => import('./commands/network/connect.js'),
+  disconnect: () => import('./commands/network/disconnect.js'),
+} satisfies Record<string, Loader>;
+
 const s = {
   version: () => import('./commands/system/version.js'),
   info: () => import('./commands/system/info.js'),
@@ -117,6 +127,10 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   volume: {
     description: 'Manage volumes',
     commands: { ...v, list: v.ls, remove: v.rm },
+  },
+  network: {
+    description: 'Manage networks',
+    commands: { ...n, list: n.ls, remove: n.rm },
   },
   system: {
     description: 'Manage Wharf',

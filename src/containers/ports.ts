@@ -67,7 +67,10 @@ export interface AttachedNetworks {
 export interface NetworkPort {
   readonly bridge: { id: string; name: string; subnet: string; gateway: string; prefixLen: number };
   /** Check a new container's NetworkMode and EndpointsConfig; its user-defined networks. */
-  planNetworks(mode: string, endpoints: Record<string, unknown> | null | undefined): PlannedNetwork[];
+  planNetworks(
+    mode: string,
+    endpoints: Record<string, unknown> | null | undefined,
+  ): PlannedNetwork[];
   /** Namespace and interfaces for a start (the default bridge first when asked). */
   attach(
     id: string,

@@ -47,7 +47,10 @@ function checkConfig(c: unknown, network: string): EndpointConfigRequest {
   if (typeof c !== 'object' || Array.isArray(c))
     throw invalidArgument(`invalid endpoint settings for network ${network}`);
   const cfg = c as EndpointConfigRequest;
-  if (cfg.Aliases && !(Array.isArray(cfg.Aliases) && cfg.Aliases.every((a) => typeof a === 'string')))
+  if (
+    cfg.Aliases &&
+    !(Array.isArray(cfg.Aliases) && cfg.Aliases.every((a) => typeof a === 'string'))
+  )
     throw invalidArgument('invalid endpoint settings: Aliases must be a list of strings');
   if (cfg.IPAMConfig?.IPv6Address)
     throw invalidArgument('IPv6 addresses are not supported by this Wharf daemon yet');
@@ -74,7 +77,9 @@ export function planAttachments(
           'network-scoped alias is supported only for containers in user defined networks',
         );
       if (cfg.IPAMConfig?.IPv4Address)
-        throw invalidArgument('user specified IP address is supported on user defined networks only');
+        throw invalidArgument(
+          'user specified IP address is supported on user defined networks only',
+        );
     }
   }
   if (BUILTIN.has(mode) || mode.startsWith('container:')) {
@@ -100,7 +105,9 @@ export function planAttachments(
   for (const [key, raw] of entries) {
     if (own && key === own[0]) continue;
     if (BUILTIN.has(key))
-      throw invalidArgument(`a container on ${mode} cannot also be on the predefined network ${key}`);
+      throw invalidArgument(
+        `a container on ${mode} cannot also be on the predefined network ${key}`,
+      );
     const p = plan(mgr, key, checkConfig(raw, key));
     if (!out.some((o) => o.name === p.name)) out.push(p);
   }
@@ -117,7 +124,11 @@ function plan(mgr: NetworkManager, ref: string, config: EndpointConfigRequest): 
   return resolve(mgr, ref, config);
 }
 
-function resolve(mgr: NetworkManager, ref: string, config: EndpointConfigRequest): PlannedAttachment {
+function resolve(
+  mgr: NetworkManager,
+  ref: string,
+  config: EndpointConfigRequest,
+): PlannedAttachment {
   const net = mgr.userNetwork(ref);
   const ip = config.IPAMConfig?.IPv4Address;
   if (ip && !net.record.user?.ipamConfigured)
@@ -261,7 +272,9 @@ export async function connectContainer(
   const target = mgr.resolveNetwork(ref);
   if (target.builtin) {
     if (target.name === 'host' || target.name === 'none')
-      throw forbidden(`container cannot be disconnected from host network or connected to ${target.name} network`);
+      throw forbidden(
+        `container cannot be disconnected from host network or connected to ${target.name} network`,
+      );
     throw notImplemented(
       'connecting a container to the default bridge network afterwards is not supported by Wharf yet',
     );
@@ -304,7 +317,8 @@ export async function disconnectContainer(
     );
   }
   const planned = c.runtime.networks ?? [];
-  const attached = planned.some((x) => x.name === target.name) || c.NetworkSettings.Networks[target.name];
+  const attached =
+    planned.some((x) => x.name === target.name) || c.NetworkSettings.Networks[target.name];
   if (!attached)
     throw invalidArgument(`container ${c.Id} is not connected to network ${target.name}`);
   await mgr.disconnectFrom(target.name, c.Id);

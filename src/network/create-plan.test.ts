@@ -34,11 +34,20 @@ describe('planNetwork', () => {
     [{ Name: 'a b' }, /invalid network name/],
     [{ Name: 'x', Driver: 'weave' }, /plugin not found/],
     [{ Name: 'x', IPAM: { Config: [{ Subnet: '10.0.0.1/24' }] } }, /it should be 10.0.0.0\/24/],
-    [{ Name: 'x', IPAM: { Config: [{ Subnet: '10.0.0.0/24', Gateway: '10.0.1.1' }] } }, /not inside/],
-    [{ Name: 'x', IPAM: { Config: [{ Subnet: '10.0.0.0/24', IPRange: '10.0.0.0/16' }] } }, /ip-range/],
+    [
+      { Name: 'x', IPAM: { Config: [{ Subnet: '10.0.0.0/24', Gateway: '10.0.1.1' }] } },
+      /not inside/,
+    ],
+    [
+      { Name: 'x', IPAM: { Config: [{ Subnet: '10.0.0.0/24', IPRange: '10.0.0.0/16' }] } },
+      /ip-range/,
+    ],
     [{ Name: 'x', IPAM: { Config: [{ Gateway: '10.0.0.1' }] } }, /need a subnet/],
     [{ Name: 'x', Options: { 'com.docker.network.bridge.enable_icc': 'maybe' } }, /enable_icc/],
-    [{ Name: 'x', Options: { 'com.docker.network.unknown': '1' } }, /unknown bridge network option/],
+    [
+      { Name: 'x', Options: { 'com.docker.network.unknown': '1' } },
+      /unknown bridge network option/,
+    ],
     [{ Name: 'x', Labels: { a: 1 } }, /cannot unmarshal/],
   ])('refuses %j', (req, msg) => {
     expect(() => planNetwork(req as never)).toThrow(msg);

@@ -75,7 +75,8 @@ function stringMap(v: unknown, what: string): Record<string, string> {
 export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
   if (!req || typeof req !== 'object') throw invalidArgument('network create: empty body');
   const name = req.Name;
-  if (typeof name !== 'string' || name === '') throw invalidArgument('network name cannot be empty');
+  if (typeof name !== 'string' || name === '')
+    throw invalidArgument('network name cannot be empty');
   if (PREDEFINED_NETWORKS.includes(name))
     throw forbidden(`${name} is a pre-defined network and cannot be created`);
   if (!NAME.test(name))
@@ -143,18 +144,13 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     } else {
       const subnet = cidrArg(c.Subnet, 'subnet');
       if (formatCidr(subnet) !== c.Subnet)
-        throw invalidArgument(
-          `invalid subnet ${c.Subnet}: it should be ${formatCidr(subnet)}`,
-        );
+        throw invalidArgument(`invalid subnet ${c.Subnet}: it should be ${formatCidr(subnet)}`);
       if (subnet.prefixLen > 30)
         throw invalidArgument(`invalid subnet ${c.Subnet}: too small for containers`);
       plan.subnet = subnet;
       if (c.IPRange) {
         const range = cidrArg(c.IPRange, 'ip-range');
-        if (
-          !cidrContains(subnet, range.network) ||
-          range.prefixLen < subnet.prefixLen
-        )
+        if (!cidrContains(subnet, range.network) || range.prefixLen < subnet.prefixLen)
           throw invalidArgument(`invalid ip-range ${c.IPRange}: not inside subnet ${c.Subnet}`);
         plan.ipRange = range;
       }
@@ -167,7 +163,9 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
       for (const [k, v] of Object.entries(stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses'))) {
         const ip = ipArg(v, 'auxiliary');
         if (!cidrContains(subnet, ip))
-          throw invalidArgument(`invalid auxiliary address ${k}=${v}: not inside subnet ${c.Subnet}`);
+          throw invalidArgument(
+            `invalid auxiliary address ${k}=${v}: not inside subnet ${c.Subnet}`,
+          );
         plan.auxAddresses[k] = formatIPv4(ip);
       }
     }

@@ -99,16 +99,19 @@ describe('decide', () => {
 
   it('drops garbage and responses', () => {
     expect(decide(Buffer.from('nonsense'), '10.1.0.3', '10.1.0.1', NETS)).toEqual({ kind: 'drop' });
-    const resp = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x' }] });
+    const resp = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'x' }],
+    });
     expect(decide(resp, '10.1.0.3', '10.1.0.1', NETS)).toEqual({ kind: 'drop' });
   });
 });
 
 describe('nameservers', () => {
   it('reads IPv4 nameserver lines', () => {
-    expect(nameservers('# c\nnameserver 10.0.0.2\nnameserver ::1\nsearch x\nnameserver 1.1.1.1\n')).toEqual([
-      '10.0.0.2',
-      '1.1.1.1',
-    ]);
+    expect(
+      nameservers('# c\nnameserver 10.0.0.2\nnameserver ::1\nsearch x\nnameserver 1.1.1.1\n'),
+    ).toEqual(['10.0.0.2', '1.1.1.1']);
   });
 });

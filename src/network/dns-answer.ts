@@ -82,7 +82,8 @@ export function decide(
   }
   if (query.type !== 'query') return { kind: 'drop' };
   const q = query.questions?.[0];
-  if (!q || (query.questions?.length ?? 0) !== 1) return { kind: 'answer', response: reply(query, 1) };
+  if (!q || (query.questions?.length ?? 0) !== 1)
+    return { kind: 'answer', response: reply(query, 1) };
 
   const net = networks.find((n) => n.gateway === local);
   const me = net?.endpoints.find((e) => e.ip === from);
@@ -116,7 +117,8 @@ export function decide(
     }
   }
   // Not ours. Internal networks have no way out, and neither do their names' lookups.
-  if (scope.every((n) => n.internal)) return { kind: 'answer', response: reply(query, RCODE_SERVFAIL) };
+  if (scope.every((n) => n.internal))
+    return { kind: 'answer', response: reply(query, RCODE_SERVFAIL) };
   return { kind: 'forward', upstreams: [...(me.upstreams ?? [])] };
 }
 

@@ -84,7 +84,9 @@ export class EmbeddedDns {
   }
 
   private async hostUpstreams(): Promise<string[]> {
-    const text = await fsp.readFile(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
+    const text = await fsp
+      .readFile(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8')
+      .catch(() => '');
     return nameservers(text);
   }
 
@@ -102,7 +104,11 @@ export class EmbeddedDns {
         sock.on('error', () => done(undefined));
         sock.on('message', (r, rinfo) => {
           // Only the server asked, with the query's ID, is believed.
-          if (rinfo.address === server && r.length >= 2 && r.readUInt16BE(0) === msg.readUInt16BE(0))
+          if (
+            rinfo.address === server &&
+            r.length >= 2 &&
+            r.readUInt16BE(0) === msg.readUInt16BE(0)
+          )
             done(r);
         });
         sock.send(msg, 53, server, (err) => {

@@ -58,7 +58,10 @@ export function networkPruneFilter(filters: Filters): (view: NetworkResource) =>
     if (until.some((u) => !(created < u))) return false;
     if (!filterMatchKVList(filters, 'label', view.Labels)) return false;
     const not = filters.get('label!') ?? [];
-    if (not.length > 0 && not.some((l) => filterMatchKVList(new Map([['label', [l]]]), 'label', view.Labels)))
+    if (
+      not.length > 0 &&
+      not.some((l) => filterMatchKVList(new Map([['label', [l]]]), 'label', view.Labels))
+    )
       return false;
     return true;
   };

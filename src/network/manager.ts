@@ -26,7 +26,6 @@ import {
   type Attached,
   type PlannedAttachment,
 } from './attach.js';
-import { PREDEFINED_NETWORKS } from './create-plan.js';
 import { networkListFilter, networkPruneFilter } from './filters.js';
 import { SubnetAllocator } from './ipam.js';
 import {
@@ -330,11 +329,7 @@ export class NetworkManager {
       logger: log,
     });
     mgr.predefined = await predefinedRecords(records, networksDir);
-    await Promise.all([
-      ipBatch(bridgePlan),
-      enableIPForward(),
-      mgr.users.open(userRecords, links),
-    ]);
+    await Promise.all([ipBatch(bridgePlan), enableIPForward(), mgr.users.open(userRecords, links)]);
     await mgr.syncFirewall();
     await mgr.writer.save();
     log.info(
@@ -436,7 +431,10 @@ export class NetworkManager {
   // ---- containers on user-defined networks --------------------------------------------------
 
   /** The containers module's view (NetworkPort): see attach.ts. */
-  planNetworks(mode: string, endpoints: Record<string, unknown> | null | undefined): PlannedAttachment[] {
+  planNetworks(
+    mode: string,
+    endpoints: Record<string, unknown> | null | undefined,
+  ): PlannedAttachment[] {
     return planAttachments(this, mode, endpoints);
   }
 
@@ -480,10 +478,7 @@ export class NetworkManager {
 
   /** Free every endpoint the container holds (default bridge and user-defined networks). */
   async disconnectAll(id: string): Promise<void> {
-    await Promise.all([
-      this.disconnect(id),
-      ...this.users.all().map((n) => n.disconnect(id)),
-    ]);
+    await Promise.all([this.disconnect(id), ...this.users.all().map((n) => n.disconnect(id))]);
   }
 
   /** The namespace file for a container (whether or not it exists). */

@@ -21,7 +21,12 @@ import {
 } from './iproute.js';
 import type { BridgeRuleSpec } from './iptables.js';
 import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
-import { recordWriter, type CoalescingWriter, type EndpointRecord, type NetworkRecord } from './store.js';
+import {
+  recordWriter,
+  type CoalescingWriter,
+  type EndpointRecord,
+  type NetworkRecord,
+} from './store.js';
 
 /** A container's endpoint on a network, as the containers module sees it. */
 export interface Endpoint {
@@ -170,7 +175,9 @@ export class UserBridge {
         ...(opts.ipv4Address ? { staticIp: true } : {}),
         ...(opts.aliases && opts.aliases.length > 0 ? { aliases: [...opts.aliases] } : {}),
         ...(opts.dnsNames && opts.dnsNames.length > 0 ? { dnsNames: [...opts.dnsNames] } : {}),
-        ...(opts.upstreams && opts.upstreams.length > 0 ? { dnsUpstreams: [...opts.upstreams] } : {}),
+        ...(opts.upstreams && opts.upstreams.length > 0
+          ? { dnsUpstreams: [...opts.upstreams] }
+          : {}),
       };
       this.record.endpoints[cid] = rec;
       const saved = this.writer.save();

@@ -72,7 +72,12 @@ export class UserNetworks {
   /** Load the records and make sure each bridge exists with its address. */
   async open(records: readonly NetworkRecord[], links: readonly LinkAddrEntry[]): Promise<void> {
     for (const rec of records) {
-      const net = new UserBridge(rec, this.opts.networksDir, this.opts.defaultMtu, this.opts.logger);
+      const net = new UserBridge(
+        rec,
+        this.opts.networksDir,
+        this.opts.defaultMtu,
+        this.opts.logger,
+      );
       this.byId.set(rec.id, net);
       try {
         await net.ensureDevice(links);
@@ -124,7 +129,9 @@ export class UserNetworks {
       let subnet = plan.subnet;
       if (subnet) {
         if (others.some((o) => cidrOverlaps(o, subnet!)))
-          throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+          throw forbidden(
+            'invalid pool request: Pool overlaps with other one on this address space',
+          );
       } else {
         const routes = await ipJson<RouteEntry>(['-4', 'route', 'show']);
         subnet = chooseSubnet(this.opts.pools, routedSubnets(routes, bridges), others);
@@ -159,7 +166,12 @@ export class UserNetworks {
           icc: plan.icc,
         },
       };
-      const net = new UserBridge(rec, this.opts.networksDir, this.opts.defaultMtu, this.opts.logger);
+      const net = new UserBridge(
+        rec,
+        this.opts.networksDir,
+        this.opts.defaultMtu,
+        this.opts.logger,
+      );
       // Durable first: a crash after this point leaves a record whose bridge open() makes.
       await net.save();
       this.byId.set(id, net);
@@ -175,7 +187,10 @@ export class UserNetworks {
         await this.opts.syncFirewall().catch(() => undefined);
         throw err;
       }
-      this.opts.logger.info({ network: plan.name, bridge: bridgeName, subnet: rec.subnet }, 'network created');
+      this.opts.logger.info(
+        { network: plan.name, bridge: bridgeName, subnet: rec.subnet },
+        'network created',
+      );
       return { Id: id, Warning: '' };
     });
   }

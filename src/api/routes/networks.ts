@@ -76,7 +76,11 @@ export function networkRoutes(b: NetworksBackend): Route[] {
         );
         if (typeof body.Container !== 'string' || body.Container === '')
           throw invalidArgument('no container specified');
-        await b.disconnect(ctx.params.id!, body.Container, body.Force === true || qbool(ctx.query, 'force'));
+        await b.disconnect(
+          ctx.params.id!,
+          body.Container,
+          body.Force === true || qbool(ctx.query, 'force'),
+        );
         ctx.res.writeHead(200).end();
       },
     },

@@ -52,10 +52,16 @@ beforeAll(async () => {
   d = await startDaemon();
   upstreamIp = `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
   upstream = spawn(process.execPath, ['-e', UPSTREAM], {
-    env: { ...process.env, ADDR: upstreamIp, DNS_PACKET: path.join(ROOT, 'node_modules/dns-packet') },
+    env: {
+      ...process.env,
+      ADDR: upstreamIp,
+      DNS_PACKET: path.join(ROOT, 'node_modules/dns-packet'),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  upstream.stdout!.on('data', (b: Buffer) => upstreamSeen.push(...b.toString().split('\n').filter(Boolean)));
+  upstream.stdout!.on('data', (b: Buffer) =>
+    upstreamSeen.push(...b.toString().split('\n').filter(Boolean)),
+  );
   await eventually(() => upstreamSeen.includes('ready'), 10_000, 'the fake upstream');
 });
 
@@ -75,7 +81,11 @@ const ok = (args: string[]): string => {
   return r.stdout.trim();
 };
 
-function network(extra: string[] = []): { name: string; gateway: string; ip: (n: number) => string } {
+function network(extra: string[] = []): {
+  name: string;
+  gateway: string;
+  ip: (n: number) => string;
+} {
   const s = uniqueSubnet();
   const name = uniq('dnsnet');
   ok(['network', 'create', '--subnet', s.subnet, ...extra, name]);
@@ -92,7 +102,10 @@ function run(name: string, args: string[]): string {
 function lookup(from: string, name: string, server?: string): string[] | undefined {
   const r = d.cli(['exec', from, 'nslookup', '-type=a', name, ...(server ? [server] : [])]);
   if (r.code !== 0) return undefined;
-  const body = r.stdout.split(/\n\s*\n/).slice(1).join('\n');
+  const body = r.stdout
+    .split(/\n\s*\n/)
+    .slice(1)
+    .join('\n');
   const ips = [...body.matchAll(/Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
   return ips.length > 0 ? ips : undefined;
 }
@@ -158,15 +171,26 @@ describe('embedded DNS', () => {
     const n = network();
     const a = uniq('a');
     const br = uniq('br');
-    run(a, ['--network', n.name, '--add-host', 'gw:host-gateway', '--add-host', 'static.test:192.0.2.5']);
+    run(a, [
+      '--network',
+      n.name,
+      '--add-host',
+      'gw:host-gateway',
+      '--add-host',
+      'static.test:192.0.2.5',
+    ]);
     run(br, []);
     const hosts = ok(['exec', a, 'cat', '/etc/hosts']);
-    expect(hosts).toMatch(new RegExp(`^${n.gateway.replace(/\./g, '\\.')}\\s+host\\.docker\\.internal$`, 'm'));
+    expect(hosts).toMatch(
+      new RegExp(`^${n.gateway.replace(/\./g, '\\.')}\\s+host\\.docker\\.internal$`, 'm'),
+    );
     expect(hosts).toMatch(new RegExp(`^${n.gateway.replace(/\./g, '\\.')}\\s+gw$`, 'm'));
     expect(hosts).toMatch(/^192\.0\.2\.5\s+static\.test$/m);
     const bridgeGw = d.bip.split('/')[0]!;
     const brHosts = ok(['exec', br, 'cat', '/etc/hosts']);
-    expect(brHosts).toMatch(new RegExp(`^${bridgeGw.replace(/\./g, '\\.')}\\s+host\\.docker\\.internal$`, 'm'));
+    expect(brHosts).toMatch(
+      new RegExp(`^${bridgeGw.replace(/\./g, '\\.')}\\s+host\\.docker\\.internal$`, 'm'),
+    );
     // The default bridge container keeps the --dns server (no embedded resolver), and the
     // user network's resolver does not answer it.
     expect(ok(['exec', br, 'cat', '/etc/resolv.conf'])).toContain(`nameserver ${upstreamIp}`);

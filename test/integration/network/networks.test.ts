@@ -22,7 +22,10 @@ let d: DaemonHandle;
 let docker: Docker;
 beforeAll(async () => {
   d = await startDaemon();
-  docker = new Docker({ socketPath: d.socket, agent: new http.Agent({ keepAlive: false }) } as never);
+  docker = new Docker({
+    socketPath: d.socket,
+    agent: new http.Agent({ keepAlive: false }),
+  } as never);
 });
 afterAll(async () => {
   if (d?.alive) {
@@ -31,11 +34,21 @@ afterAll(async () => {
     await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
     for (const n of nets) {
       if (!['bridge', 'host', 'none'].includes(n.Name))
-        await docker.getNetwork(n.Id).remove().catch(() => undefined);
+        await docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
     }
   }
   await d?.stop();
 });
+
+/** The parts of GET /networks/{id} the tests read. */
+interface NetInfo {
+  IPAM: { Config: unknown[] };
+  Containers: Record<string, { Name: string; IPv4Address: string }>;
+  [key: string]: unknown;
+}
 
 const ok = (args: string[]): string => {
   const r = d.cli(args);
@@ -51,7 +64,9 @@ const linkExists = (name: string): boolean =>
   spawnSync('ip', ['link', 'show', name], { stdio: 'ignore' }).status === 0;
 
 /** A network on a unique test subnet; returns its name and addresses. */
-function network(extra: string[] = []): { name: string; id: string } & ReturnType<typeof uniqueSubnet> {
+function network(
+  extra: string[] = [],
+): { name: string; id: string } & ReturnType<typeof uniqueSubnet> {
   const s = uniqueSubnet();
   const name = uniq('net');
   const id = ok(['network', 'create', '--subnet', s.subnet, ...extra, name]);
@@ -64,18 +79,25 @@ describe('network create / ls / inspect / rm', () => {
     const name = uniq('ipam');
     const br = `wt${name.slice(-6)}`;
     const id = ok([
-      'network', 'create',
-      '--subnet', s.subnet,
-      '--gateway', s.ip(254),
-      '--ip-range', `${s.subnet.replace(/\.0\/24$/, '.128')}/25`,
-      '--aux-address', `reserved=${s.ip(130)}`,
-      '--label', 'team=net',
-      '-o', `com.docker.network.bridge.name=${br}`,
+      'network',
+      'create',
+      '--subnet',
+      s.subnet,
+      '--gateway',
+      s.ip(254),
+      '--ip-range',
+      `${s.subnet.replace(/\.0\/24$/, '.128')}/25`,
+      '--aux-address',
+      `reserved=${s.ip(130)}`,
+      '--label',
+      'team=net',
+      '-o',
+      `com.docker.network.bridge.name=${br}`,
       name,
     ]);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect(linkExists(br)).toBe(true);
-    const info = (await docker.getNetwork(name).inspect()) as Record<string, any>;
+    const info = (await docker.getNetwork(name).inspect()) as unknown as NetInfo;
     expect(info).toMatchObject({
       Name: name,
       Id: id,
@@ -96,7 +118,12 @@ describe('network create / ls / inspect / rm', () => {
     // Dynamic addresses come from the ip-range (its first address is a host of the subnet).
     const c = uniq('c');
     ok(['run', '-d', '--name', c, '--network', name, 'busybox', 'sleep', '300']);
-    const ip = ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${name}").IPAddress}}`, c]);
+    const ip = ok([
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${name}").IPAddress}}`,
+      c,
+    ]);
     expect(ip).toBe(s.ip(128));
     ok(['rm', '-f', c]);
     ok(['network', 'rm', name]);
@@ -107,12 +134,18 @@ describe('network create / ls / inspect / rm', () => {
     const n = network();
     expect(fails(['network', 'create', n.name])).toMatch(/already exists/);
     expect(fails(['network', 'create', '--subnet', n.subnet, uniq('dup')])).toMatch(/overlaps/);
-    expect(fails(['network', 'create', '--subnet', '10.1.2.3/33', uniq('bad')])).toMatch(/invalid/i);
+    expect(fails(['network', 'create', '--subnet', '10.1.2.3/33', uniq('bad')])).toMatch(
+      /invalid/i,
+    );
     expect(fails(['network', 'create', 'bridge'])).toMatch(/pre-defined/);
     expect(fails(['network', 'rm', 'bridge'])).toMatch(/pre-defined network and cannot be removed/);
     expect(fails(['network', 'rm', uniq('nope')])).toMatch(/not found/);
-    expect(fails(['network', 'create', '-d', 'overlay2x', uniq('drv')])).toMatch(/plugin not found/);
-    await expect(docker.createNetwork({ Name: 'bad name!' })).rejects.toMatchObject({ statusCode: 400 });
+    expect(fails(['network', 'create', '-d', 'overlay2x', uniq('drv')])).toMatch(
+      /plugin not found/,
+    );
+    await expect(docker.createNetwork({ Name: 'bad name!' })).rejects.toMatchObject({
+      statusCode: 400,
+    });
     await expect(docker.getNetwork('bridge').remove()).rejects.toMatchObject({ statusCode: 403 });
     ok(['network', 'rm', n.name]);
   });
@@ -165,7 +198,21 @@ describe('containers on user-defined networks', () => {
     const n = network();
     const a = uniq('a');
     const b = uniq('b');
-    ok(['run', '-d', '--name', a, '--network', n.name, '--ip', n.ip(50), '--network-alias', 'web', 'busybox', 'sleep', '300']);
+    ok([
+      'run',
+      '-d',
+      '--name',
+      a,
+      '--network',
+      n.name,
+      '--ip',
+      n.ip(50),
+      '--network-alias',
+      'web',
+      'busybox',
+      'sleep',
+      '300',
+    ]);
     ok(['run', '-d', '--name', b, '--network', n.name, 'busybox', 'sleep', '300']);
     const info = await docker.getContainer(a).inspect();
     const ep = info.NetworkSettings.Networks[n.name]!;
@@ -180,7 +227,7 @@ describe('containers on user-defined networks', () => {
     });
     expect((ep as { DNSNames?: string[] }).DNSNames).toEqual([a, 'web', info.Id.slice(0, 12)]);
     expect(ep.EndpointID).toMatch(/^[0-9a-f]{64}$/);
-    const net = (await docker.getNetwork(n.name).inspect()) as Record<string, any>;
+    const net = (await docker.getNetwork(n.name).inspect()) as unknown as NetInfo;
     expect(net.Containers[info.Id]).toMatchObject({ Name: a, IPv4Address: `${n.ip(50)}/24` });
     expect(Object.keys(net.Containers)).toHaveLength(2);
     // Traffic between the two containers, and from the host to the gateway-side.
@@ -188,13 +235,30 @@ describe('containers on user-defined networks', () => {
     expect(ok(['exec', a, 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).toContain(`${n.ip(50)}/24`);
     // A taken static address is a clear error at start.
     const c = uniq('c');
-    const r = d.cli(['run', '--rm', '--name', c, '--network', n.name, '--ip', n.ip(50), 'busybox', 'true']);
+    const r = d.cli([
+      'run',
+      '--rm',
+      '--name',
+      c,
+      '--network',
+      n.name,
+      '--ip',
+      n.ip(50),
+      'busybox',
+      'true',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Address already in use/);
     // --ip outside the subnet, and on the default bridge.
-    expect(fails(['run', '--rm', '--network', n.name, '--ip', '192.0.2.9', 'busybox', 'true'])).toMatch(/no configured subnet/);
-    expect(fails(['run', '--rm', '--ip', '192.0.2.9', 'busybox', 'true'])).toMatch(/user defined networks only/);
-    expect(fails(['run', '--rm', '--network', uniq('missing'), 'busybox', 'true'])).toMatch(/not found/);
+    expect(
+      fails(['run', '--rm', '--network', n.name, '--ip', '192.0.2.9', 'busybox', 'true']),
+    ).toMatch(/no configured subnet/);
+    expect(fails(['run', '--rm', '--ip', '192.0.2.9', 'busybox', 'true'])).toMatch(
+      /user defined networks only/,
+    );
+    expect(fails(['run', '--rm', '--network', uniq('missing'), 'busybox', 'true'])).toMatch(
+      /not found/,
+    );
     ok(['rm', '-f', a, b]);
     ok(['network', 'rm', n.name]);
   });
@@ -232,12 +296,27 @@ describe('containers on user-defined networks', () => {
     ok(['run', '-d', '--name', x, '--network', out.name, 'busybox', 'sleep', '300']);
     expect(ok(['network', 'inspect', '-f', '{{.Internal}}', n.name])).toBe('true');
     expect(ok(['exec', a, 'ip', 'route'])).not.toMatch(/default/);
-    const ipB = ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${n.name}").IPAddress}}`, b]);
-    const ipX = ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${out.name}").IPAddress}}`, x]);
+    const ipB = ok([
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${n.name}").IPAddress}}`,
+      b,
+    ]);
+    const ipX = ok([
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${out.name}").IPAddress}}`,
+      x,
+    ]);
     expect(d.cli(['exec', a, 'ping', '-c1', '-W2', ipB]).code).toBe(0);
     expect(d.cli(['exec', a, 'ping', '-c1', '-W1', ipX]).code).not.toBe(0);
     // And from outside in.
-    const ipA = ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${n.name}").IPAddress}}`, a]);
+    const ipA = ok([
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${n.name}").IPAddress}}`,
+      a,
+    ]);
     expect(d.cli(['exec', x, 'ping', '-c1', '-W1', ipA]).code).not.toBe(0);
     ok(['rm', '-f', a, b, x]);
     ok(['network', 'rm', n.name, out.name]);
@@ -257,7 +336,10 @@ describe('containers on user-defined networks', () => {
     expect(d.cli(['exec', a, 'ping', '-c1', '-W2', ipB]).code).toBe(0);
     const info = await docker.getContainer(a).inspect();
     expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual([n1.name, n2.name].sort());
-    expect(info.NetworkSettings.Networks[n2.name]).toMatchObject({ IPAddress: n2.ip(77), Aliases: ['second'] });
+    expect(info.NetworkSettings.Networks[n2.name]).toMatchObject({
+      IPAddress: n2.ip(77),
+      Aliases: ['second'],
+    });
     expect(fails(['network', 'connect', n2.name, a])).toMatch(/already exists/);
     ok(['network', 'disconnect', n2.name, a]);
     expect(d.cli(['exec', a, 'ip', 'link', 'show', 'eth1']).code).not.toBe(0);
@@ -271,10 +353,14 @@ describe('containers on user-defined networks', () => {
     // Connecting via dockerode, with an EndpointConfig.
     const c = uniq('c');
     ok(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
-    await docker.getNetwork(n1.name).connect({ Container: c, EndpointConfig: { Aliases: ['cee'] } });
+    await docker
+      .getNetwork(n1.name)
+      .connect({ Container: c, EndpointConfig: { Aliases: ['cee'] } });
     const ci = await docker.getContainer(c).inspect();
     expect(Object.keys(ci.NetworkSettings.Networks).sort()).toEqual(['bridge', n1.name].sort());
-    expect(ok(['exec', c, 'ip', '-4', '-o', 'addr', 'show', 'eth1'])).toContain(n1.subnet.replace(/\.0\/24$/, '.'));
+    expect(ok(['exec', c, 'ip', '-4', '-o', 'addr', 'show', 'eth1'])).toContain(
+      n1.subnet.replace(/\.0\/24$/, '.'),
+    );
     ok(['rm', '-f', a, b, c]);
     ok(['network', 'rm', n1.name, n2.name]);
   });
@@ -292,12 +378,14 @@ describe('containers on user-defined networks', () => {
     await d.restart();
     expect(linkExists('wtstale0')).toBe(false);
     expect(ok(['network', 'ls', '-q', '--filter', `name=${n.name}`])).toBe(n.id.slice(0, 12));
-    expect(ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${n.name}").IPAddress}}`, a])).toBe(n.ip(9));
+    expect(
+      ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${n.name}").IPAddress}}`, a]),
+    ).toBe(n.ip(9));
     const b = uniq('b');
     ok(['run', '-d', '--name', b, '--network', n.name, 'busybox', 'sleep', '300']);
     expect(d.cli(['exec', b, 'ping', '-c1', '-W2', n.ip(9)]).code).toBe(0);
     await eventually(async () => {
-      const net = (await docker.getNetwork(n.name).inspect()) as Record<string, any>;
+      const net = (await docker.getNetwork(n.name).inspect()) as unknown as NetInfo;
       return Object.keys(net.Containers).length === 2;
     });
     ok(['rm', '-f', a, b]);
