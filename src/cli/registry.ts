@@ -27,6 +27,7 @@ const c = {
   rename: () => import('./commands/container/rename.js'),
   pause: () => import('./commands/container/pause.js'),
   unpause: () => import('./commands/container/unpause.js'),
+  port: () => import('./commands/container/port.js'),
 } satisfies Record<string, Loader>;
 
 const i = {
@@ -93,6 +94,7 @@ export const TOP_LEVEL: Record<string, Loader> = {
   logout: auth.logout,
   logs: c.logs,
   pause: c.pause,
+  port: c.port,
   ps: c.ls,
   pull: i.pull,
   push: i.push,
@@ -165,6 +167,7 @@ export const TOP_LEVEL_HELP: Array<[string, string]> = [
   ['kill', 'Kill one or more running containers'],
   ['logs', 'Fetch the logs of a container'],
   ['pause', 'Pause all processes within one or more containers'],
+  ['port', 'List port mappings or a specific mapping for the container'],
   ['rename', 'Rename a container'],
   ['restart', 'Restart one or more containers'],
   ['rm', 'Remove one or more containers'],

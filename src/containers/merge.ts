@@ -184,11 +184,6 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   if (h.AutoRemove && h.RestartPolicy.Name !== 'no') {
     throw invalidArgument("can't create 'AutoRemove' container with restart policy");
   }
-  const published = Object.values(h.PortBindings ?? {}).some((b) => (b ?? []).length > 0);
-  if (published || h.PublishAllPorts) {
-    // TODO(#5): port publishing lands with user-defined networks; refuse rather than ignore.
-    throw invalidArgument('publishing ports (-p/-P) is not supported by this Wharf daemon yet');
-  }
   h.ShmSize = h.ShmSize && h.ShmSize > 0 ? h.ShmSize : DEFAULT_SHM_SIZE;
   if (h.Memory && h.Memory > 0 && h.Memory < 6 * 1024 * 1024) {
     throw invalidArgument('Minimum memory limit allowed is 6MB');

@@ -62,6 +62,15 @@ export interface AttachedNetworks {
   gateway: string;
   /** The embedded DNS's address (user-defined networks only). */
   dnsServer?: string;
+  /** NetworkSettings.Ports: exposed ports and the host ports published for them. */
+  ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+}
+
+/** -p / -P as the container asks: published at start on its first network's address. */
+export interface PublishPorts {
+  bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined;
+  publishAll: boolean;
+  exposed: Record<string, unknown> | null | undefined;
 }
 
 export interface NetworkPort {
@@ -79,8 +88,11 @@ export interface NetworkPort {
       networks: readonly PlannedNetwork[];
       names: readonly string[];
       upstreams?: readonly string[];
+      publish?: PublishPorts;
     },
   ): Promise<AttachedNetworks>;
+  /** Check -p / -P at create (a bad spec is a 400 there, not a failed start). */
+  checkPorts(publish: PublishPorts): void;
   /** Free every endpoint and the namespace; idempotent. */
   detach(id: string): Promise<void>;
   createNetns(id: string): Promise<string>;

@@ -35,6 +35,8 @@ export interface ContainerRecord {
   NetworkSettings: {
     SandboxKey: string;
     Networks: Record<string, EndpointSettings>;
+    /** Published ports of the current run (set at start). */
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
   };
   runtime: {
     /** The image name as the user gave it (Config.Image holds it too). */

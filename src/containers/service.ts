@@ -28,7 +28,14 @@ import {
 import { ContainerMounts } from './mounts.js';
 import type { VolumesPort } from './mounts-port.js';
 import { randomName, validName } from './names.js';
-import type { EventsPort, ImagesPort, NetworkPort, RuntimePort, SnapshotsPort } from './ports.js';
+import type {
+  EventsPort,
+  ImagesPort,
+  NetworkPort,
+  PublishPorts,
+  RuntimePort,
+  SnapshotsPort,
+} from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
 import { ContainerStore } from './store.js';
 import { resolveUserInRootfs } from './user.js';
@@ -133,6 +140,7 @@ export class ContainerService {
       hostConfig.NetworkMode!,
       req.NetworkingConfig?.EndpointsConfig,
     );
+    this.opts.network.checkPorts(publishRequest(hostConfig, req.ExposedPorts));
     const image = await this.opts.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
     const hostname =
@@ -237,6 +245,7 @@ export class ContainerService {
         networks: rec.runtime.networks ?? [],
         names: [rec.Name.slice(1), id.slice(0, 12)],
         upstreams: hc.Dns ?? undefined,
+        publish: publishRequest(hc, rec.Config.ExposedPorts),
       });
     const [cleared, mounted, connected, hostResolvConf] = await Promise.allSettled([
       this.opts.runtime.clearExit(id),
@@ -273,7 +282,11 @@ export class ContainerService {
       if (hc.NetworkMode === 'host') netns = { mode: 'host' };
       else if (attached) {
         netns = { mode: 'path', path: attached.netnsPath };
-        rec.NetworkSettings = { SandboxKey: attached.netnsPath, Networks: attached.networks };
+        rec.NetworkSettings = {
+          SandboxKey: attached.netnsPath,
+          Networks: attached.networks,
+          Ports: attached.ports,
+        };
       }
       const hostsText =
         hc.NetworkMode === 'host'
@@ -793,5 +806,18 @@ function listenCancellable(
       s.delete(fn);
       if (s.size === 0 && map.get(id) === s) map.delete(id);
     },
+  };
+}
+
+/** -p / -P of a container, for the network module (host and none publish nothing). */
+function publishRequest(
+  hc: HostConfig,
+  exposed: Record<string, unknown> | null | undefined,
+): PublishPorts {
+  const own = hc.NetworkMode !== 'host' && hc.NetworkMode !== 'none';
+  return {
+    bindings: own ? hc.PortBindings : undefined,
+    publishAll: own && (hc.PublishAllPorts ?? false),
+    exposed,
   };
 }

@@ -1,6 +1,7 @@
 import type { EndpointConfigRequest, EndpointSettings } from '../api-types/index.js';
 import { invalidArgument, notImplemented, WharfError } from '../common/index.js';
 import type { NetworkManager } from './manager.js';
+import { portRequests, portsView } from './ports.js';
 import { endpointSettings } from './views.js';
 
 /**
@@ -25,6 +26,14 @@ export interface AttachRequest {
   names: readonly string[];
   /** --dns: where the embedded DNS forwards this container's other queries. */
   upstreams?: readonly string[];
+  /** -p / -P: published on the first network's address. */
+  publish?: PublishRequest;
+}
+
+export interface PublishRequest {
+  bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined;
+  publishAll: boolean;
+  exposed: Record<string, unknown> | null | undefined;
 }
 
 export interface Attached {
@@ -35,6 +44,8 @@ export interface Attached {
   gateway: string;
   /** The embedded DNS's address when the container is on a user-defined network. */
   dnsServer?: string;
+  /** NetworkSettings.Ports: the exposed ports and what was published. */
+  ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 }
 
 const forbidden = (message: string): WharfError =>
@@ -201,7 +212,12 @@ export async function attachContainer(
   let ip = '';
   let gateway = '';
   let dnsServer: string | undefined;
+  let primary = '';
+  const reqs = req.publish
+    ? portRequests(req.publish.bindings, req.publish.publishAll, req.publish.exposed)
+    : [];
   if (req.defaultBridge) {
+    primary = 'bridge';
     const c = await mgr.createNetnsConnected(id);
     netnsPath = c.netnsPath;
     ip = c.endpoint.ipAddress;
@@ -225,14 +241,17 @@ export async function attachContainer(
       if (!ip) {
         ip = r.settings.IPAddress;
         gateway = r.gateway;
+        primary = r.name;
       }
       dnsServer ??= r.gateway;
     }
+    const mappings = primary ? await mgr.publish(id, primary, reqs) : [];
+    const ports = portsView(mappings, req.publish?.exposed);
+    return { netnsPath, networks, ip, gateway, ports, ...(dnsServer ? { dnsServer } : {}) };
   } catch (err) {
     await detachContainer(mgr, id).catch(() => undefined);
     throw err;
   }
-  return { netnsPath, networks, ip, gateway, ...(dnsServer ? { dnsServer } : {}) };
 }
 
 /** Free all the container's endpoints and its namespace; idempotent. */

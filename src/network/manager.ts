@@ -25,6 +25,7 @@ import {
   type AttachRequest,
   type Attached,
   type PlannedAttachment,
+  type PublishRequest,
 } from './attach.js';
 import { networkListFilter, networkPruneFilter } from './filters.js';
 import { SubnetAllocator } from './ipam.js';
@@ -47,6 +48,7 @@ import {
   chainNames,
   iptablesRestore,
   iptablesSave,
+  portRules,
   setupRestoreInput,
   teardownRestoreInput,
   type BridgeRuleSpec,
@@ -83,6 +85,8 @@ import {
 import { type ConnectOptions, type Endpoint, type UserBridge } from './user-bridge.js';
 import { UserNetworks } from './user-networks.js';
 import { networkView } from './views.js';
+import { PortProxies } from './port-proxy.js';
+import { portRequests, type PortMapping, type PortRequest } from './ports.js';
 
 export type { Endpoint, ConnectOptions };
 
@@ -197,6 +201,8 @@ export class NetworkManager {
   private spare?: { key: string; ready: Promise<boolean> };
   private spareNetns = false;
   private closed = false;
+  /** The host side of published ports. */
+  private readonly proxies: PortProxies;
   /** User-defined bridge networks (set by open()). */
   users!: UserNetworks;
   /** The records of the predefined `host` and `none` networks (IDs stable across restarts). */
@@ -222,6 +228,7 @@ export class NetworkManager {
       prefixLen: subnet.prefixLen,
     });
     this.writer = recordWriter(networksDir, () => structuredClone(this.record));
+    this.proxies = new PortProxies(logger.child({ module: 'ports' }));
   }
 
   static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
@@ -343,7 +350,11 @@ export class NetworkManager {
   syncFirewall(): Promise<void> {
     return this.locks.run(' firewall', async () => {
       const specs: BridgeRuleSpec[] = [
-        { bridge: this.bridge.name, subnet: this.bridge.subnet },
+        {
+          bridge: this.bridge.name,
+          subnet: this.bridge.subnet,
+          ports: portRules(Object.values(this.record.endpoints)),
+        },
         ...this.users.all().map((n) => n.ruleSpec()),
       ];
       await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
@@ -438,6 +449,11 @@ export class NetworkManager {
     return planAttachments(this, mode, endpoints);
   }
 
+  /** Check a new container's -p/-P (create answers 400 for a bad one, as dockerd). */
+  checkPorts(publish: PublishRequest): void {
+    portRequests(publish.bindings, publish.publishAll, publish.exposed);
+  }
+
   attach(id: string, req: AttachRequest): Promise<Attached> {
     return attachContainer(this, checkId(id), req);
   }
@@ -473,12 +489,49 @@ export class NetworkManager {
   /** Remove the container's interface on a user-defined network (`ref`); idempotent. */
   async disconnectFrom(ref: string, id: string): Promise<void> {
     const net = this.users.find(ref);
-    if (net) await net.disconnect(id);
+    if (!net) return;
+    const hadPorts = (net.endpointRecord(id)?.ports?.length ?? 0) > 0;
+    if (hadPorts) this.proxies.release(id);
+    await net.disconnect(id);
+    if (hadPorts) await this.syncFirewall();
   }
 
   /** Free every endpoint the container holds (default bridge and user-defined networks). */
   async disconnectAll(id: string): Promise<void> {
+    const hadPorts = this.hasPorts(id);
+    this.proxies.release(id);
     await Promise.all([this.disconnect(id), ...this.users.all().map((n) => n.disconnect(id))]);
+    // The DNAT rules go with the endpoints (the chains are rebuilt from what remains).
+    if (hadPorts) await this.syncFirewall();
+  }
+
+  private hasPorts(id: string): boolean {
+    const eps = [this.record.endpoints[id], ...this.users.all().map((n) => n.endpointRecord(id))];
+    return eps.some((ep) => (ep?.ports?.length ?? 0) > 0);
+  }
+
+  /**
+   * Publish ports to the container's endpoint on `network` ('bridge': the default bridge):
+   * hold each host port (a taken one is an error here, before the container runs), record the
+   * mappings with the endpoint, then add the DNAT rules. All or nothing.
+   */
+  async publish(id: string, network: string, reqs: readonly PortRequest[]): Promise<PortMapping[]> {
+    if (reqs.length === 0) return [];
+    const user = network === DEFAULT_NETWORK_NAME ? undefined : this.users.find(network);
+    const ep = user ? user.endpointRecord(id) : this.record.endpoints[id];
+    if (!ep) throw internal(`container ${id} has no endpoint on ${network} to publish ports on`);
+    if (user?.internal) return [];
+    const mappings = await this.proxies.bind(id, ep.ipAddress, reqs);
+    ep.ports = mappings;
+    try {
+      await (user ? user.save() : this.writer.save());
+      await this.syncFirewall();
+    } catch (err) {
+      this.proxies.release(id);
+      delete ep.ports;
+      throw err;
+    }
+    return mappings;
   }
 
   /** The namespace file for a container (whether or not it exists). */
@@ -797,6 +850,16 @@ export class NetworkManager {
     const keep = new Set([...liveIds, ...links.values()]);
     const deadNs = names.filter((n) => !keep.has(n));
     for (const n of deadNs) await netns.removeNetns(path.join(this.netnsDir, n));
+    // Published ports: the rules are rebuilt from the endpoints that remain (a dead
+    // container's rules go), and the live ones' host ports are held again.
+    await this.syncFirewall();
+    const live: Array<[string, EndpointRecord]> = [
+      ...Object.entries(this.record.endpoints),
+      ...this.users.all().flatMap((n) => Object.entries(n.record.endpoints)),
+    ];
+    for (const [cid, ep] of live) {
+      if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
+    }
     if (stale.length + dead.length + deadNs.length > 0) {
       this.log.info(
         { endpoints: dead.length, veths: stale.length, netns: deadNs.length },
@@ -813,6 +876,7 @@ export class NetworkManager {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.proxies.releaseAll();
     await this.users.dns.close();
     const spare = this.spare;
     this.spare = undefined;
@@ -830,6 +894,7 @@ export class NetworkManager {
    */
   async teardown(): Promise<void> {
     this.closed = true;
+    this.proxies.releaseAll();
     await this.users.dns.close();
     this.spare = undefined;
     await this.settled();

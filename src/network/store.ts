@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { internal, isErrno, readJson, writeJsonAtomic } from '../common/index.js';
+import type { PortMapping } from './ports.js';
 
 export const NETWORK_SCHEMA_VERSION = 1;
 
@@ -20,6 +21,8 @@ export interface EndpointRecord {
   dnsNames?: string[];
   /** The container's --dns servers (the embedded DNS forwards there instead of the host's). */
   dnsUpstreams?: string[];
+  /** Ports published to this endpoint's address (the container's primary endpoint only). */
+  ports?: PortMapping[];
 }
 
 /** One network and its address allocations: `<dataRoot>/network/networks/<id>.json`. */

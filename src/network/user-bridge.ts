@@ -19,7 +19,7 @@ import {
   isNoSuchDevice,
   type LinkAddrEntry,
 } from './iproute.js';
-import type { BridgeRuleSpec } from './iptables.js';
+import { portRules, type BridgeRuleSpec } from './iptables.js';
 import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
 import {
   recordWriter,
@@ -118,6 +118,7 @@ export class UserBridge {
       subnet: this.record.subnet,
       internal: this.internal,
       icc: this.record.user?.icc ?? true,
+      ports: portRules(Object.values(this.record.endpoints)),
     };
   }
 
