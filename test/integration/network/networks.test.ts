@@ -20,8 +20,12 @@ let d: DaemonHandle;
  * the server's keep-alive timeout, and a pooled socket the server closed meanwhile fails EPIPE.
  */
 let docker: Docker;
+/** daemon.json default-address-pools: a unique /24 split into /26s. */
+const pool = uniqueSubnet();
 beforeAll(async () => {
-  d = await startDaemon();
+  d = await startDaemon({
+    daemonJson: { 'default-address-pools': [{ base: pool.subnet, size: 26 }] },
+  });
   docker = new Docker({
     socketPath: d.socket,
     agent: new http.Agent({ keepAlive: false }),
@@ -128,6 +132,20 @@ describe('network create / ls / inspect / rm', () => {
     ok(['rm', '-f', c]);
     ok(['network', 'rm', name]);
     expect(linkExists(br)).toBe(false);
+  });
+
+  it('takes subnets from default-address-pools when none is given', async () => {
+    const a = uniq('pool');
+    const b = uniq('pool');
+    ok(['network', 'create', a]);
+    ok(['network', 'create', b]);
+    const subnetOf = (n: string): string =>
+      ok(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', n]);
+    const prefix = pool.subnet.replace(/\.0\/24$/, '');
+    expect([subnetOf(a), subnetOf(b)].sort()).toEqual(
+      [`${prefix}.0/26 ${prefix}.1`, `${prefix}.64/26 ${prefix}.65`].sort(),
+    );
+    ok(['network', 'rm', a, b]);
   });
 
   it('refuses duplicates, overlaps, bad input and the predefined networks, with Docker statuses', async () => {
