@@ -5,7 +5,6 @@ import path from 'node:path';
 import {
   conflict,
   notFound,
-  WharfError,
   errorKind,
   errorMessage,
   internal,
@@ -27,7 +26,6 @@ import {
   type PlannedAttachment,
   type PublishRequest,
 } from './attach.js';
-import { networkListFilter, networkPruneFilter } from './filters.js';
 import { SubnetAllocator } from './ipam.js';
 import {
   attachLines,
@@ -84,7 +82,7 @@ import {
 } from './store.js';
 import { type ConnectOptions, type Endpoint, type UserBridge } from './user-bridge.js';
 import { UserNetworks } from './user-networks.js';
-import { networkView } from './views.js';
+import { NetworkCatalog, predefinedRecords } from './catalog.js';
 import { PortProxies } from './port-proxy.js';
 import { portRequests, type PortMapping, type PortRequest } from './ports.js';
 
@@ -205,8 +203,8 @@ export class NetworkManager {
   private readonly proxies: PortProxies;
   /** User-defined bridge networks (set by open()). */
   users!: UserNetworks;
-  /** The records of the predefined `host` and `none` networks (IDs stable across restarts). */
-  private predefined: NetworkRecord[] = [];
+  /** Every network by ID, name or prefix, the predefined ones included (set by open()). */
+  private catalog!: NetworkCatalog;
 
   private constructor(
     private readonly record: NetworkRecord,
@@ -335,7 +333,13 @@ export class NetworkManager {
       hostResolvConf: opts.hostResolvConf,
       logger: log,
     });
-    mgr.predefined = await predefinedRecords(records, networksDir);
+    mgr.catalog = new NetworkCatalog({
+      defaultBridge: record,
+      predefined: await predefinedRecords(records, networksDir),
+      users: mgr.users,
+      defaultMtu: mtu,
+      logger: log,
+    });
     await Promise.all([ipBatch(bridgePlan), enableIPForward(), mgr.users.open(userRecords, links)]);
     await mgr.syncFirewall();
     await mgr.writer.save();
@@ -361,82 +365,36 @@ export class NetworkManager {
     });
   }
 
-  // ---- networks (the /networks API) ---------------------------------------------------------
+  // ---- networks (the /networks API: catalog.ts) ----------------------------------------------
 
   createNetwork(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
     return this.users.create(req);
   }
 
-  /** Every network as Docker lists them; `names` gives running containers' names. */
   listNetworks(
     filters: Map<string, string[]>,
     names: (cid: string) => string | undefined,
   ): NetworkResource[] {
-    const match = networkListFilter(filters);
-    const out: NetworkResource[] = [];
-    for (const rec of this.allRecords()) {
-      const view = networkView(rec, { defaultMtu: this.mtu });
-      const endpoints = Object.keys(rec.endpoints).filter((c) => names(c) !== undefined).length;
-      if (match({ view, endpoints, builtin: !rec.user })) out.push(view);
-    }
-    return out;
+    return this.catalog.list(filters, names);
   }
 
-  /** GET /networks/{id}: by ID, name or ID prefix, predefined networks included. */
   inspectNetwork(ref: string, names: (cid: string) => string | undefined): NetworkResource {
-    return networkView(this.resolveRecord(ref), { defaultMtu: this.mtu, containers: names });
+    return this.catalog.inspect(ref, names);
   }
 
-  /** The network's record (by ID, name or ID prefix); not found as Docker says it. */
-  private resolveRecord(ref: string): NetworkRecord {
-    const pre = [this.record, ...this.predefined];
-    const hit =
-      pre.find((r) => r.id === ref) ??
-      this.users.find(ref)?.record ??
-      pre.find((r) => r.name === ref) ??
-      (/^[0-9a-f]+$/.test(ref) ? pre.find((r) => r.id.startsWith(ref)) : undefined);
-    if (!hit) throw notFound(`network ${ref} not found`);
-    return hit;
-  }
-
-  /** Name and ID of a network given by ID, name or prefix (host/none/bridge included). */
   resolveNetwork(ref: string): { id: string; name: string; builtin: boolean } {
-    const rec = this.resolveRecord(ref);
-    return { id: rec.id, name: rec.name, builtin: !rec.user };
+    return this.catalog.resolve(ref);
   }
 
-  async removeNetwork(ref: string, live: (cid: string) => boolean): Promise<void> {
-    const rec = this.resolveRecord(ref);
-    if (!rec.user)
-      throw new WharfError(
-        'forbidden',
-        'ERR_FORBIDDEN',
-        `${rec.name} is a pre-defined network and cannot be removed`,
-      );
-    await this.users.remove(rec.id, live);
+  removeNetwork(ref: string, live: (cid: string) => boolean): Promise<void> {
+    return this.catalog.remove(ref, live);
   }
 
-  async pruneNetworks(
+  pruneNetworks(
     filters: Map<string, string[]>,
     live: (cid: string) => boolean,
   ): Promise<NetworkPruneResponse> {
-    const match = networkPruneFilter(filters);
-    const deleted: string[] = [];
-    for (const net of this.users.all()) {
-      if (Object.keys(net.record.endpoints).some(live)) continue;
-      if (!match(networkView(net.record, { defaultMtu: this.mtu }))) continue;
-      try {
-        await this.users.remove(net.id, live);
-        deleted.push(net.name);
-      } catch (err) {
-        this.log.warn({ network: net.name, err: errorMessage(err) }, 'network prune');
-      }
-    }
-    return { NetworksDeleted: deleted };
-  }
-
-  private allRecords(): NetworkRecord[] {
-    return [this.record, ...this.predefined, ...this.users.all().map((n) => n.record)];
+    return this.catalog.prune(filters, live);
   }
 
   // ---- containers on user-defined networks --------------------------------------------------
@@ -906,7 +864,7 @@ export class NetworkManager {
       await net.removeDevice();
       await deleteRecord(this.networksDir, net.id);
     }
-    for (const rec of this.predefined) await deleteRecord(this.networksDir, rec.id);
+    for (const rec of this.catalog.predefined) await deleteRecord(this.networksDir, rec.id);
     const names = await netns.listNetns(this.netnsDir);
     await Promise.all(names.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
     await netns.releaseNetnsDir(this.netnsDir);
@@ -948,36 +906,6 @@ export class NetworkManager {
       throw err;
     }
   }
-}
-
-/** The `host` and `none` networks' records, made (with new IDs) on the first start. */
-async function predefinedRecords(
-  records: readonly NetworkRecord[],
-  dir: string,
-): Promise<NetworkRecord[]> {
-  const out: NetworkRecord[] = [];
-  for (const [name, driver] of [
-    ['host', 'host'],
-    ['none', 'null'],
-  ] as const) {
-    let rec = records.find((r) => r.name === name && !r.user);
-    if (!rec) {
-      rec = {
-        schemaVersion: NETWORK_SCHEMA_VERSION,
-        id: randomBytes(32).toString('hex'),
-        name,
-        driver,
-        bridgeName: '',
-        subnet: '',
-        gateway: '',
-        created: new Date().toISOString(),
-        endpoints: {},
-      };
-      await recordWriter(dir, () => rec!).save();
-    }
-    out.push(rec);
-  }
-  return out;
 }
 
 async function enableIPForward(): Promise<void> {
