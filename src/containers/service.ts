@@ -406,6 +406,18 @@ export class ContainerService {
     await this.opts.network
       .detach(rec.Id)
       .catch((err) => this.log.warn({ err }, 'network release'));
+    // As dockerd: a stopped container keeps its networks, without their operational data.
+    for (const ep of Object.values(rec.NetworkSettings.Networks)) {
+      Object.assign(ep, {
+        EndpointID: '',
+        Gateway: '',
+        IPAddress: '',
+        IPPrefixLen: 0,
+        MacAddress: '',
+      });
+    }
+    rec.NetworkSettings.SandboxKey = '';
+    delete rec.NetworkSettings.Ports;
   }
 
   /**

@@ -365,6 +365,15 @@ describe('containers on user-defined networks', () => {
     expect(fails(['network', 'disconnect', n2.name, a])).toMatch(/is not connected/);
     // A stopped container gets the network at its next start.
     ok(['stop', '-t', '0', a]);
+    // Stopped: still on its network, without address or endpoint (as dockerd).
+    expect(
+      ok([
+        'inspect',
+        '-f',
+        `{{with index .NetworkSettings.Networks "${n1.name}"}}[{{.IPAddress}}|{{.EndpointID}}|{{.NetworkID}}]{{end}}`,
+        a,
+      ]),
+    ).toBe(`[||${n1.id}]`);
     ok(['network', 'connect', n2.name, a]);
     ok(['start', a]);
     expect(ok(['exec', a, 'ip', '-4', '-o', 'addr'])).toContain(n2.ip(3));
