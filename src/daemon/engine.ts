@@ -147,11 +147,20 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     {
       filters: new Map([
         ['type', ['container']],
-        ['event', ['start', 'die', 'destroy']],
+        ['event', ['start', 'die', 'destroy', 'rename']],
       ]),
     },
     (ev) => {
       const cid = ev.Actor.ID;
+      if (ev.Action === 'rename') {
+        const from = (ev.Actor.Attributes['oldName'] ?? '').replace(/^\//, '');
+        const to = (ev.Actor.Attributes['name'] ?? '').replace(/^\//, '');
+        if (from && to)
+          void network
+            .renameContainer(cid, from, to)
+            .catch((err: unknown) => log.warn({ err, container: cid }, 'renaming DNS names'));
+        return;
+      }
       if (ev.Action === 'start') {
         const rec = containers.svc.store.find(cid);
         if (rec?.LogPath) rotatorFor(cid, rec.HostConfig, rec.LogPath).watch();
@@ -469,7 +478,6 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     const rec = containers.svc.store.find(cid);
     return rec?.State.Running ? rec.Name.slice(1) : undefined;
   };
-  const isRunning = (cid: string): boolean => runningName(cid) !== undefined;
   const networks: NetworksBackend = {
     list: (filters) => network.listNetworks(filters, runningName),
     inspect: (ref) => network.inspectNetwork(ref, runningName),
@@ -483,14 +491,14 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     },
     remove: async (ref) => {
       const net = network.resolveNetwork(ref);
-      await network.removeNetwork(ref, isRunning);
+      await network.removeNetwork(ref);
       events.publish('network', 'destroy', {
         ID: net.id,
         Attributes: { name: net.name, type: 'bridge' },
       });
     },
     prune: async (filters) => {
-      const out = await network.pruneNetworks(filters, isRunning);
+      const out = await network.pruneNetworks(filters);
       events.publish('network', 'prune', { ID: '', Attributes: {} });
       return out;
     },

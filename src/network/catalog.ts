@@ -54,7 +54,7 @@ export class NetworkCatalog {
     return { id: rec.id, name: rec.name, builtin: !rec.user };
   }
 
-  async remove(ref: string, live: (cid: string) => boolean): Promise<void> {
+  async remove(ref: string): Promise<void> {
     const rec = this.record(ref);
     if (!rec.user)
       throw new WharfError(
@@ -62,21 +62,18 @@ export class NetworkCatalog {
         'ERR_FORBIDDEN',
         `${rec.name} is a pre-defined network and cannot be removed`,
       );
-    await this.o.users.remove(rec.id, live);
+    await this.o.users.remove(rec.id);
   }
 
-  /** Remove user-defined networks no running container is attached to, matching `filters`. */
-  async prune(
-    filters: Map<string, string[]>,
-    live: (cid: string) => boolean,
-  ): Promise<NetworkPruneResponse> {
+  /** Remove user-defined networks no container is attached to, matching `filters`. */
+  async prune(filters: Map<string, string[]>): Promise<NetworkPruneResponse> {
     const match = networkPruneFilter(filters);
     const deleted: string[] = [];
     for (const net of this.o.users.all()) {
-      if (Object.keys(net.record.endpoints).some(live)) continue;
+      if (Object.keys(net.record.endpoints).length > 0) continue;
       if (!match(networkView(net.record, { defaultMtu: this.o.defaultMtu }))) continue;
       try {
-        await this.o.users.remove(net.id, live);
+        await this.o.users.remove(net.id);
         deleted.push(net.name);
       } catch (err) {
         // Raced with a container start (now attached): not unused after all.

@@ -386,18 +386,25 @@ export class NetworkManager {
     return this.catalog.resolve(ref);
   }
 
-  removeNetwork(ref: string, live: (cid: string) => boolean): Promise<void> {
-    return this.catalog.remove(ref, live);
+  removeNetwork(ref: string): Promise<void> {
+    return this.catalog.remove(ref);
   }
 
-  pruneNetworks(
-    filters: Map<string, string[]>,
-    live: (cid: string) => boolean,
-  ): Promise<NetworkPruneResponse> {
-    return this.catalog.prune(filters, live);
+  pruneNetworks(filters: Map<string, string[]>): Promise<NetworkPruneResponse> {
+    return this.catalog.prune(filters);
   }
 
   // ---- containers on user-defined networks --------------------------------------------------
+
+  /** A renamed container answers to its new name on every network (as Docker's DNS). */
+  async renameContainer(id: string, oldName: string, newName: string): Promise<void> {
+    for (const net of this.users.all()) {
+      const ep = net.endpointRecord(id);
+      if (!ep?.dnsNames) continue;
+      ep.dnsNames = ep.dnsNames.map((n) => (n === oldName ? newName : n));
+      await net.save();
+    }
+  }
 
   /** The containers module's view (NetworkPort): see attach.ts. */
   planNetworks(

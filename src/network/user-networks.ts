@@ -195,11 +195,15 @@ export class UserNetworks {
     });
   }
 
-  /** Remove a network no running container is attached to (`live`: running container IDs). */
-  async remove(ref: string, live: (cid: string) => boolean): Promise<UserBridge> {
+  /**
+   * Remove a network no container has an endpoint on. Endpoints exist only while a container
+   * runs (or is starting: it has its endpoint before it counts as running, so a check on
+   * running containers alone would let the bridge go from under a start).
+   */
+  async remove(ref: string): Promise<UserBridge> {
     return this.lock.run('networks', async () => {
       const net = this.get(ref);
-      const attached = Object.keys(net.record.endpoints).filter(live);
+      const attached = Object.keys(net.record.endpoints);
       if (attached.length > 0)
         throw forbidden(
           `error while removing network: network ${net.name} id ${net.id} has active endpoints`,

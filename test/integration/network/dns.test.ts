@@ -133,6 +133,19 @@ describe('embedded DNS', () => {
     ok(['rm', '-f', a, b, c]);
   });
 
+  it('follows a rename', () => {
+    const n = network();
+    const a = uniq('a');
+    const b = uniq('b');
+    const renamed = uniq('renamed');
+    run(a, ['--network', n.name]);
+    run(b, ['--network', n.name]);
+    ok(['rename', a, renamed]);
+    expect(lookup(b, renamed)).toEqual([n.ip(2)]);
+    expect(lookup(b, a)).toBeUndefined();
+    ok(['rm', '-f', renamed, b]);
+  });
+
   it('forwards other names to the --dns servers; resolv.conf names the resolver', async () => {
     const n = network();
     const a = uniq('a');
