@@ -78,7 +78,7 @@ describe('iptables', () => {
         '-A WHARF-POSTROUTING -s 172.18.0.0/16 ! -o wharf0 -j MASQUERADE',
         '-A POSTROUTING -j WHARF-POSTROUTING',
         '-A PREROUTING -m addrtype --dst-type LOCAL -j WHARF-DNAT',
-        '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j WHARF-DNAT',
+        '-A OUTPUT -m addrtype --dst-type LOCAL -j WHARF-DNAT',
         'COMMIT',
         '',
       ].join('\n'),
@@ -176,6 +176,8 @@ describe('published port rules', () => {
     expect(nat).toContain(
       '-A WT-POSTROUTING -s 10.0.0.0/24 -d 10.0.0.2/32 -o b0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j MASQUERADE',
     );
+    expect(nat).toContain('-A WT-POSTROUTING -s 127.0.0.0/8 -o b0 -j MASQUERADE');
+    expect(nat).not.toContain('-A WT-POSTROUTING -s 127.0.0.0/8 -o b1 -j MASQUERADE');
     const accept = filter.indexOf(
       '-A WT-FORWARD -d 10.0.0.2/32 -o b0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT',
     );
@@ -189,7 +191,7 @@ describe('published port rules', () => {
         '*nat',
         ':WT-DNAT - [0:0]',
         '-A PREROUTING -m addrtype --dst-type LOCAL -j WT-DNAT',
-        '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j WT-DNAT',
+        '-A OUTPUT -m addrtype --dst-type LOCAL -j WT-DNAT',
         'COMMIT',
       ].join('\n'),
     );
@@ -197,7 +199,7 @@ describe('published port rules', () => {
       [
         '*nat',
         '-D PREROUTING -m addrtype --dst-type LOCAL -j WT-DNAT',
-        '-D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j WT-DNAT',
+        '-D OUTPUT -m addrtype --dst-type LOCAL -j WT-DNAT',
         '-F WT-DNAT',
         '-X WT-DNAT',
         'COMMIT',

@@ -78,11 +78,12 @@ function jumps(c: ChainNames): Jump[] {
       to: c.dnat,
       insert: false,
     },
-    // Loopback destinations are left to the port proxy (a 127.0.0.1 source cannot be routed).
+    // Loopback destinations included: our bridges have route_localnet, and the 127.0.0.1
+    // source is masqueraded on the way out (below), as dockerd without its userland proxy.
     {
       table: 'nat',
       from: 'OUTPUT',
-      match: '! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL ',
+      match: '-m addrtype --dst-type LOCAL ',
       to: c.dnat,
       insert: false,
     },
@@ -139,6 +140,9 @@ export function chainRules(
     filter.push(`-A ${c.forward} -i ${b.bridge} -j ACCEPT`);
     // Containers reach the outside world under the host's address.
     nat.push(`-A ${c.postrouting} -s ${b.subnet} ! -o ${b.bridge} -j MASQUERADE`);
+    // Published ports reached on 127.0.0.1 leave for the bridge with a loopback source.
+    if ((b.ports ?? []).length > 0)
+      nat.push(`-A ${c.postrouting} -s 127.0.0.0/8 -o ${b.bridge} -j MASQUERADE`);
   }
   return { filter, nat };
 }

@@ -35,6 +35,7 @@ import {
   containerIfLines,
   containerVethLines,
   deleteLinkLines,
+  enableRouteLocalnet,
   hostVethLines,
   ipBatch,
   ipJson,
@@ -340,7 +341,11 @@ export class NetworkManager {
       defaultMtu: mtu,
       logger: log,
     });
-    await Promise.all([ipBatch(bridgePlan), enableIPForward(), mgr.users.open(userRecords, links)]);
+    await Promise.all([
+      ipBatch(bridgePlan).then(() => enableRouteLocalnet(bridgeName)),
+      enableIPForward(),
+      mgr.users.open(userRecords, links),
+    ]);
     await mgr.syncFirewall();
     await mgr.writer.save();
     log.info(

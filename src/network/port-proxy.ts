@@ -13,9 +13,10 @@ interface Held {
 /**
  * The host side of published ports: one listening socket per port, held by the daemon (as
  * docker-proxy holds them). Holding the port is what makes "port already allocated" an error
- * at start instead of a silent clash; the socket also relays what DNAT cannot reach:
- * connections to 127.0.0.1 (the OUTPUT DNAT rule leaves loopback alone, loopback sources
- * cannot be routed to a bridge). Everything else is DNATed by the kernel and never gets here.
+ * at start instead of a silent clash, and keeps other programs off it. Traffic, 127.0.0.1
+ * included, is DNATed by the kernel before it reaches the socket (route_localnet on our
+ * bridges); the socket relays only what arrives while the rules are missing (between a
+ * daemon crash and the next start's rebuild, say), so a port never silently goes dead.
  */
 export class PortProxies {
   private readonly held = new Map<string, Held[]>();

@@ -13,6 +13,7 @@ import {
   bridgeLines,
   containerIfLines,
   deleteLinkLines,
+  enableRouteLocalnet,
   hostVethLines,
   ipBatch,
   ipJson,
@@ -141,6 +142,7 @@ export class UserBridge {
         staleAddresses: addrs.filter((a) => a !== address),
       }),
     );
+    await enableRouteLocalnet(this.bridgeName);
   }
 
   /** Delete the bridge and whatever veths are still on it. */
