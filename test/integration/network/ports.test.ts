@@ -1,8 +1,9 @@
 /**
  * Published ports through the docker CLI and dockerode: -p (TCP and UDP, host IP, ranges),
- * -P, `port`, inspect and ps shapes; answers on 127.0.0.1 (the port proxy), on a host address
- * (the gateway of a bridge this file creates: DNAT) and from another container on another
- * network; a taken host port is an error at start; rules go at stop and after a crash.
+ * -P, `port`, inspect and ps shapes; answers on 127.0.0.1, on a host address
+ * (the gateway of a bridge this file creates) and from another container on another network,
+ * all through DNAT in Wharf's chains; a taken host port is an error at start; rules go at stop
+ * and after a crash.
  */
 import dgram from 'node:dgram';
 import http from 'node:http';
@@ -165,6 +166,26 @@ describe('published ports', () => {
     expect(await get('127.0.0.1', hostPort)).toBeUndefined();
     expect(ok(['port', c])).toBe('');
     ok(['rm', '-f', c, other]);
+  });
+
+  it('publishes from a container on a user-defined network', async () => {
+    const s = uniqueSubnet();
+    const n = uniq('pnet');
+    ok(['network', 'create', '--subnet', s.subnet, n]);
+    nets.push(n);
+    const hostPort = await freePort();
+    const c = uniq('web');
+    web(c, 'user-net', ['--network', n, '-p', `127.0.0.1:${hostPort}:80`]);
+    await eventually(
+      async () => (await get('127.0.0.1', hostPort)) === 'user-net\n',
+      10_000,
+      'the port',
+    );
+    expect(natRules()).toContain(
+      `-d 127.0.0.1/32 -p tcp -m tcp --dport ${hostPort} -j DNAT --to-destination ${s.ip(2)}:80`,
+    );
+    ok(['rm', '-f', c]);
+    expect(natRules()).not.toContain(`--dport ${hostPort}`);
   });
 
   it('publishes UDP, ranges and -P', async () => {
