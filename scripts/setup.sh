@@ -8,12 +8,15 @@ PKGS=(runc conmon iptables iproute2 busybox-static socat tini util-linux procps 
 missing=()
 # Registry tests: zstd layers, Debian's reference registry, htpasswd.
 PKGS+=(zstd docker-registry apache2-utils)
+# Save/load interop tests: a real dockerd (started by the tests on its own socket and roots).
+PKGS+=(docker.io)
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   echo "==> installing ${missing[*]}"
   apt-get update -qq
-  # docker-registry's package starts a system service on install; tests run their own
-  # registries, so keep services from starting (policy-rc.d exit 101) while installing.
+  # docker-registry's and docker.io's packages start system services on install; tests run
+  # their own registries and dockerd, so keep services from starting (policy-rc.d exit 101)
+  # while installing.
   policy_added=
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d

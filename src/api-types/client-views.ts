@@ -3,6 +3,8 @@
  * system endpoints. Field names exactly as Docker's JSON; unknown fields pass through.
  */
 import type { ContainerConfig, ContainerState, EndpointSettings, HostConfig } from './container.js';
+import type { ImageSummary } from './image.js';
+import type { Volume } from './volume.js';
 
 /** One published or exposed port in GET /containers/json. */
 export interface PortSummary {
@@ -221,4 +223,27 @@ export interface JSONMessage {
   aux?: unknown;
   error?: string;
   errorDetail?: { code?: number; message?: string };
+}
+
+/** A build cache record of `GET /system/df`. */
+export interface BuildCacheRecord {
+  ID: string;
+  Parents?: string[] | null;
+  Type: string;
+  Description: string;
+  InUse: boolean;
+  Shared: boolean;
+  Size: number;
+  CreatedAt: string;
+  LastUsedAt: string | null;
+  UsageCount: number;
+}
+
+/** `GET /system/df`: each part present when its `type` was asked for (all by default). */
+export interface DiskUsageResponse {
+  LayersSize?: number;
+  Images?: ImageSummary[] | null;
+  Containers?: ContainerSummary[] | null;
+  Volumes?: Volume[] | null;
+  BuildCache?: BuildCacheRecord[] | null;
 }

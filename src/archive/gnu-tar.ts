@@ -13,6 +13,9 @@ export function extractArgs(destDir: string): string[] {
     'tar',
     '--extract',
     '--file=-',
+    // 1 MiB reads instead of 10 KiB records: fewer syscalls and wake-ups on a large layer.
+    '--blocking-factor=2048',
+    '--read-full-records',
     `--directory=${destDir}`,
     '--numeric-owner',
     '--same-owner',

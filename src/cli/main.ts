@@ -202,6 +202,9 @@ export async function runMain(): Promise<void> {
     code = 1;
   }
   const exit = (): never => process.exit(code);
-  if (process.stdout.writableNeedDrain) process.stdout.once('drain', exit);
+  // Exit only once stdout has taken everything: a slow reader (`wharf save x | gzip`) leaves
+  // writes queued below the high-water mark, where no 'drain' comes. An empty write's
+  // callback runs after every write queued before it.
+  if (process.stdout.writableLength > 0) process.stdout.write('', exit);
   else exit();
 }

@@ -28,6 +28,7 @@ const c = {
   pause: () => import('./commands/container/pause.js'),
   unpause: () => import('./commands/container/unpause.js'),
   port: () => import('./commands/container/port.js'),
+  prune: () => import('./commands/container/prune.js'),
 } satisfies Record<string, Loader>;
 
 const i = {
@@ -39,6 +40,9 @@ const i = {
   tag: () => import('./commands/image/tag.js'),
   pull: () => import('./commands/image/pull.js'),
   push: () => import('./commands/image/push.js'),
+  save: () => import('./commands/image/save.js'),
+  load: () => import('./commands/image/load.js'),
+  prune: () => import('./commands/image/prune.js'),
 } satisfies Record<string, Loader>;
 
 const auth = {
@@ -69,6 +73,7 @@ const s = {
   info: () => import('./commands/system/info.js'),
   events: () => import('./commands/system/events.js'),
   inspect: () => import('./commands/system/inspect.js'),
+  df: () => import('./commands/system/df.js'),
 } satisfies Record<string, Loader>;
 
 const r = {
@@ -90,6 +95,7 @@ export const TOP_LEVEL: Record<string, Loader> = {
   info: s.info,
   inspect: s.inspect,
   kill: c.kill,
+  load: i.load,
   login: auth.login,
   logout: auth.logout,
   logs: c.logs,
@@ -103,6 +109,7 @@ export const TOP_LEVEL: Record<string, Loader> = {
   rm: c.rm,
   rmi: i.rm,
   run: c.run,
+  save: i.save,
   start: c.start,
   stop: c.stop,
   tag: i.tag,
@@ -136,7 +143,7 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   },
   system: {
     description: 'Manage Wharf',
-    commands: { info: s.info, events: s.events },
+    commands: { info: s.info, events: s.events, df: s.df },
   },
   registry: {
     description: 'Run an image registry (OCI distribution)',
@@ -165,6 +172,7 @@ export const TOP_LEVEL_HELP: Array<[string, string]> = [
   ['import', 'Import the contents from a tarball to create a filesystem image'],
   ['inspect', 'Return low-level information on Wharf objects'],
   ['kill', 'Kill one or more running containers'],
+  ['load', 'Load an image from a tar archive or STDIN'],
   ['logs', 'Fetch the logs of a container'],
   ['pause', 'Pause all processes within one or more containers'],
   ['port', 'List port mappings or a specific mapping for the container'],
@@ -172,6 +180,7 @@ export const TOP_LEVEL_HELP: Array<[string, string]> = [
   ['restart', 'Restart one or more containers'],
   ['rm', 'Remove one or more containers'],
   ['rmi', 'Remove one or more images'],
+  ['save', 'Save one or more images to a tar archive (streamed to STDOUT by default)'],
   ['start', 'Start one or more stopped containers'],
   ['stop', 'Stop one or more running containers'],
   ['tag', 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE'],

@@ -8,6 +8,7 @@ import type {
   ContainerSummary,
   ContainerTopResponse,
   ContainerWaitResponse,
+  DiskUsageResponse,
   EventMessage,
   ExecCreateRequest,
   ExecInspect,
@@ -610,6 +611,40 @@ export class EngineClient {
     });
   }
 
+  /** GET /images/get?names=…: the images as a tar (docker save). */
+  imageSave(names: string[], signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.raw({ method: 'GET', path: '/images/get', query: { names }, signal });
+  }
+
+  /**
+   * POST /images/load: load a tar (docker load). Messages (`stream` lines "Loaded image: …",
+   * layer progress) go to `onMessage`; an error message rejects.
+   */
+  async imageLoad(
+    body: Readable,
+    opts: { quiet?: boolean },
+    onMessage: (m: JSONMessage) => void = () => {},
+  ): Promise<void> {
+    const res = await this.raw({
+      method: 'POST',
+      path: '/images/load',
+      query: { quiet: opts.quiet ? '1' : undefined },
+      headers: { 'Content-Type': 'application/x-tar' },
+      body,
+    });
+    await readJsonLines<JSONMessage>(res, (m) => {
+      if (m.error || m.errorDetail?.message) {
+        throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
+      }
+      onMessage(m);
+    });
+  }
+
+  /** `GET /system/df`; `types` limits the parts computed (API 1.42+). */
+  diskUsage(types: string[] = []): Promise<DiskUsageResponse> {
+    return this.json({ method: 'GET', path: '/system/df', query: { type: types } });
+  }
+
   // --- volumes --------------------------------------------------------------------------
 
   volumeList(opts: { filters?: Filters } = {}): Promise<VolumeListResponse> {
@@ -640,6 +675,26 @@ export class EngineClient {
     return this.json({
       method: 'POST',
       path: '/volumes/prune',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  containerPrune(
+    opts: { filters?: Filters } = {},
+  ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.json({
+      method: 'POST',
+      path: '/containers/prune',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  imagePrune(
+    opts: { filters?: Filters } = {},
+  ): Promise<{ ImagesDeleted: ImageDeleteResponseItem[] | null; SpaceReclaimed: number }> {
+    return this.json({
+      method: 'POST',
+      path: '/images/prune',
       query: { filters: jsonFilters(opts.filters) },
     });
   }

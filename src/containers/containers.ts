@@ -1,5 +1,5 @@
-import { filterMatchKVList } from '../api-types/index.js';
-import type { Logger } from '../common/index.js';
+import { filterMatchKVList, parseTimestamp } from '../api-types/index.js';
+import { invalidArgument, type Logger } from '../common/index.js';
 import { ExecService } from './exec.js';
 import { ContainerIO, type AttachOptions, type Conn, type LogsOptions } from './io.js';
 import { ExitMonitor } from './monitor.js';
@@ -134,21 +134,55 @@ export class Containers {
       log: this.opts.log,
     });
 
+  /**
+   * dockerd's ContainersPrune: every container not running (nor paused or restarting) that
+   * the `until` and `label`/`label!` filters select; SpaceReclaimed sums their writable layers.
+   */
   async prune(
     filters: Map<string, string[]>,
-  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
-    const deleted: string[] = [];
-    for (const rec of this.svc.store.all()) {
-      if (rec.State.Running) continue;
-      if (!filterMatchKVList(filters, 'label', rec.Config.Labels ?? {})) continue;
-      await this.remove(rec.Id, {});
-      deleted.push(rec.Id);
+  ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    for (const key of filters.keys()) {
+      if (!PRUNE_FILTERS.has(key)) throw invalidArgument(`invalid filter '${key}'`);
     }
-    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+    const until = filters.get('until')?.map((u) => parseTimestamp(u) * 1000);
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const rec of this.svc.store.all()) {
+      if (rec.State.Running || rec.State.Paused || rec.State.Restarting) continue;
+      if (until && !until.every((t) => Date.parse(rec.Created) < t)) continue;
+      const labels = rec.Config.Labels ?? {};
+      if (!filterMatchKVList(filters, 'label', labels)) continue;
+      if ((filters.get('label!') ?? []).some((l) => labelMatches(labels, l))) continue;
+      const size = await this.opts.snapshots.sizeRw(rec.Id).catch(() => 0);
+      try {
+        await this.remove(rec.Id, {});
+      } catch (err) {
+        // Started or removed meanwhile: not prunable any more, as dockerd skips it.
+        this.opts.log.warn({ err, container: rec.Id }, 'prune: container not removed');
+        continue;
+      }
+      deleted.push(rec.Id);
+      reclaimed += size;
+    }
+    this.opts.events.publish('container', 'prune', {
+      ID: '',
+      Attributes: { reclaimed: String(reclaimed) },
+    });
+    return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
   // I/O
   logs = (ref: string, o: LogsOptions, signal: AbortSignal) => this.io.logs(ref, o, signal);
   attach = (ref: string, o: AttachOptions, conn: Conn) => this.io.attach(ref, o, conn);
   resize = (ref: string, h: number, w: number) => this.io.resize(ref, h, w);
+}
+
+const PRUNE_FILTERS = new Set(['until', 'label', 'label!']);
+
+/** `label!=k` excludes containers with label k; `label!=k=v` those where k is v. */
+function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  const key = eq < 0 ? filter : filter.slice(0, eq);
+  if (!Object.hasOwn(labels, key)) return false;
+  return eq < 0 || labels[key] === filter.slice(eq + 1);
 }

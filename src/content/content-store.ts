@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { constants, createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -13,6 +14,9 @@ import {
   type Logger,
 } from '../common/index.js';
 import { digestHex, isDigest, type Digest } from '../oci/index.js';
+
+/** How much an ingest may have queued for writing before it waits. */
+const WRITE_BUFFER = 1 << 20;
 
 /**
  * The content store holds immutable blobs (layer tars, configs, manifests) by sha256 digest.
@@ -86,6 +90,13 @@ export class ContentStore {
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
       0o600,
     );
+    // Writes are queued (up to WRITE_BUFFER) rather than awaited one by one: the source goes
+    // on while the thread pool writes, and queued chunks go down in one writev.
+    const out = fh.createWriteStream({ autoClose: false, highWaterMark: WRITE_BUFFER });
+    const failed = once(out, 'error').then((args) => {
+      throw args[0] as Error;
+    });
+    failed.catch(() => {}); // raced below
     try {
       try {
         for (let r = await first; !r.done; r = await it.next()) {
@@ -96,10 +107,12 @@ export class ContentStore {
             await it.return?.();
             throw invalidArgument(`content size exceeds expected ${expected.size} bytes`);
           }
-          await fh.write(chunk);
+          if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
         }
+        await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
         await fh.sync();
       } finally {
+        out.destroy();
         await fh.close();
       }
       const digest: Digest = `sha256:${hash.digest('hex')}`;

@@ -23,6 +23,7 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
+import { diskUsage, diskUsageTypes } from './disk-usage.js';
 import { commitImage, ImageStore, pruneImages } from '../images/index.js';
 import type { ImageConfigConfig } from '../oci/index.js';
 import { connectContainer, disconnectContainer, NetworkManager } from '../network/index.js';
@@ -35,6 +36,7 @@ import { RuntimeAdapter } from './runtime-adapter.js';
 import { WHARF_VERSION } from './version.js';
 // Kept on its own line: the images import above is a busy merge spot.
 import { ImageDistribution } from '../images/index.js';
+import { ImageLoader, saveImages } from '../images/index.js';
 
 export interface Engine {
   id: string;
@@ -86,6 +88,14 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     content,
     logger: log.child({ module: 'images' }),
   });
+
+  // Archives being loaded are spooled here (under the data root: they can be large).
+  const loader = new ImageLoader(
+    images,
+    path.join(p.image, 'load-tmp'),
+    log.child({ module: 'images' }),
+  );
+  await loader.init();
 
   const network = await NetworkManager.open({
     execRoot: config.execRoot,
@@ -356,6 +366,9 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         Warnings: null,
       };
     },
+    diskUsage: async (types) => ({
+      ...(await diskUsage({ images, containers, volumes }, diskUsageTypes(types))),
+    }),
     subscribe: (o, onEvent: (ev: EventMessage) => void, onEnd?: () => void) =>
       events.subscribe(o, onEvent, onEnd),
   };
@@ -465,6 +478,17 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
         Attributes: { reclaimed: String(out.SpaceReclaimed) },
       });
       return out as { ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number };
+    },
+    save: async (names) => {
+      const { tar, ids } = await saveImages(images, names);
+      // As dockerd: one event per image, named by its ID.
+      for (const id of ids) events.publish('image', 'save', { ID: id, Attributes: { name: id } });
+      return tar;
+    },
+    load: async (body, o, onEvent) => {
+      for (const img of await loader.load(body, onEvent, o)) {
+        events.publish('image', 'load', { ID: img.id, Attributes: { name: img.id } });
+      }
     },
     import: async (body, o) => {
       const res = await images.import(body, o);

@@ -208,18 +208,27 @@ export async function startCreated(
   }
   try {
     const buf = Buffer.alloc(8);
+    const gotByte = async (): Promise<boolean> => {
+      try {
+        // 0 bytes: no writer yet (init has not reached its open), or it closed without data.
+        return (await fh.read(buf, 0, buf.length, null)).bytesRead > 0;
+      } catch (err) {
+        if (!isErrno(err, 'EAGAIN')) throw err; // a writer exists but has not written yet
+        return false;
+      }
+    };
     const deadline = Date.now() + FIFO_WAIT_MS;
     let initPid: number | undefined;
     for (let round = 0; ; round++) {
-      try {
-        if ((await fh.read(buf, 0, buf.length, null)).bytesRead > 0) break;
-        // 0 bytes: no writer yet (init has not reached its open), or it closed without data.
-      } catch (err) {
-        if (!isErrno(err, 'EAGAIN')) throw err; // a writer exists but has not written yet
-      }
+      if (await gotByte()) break;
       if (round > 0 && round % 8 === 0) {
         initPid ??= await initPidOf(stateDir);
-        if (!initPid || !(await isLive(initPid))) return 'init-gone';
+        // Init may have written its byte, run the command and exited since the read above
+        // (`true` takes well under a millisecond): the byte waits in the pipe, so read again.
+        if (!initPid || !(await isLive(initPid))) {
+          if (await gotByte()) break;
+          return 'init-gone';
+        }
       }
       if (Date.now() > deadline) return 'timeout';
       await new Promise((r) => (round < 8 ? setImmediate(r) : setTimeout(r, 1)));

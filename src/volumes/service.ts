@@ -128,6 +128,20 @@ export class VolumeService {
   }
 
   /**
+   * Every volume with its `UsageData` (`GET /system/df`): the bytes under its data directory
+   * and how many containers reference it.
+   */
+  async usage(): Promise<Volume[]> {
+    const out: Volume[] = [];
+    for (const rec of this.store.all()) {
+      const size = await dirSize(this.store.dataDir(rec.Name)).catch(() => -1);
+      const RefCount = this.refs.get(rec.Name)?.size ?? 0;
+      out.push({ ...this.view(rec), UsageData: { Size: size, RefCount } });
+    }
+    return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  }
+
+  /**
    * Remove a volume no container references. `force` (Docker's) only makes a missing volume
    * no error; a volume in use is always refused.
    */

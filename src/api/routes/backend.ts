@@ -58,7 +58,7 @@ export interface ContainersBackend {
   unpause(ref: string): Promise<void>;
   prune(
     filters: Map<string, string[]>,
-  ): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+  ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
 }
 
 export interface ExecBackend {
@@ -89,6 +89,14 @@ export interface ImagesBackend extends DistributionBackend {
   prune(
     filters: Map<string, string[]>,
   ): Promise<{ ImagesDeleted: Array<Record<string, string>>; SpaceReclaimed: number }>;
+  /** `docker save`: resolves every name first (errors are thrown), then streams the tar. */
+  save(names: string[]): Promise<Readable>;
+  /** `docker load`: progress and "Loaded image" lines go to `onEvent`. */
+  load(
+    body: Readable,
+    opts: { quiet: boolean },
+    onEvent: (e: ProgressEvent | { kind: 'stream'; text: string }) => void,
+  ): Promise<void>;
   /** POST /commit: a container's changes as a new image. */
   commit(opts: {
     container: string;
@@ -105,6 +113,8 @@ export interface ImagesBackend extends DistributionBackend {
 export interface SystemBackend {
   version(): Record<string, unknown>;
   info(): Promise<Record<string, unknown>>;
+  /** `GET /system/df`; `types` as given in the query (none: all). */
+  diskUsage(types: string[]): Promise<Record<string, unknown>>;
   subscribe(
     opts: { since?: number; until?: number; filters: Map<string, string[]> },
     onEvent: (ev: EventMessage) => void,

@@ -4,10 +4,12 @@ import { qbool, readJsonBody, sendJson } from '../http.js';
 import type { Route } from '../router.js';
 import type { ImagesBackend } from './backend.js';
 import { distributionRoutes, pullHandler } from './distribution.js';
+import { saveLoadRoutes } from './saveload.js';
 
 export function imageRoutes(b: ImagesBackend): Route[] {
   return [
     ...distributionRoutes(b),
+    ...saveLoadRoutes(b),
     {
       method: 'POST',
       path: '/commit',

@@ -29,6 +29,11 @@ export function systemRoutes(b: SystemBackend): Route[] {
     },
     {
       method: 'GET',
+      path: '/system/df',
+      handler: async (ctx) => sendJson(ctx.res, 200, await b.diskUsage(ctx.query.getAll('type'))),
+    },
+    {
+      method: 'GET',
       path: '/events',
       handler: async (ctx) => {
         const q = ctx.query;

@@ -86,12 +86,14 @@ function sendOnce(req: HttpRequest & { url: string }): Promise<IncomingMessage> 
     if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
     const r = mod.request(url, { method: req.method, headers, agent, signal: req.signal });
     let secured = !isHttps;
-    r.on('socket', (sock) => {
-      // A reused keep-alive socket is already secure.
-      if ((sock as { encrypted?: boolean; authorized?: boolean }).encrypted && !sock.connecting)
-        secured = true;
-      else sock.once('secureConnect', () => (secured = true));
-    });
+    if (isHttps) {
+      r.on('socket', (sock) => {
+        // A reused keep-alive socket is already secure; a plain one never emits secureConnect
+        // (listening there would pile up one listener per request on a kept-alive socket).
+        if ((sock as { encrypted?: boolean }).encrypted && !sock.connecting) secured = true;
+        else sock.once('secureConnect', () => (secured = true));
+      });
+    }
     r.setTimeout(SOCKET_TIMEOUT_MS, () =>
       r.destroy(Object.assign(new Error('registry connection timed out'), { code: 'ETIMEDOUT' })),
     );

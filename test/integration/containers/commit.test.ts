@@ -1,11 +1,16 @@
 /**
  * `commit`: a container's changes become a new image layer, through the docker CLI,
  * dockerode and wharf. The image runs, keeps the parent's layers, applies --change, and its
- * history names the command.
+ * history names the command. A commit cut by kill -9 of the daemon leaves nothing behind.
  */
+import { readdirSync, statSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { eventually, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { storeState } from '../images/save-load-helpers.js';
 
 let d: DaemonHandle;
 beforeAll(async () => {
@@ -111,5 +116,46 @@ describe('commit', () => {
     expect(missing.stderr).toMatch(/No such container: no-such-ctr-c/);
     const bad = d.cli(['commit', '-c', 'BOGUS x', 'no-such-ctr-c']);
     expect(bad.code).not.toBe(0);
+  });
+});
+
+describe('commit cut short', () => {
+  it('kill -9 of the daemon mid-commit leaves no image, blob or layer; a new commit works', async () => {
+    ok(
+      d.cli([
+        'run',
+        '--name',
+        'cut-commit',
+        'busybox',
+        'sh',
+        '-c',
+        'head -c 120000000 /dev/urandom > /big',
+      ]),
+    );
+    const before = storeState(d);
+    const req = http.request({
+      socketPath: d.socket,
+      method: 'POST',
+      path: '/v1.45/commit?container=cut-commit&repo=cut&tag=v1',
+    });
+    req.on('error', () => undefined); // the daemon dies under it
+    req.end();
+    // Kill once the layer blob is being written (the commit is under way, far from done).
+    const ingest = path.join(d.dataRoot, 'content', 'ingest');
+    await eventually(
+      () => readdirSync(ingest).some((f) => statSync(path.join(ingest, f)).size > 1_000_000),
+      30_000,
+      'the commit to be writing its layer',
+    );
+    await d.crash();
+    await d.restart();
+    expect(storeState(d)).toEqual(before);
+    expect(readdirSync(ingest)).toEqual([]);
+    ok(d.cli(['commit', 'cut-commit', 'cut:v2']));
+    expect(ok(d.cli(['run', '--rm', 'cut:v2', 'sh', '-c', 'wc -c < /big'])).trim()).toBe(
+      '120000000',
+    );
+    ok(d.cli(['rm', 'cut-commit']));
+    ok(d.cli(['rmi', 'cut:v2']));
   });
 });

@@ -92,13 +92,15 @@ export function imageContexts(
       ID: opts.trunc ? truncateId(img.Id) : img.Id,
       Repository: r.repo,
       SharedSize:
-        img.SharedSize === -1 || img.SharedSize === undefined ? 'N/A' : humanSize(img.SharedSize),
+        img.SharedSize === -1 || img.SharedSize === undefined
+          ? 'N/A'
+          : humanSize(img.SharedSize, 4),
       Size: humanSize(img.Size),
       Tag: r.tag,
       UniqueSize:
         img.SharedSize === -1 || img.SharedSize === undefined
           ? 'N/A'
-          : humanSize(img.Size - img.SharedSize),
+          : humanSize(img.Size - img.SharedSize, 4),
       // docker: units.HumanSize (4 significant digits), unlike Size's 3.
       VirtualSize: humanSize(img.VirtualSize ?? img.Size, 4),
     }),

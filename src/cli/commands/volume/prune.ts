@@ -1,20 +1,10 @@
 import { filtersFromArgs } from '../../../client/engine-client.js';
 import type { CommandSpec } from '../../command.js';
-import { humanSize } from '../../units.js';
+import { confirmPrune, deletedSection, reclaimedLine } from '../prune-common.js';
 
 const WARN_ANON =
   'WARNING! This will remove anonymous local volumes not used by at least one container.';
 const WARN_ALL = 'WARNING! This will remove all local volumes not used by at least one container.';
-
-/** Reads one line from stdin (the prompt's answer); '' at EOF. */
-async function readAnswer(stdin: NodeJS.ReadStream): Promise<string> {
-  let text = '';
-  for await (const chunk of stdin) {
-    text += String(chunk);
-    if (text.includes('\n')) break;
-  }
-  return text.split('\n')[0]!.trim();
-}
 
 export const command: CommandSpec = {
   usage: '[OPTIONS]',
@@ -39,25 +29,15 @@ export const command: CommandSpec = {
   async run(cli, f) {
     const filters = [...f.list('filter')];
     if (f.bool('all')) filters.push('all=true');
-    if (!f.bool('force')) {
-      cli.stdout.write(
-        `${f.bool('all') ? WARN_ALL : WARN_ANON}\nAre you sure you want to continue? [y/N] `,
-      );
-      const answer = (await readAnswer(cli.stdin)).toLowerCase();
-      if (answer !== 'y' && answer !== 'yes') {
-        cli.stdout.write('Total reclaimed space: 0B\n');
-        return 0;
-      }
+    if (!f.bool('force') && !(await confirmPrune(cli, f.bool('all') ? WARN_ALL : WARN_ANON))) {
+      return 0; // docker says nothing more when the answer is no
     }
     const client = await cli.client();
     const res = await client.volumePrune({ filters: filtersFromArgs(filters) });
-    let out = '';
-    if ((res.VolumesDeleted ?? []).length > 0) {
-      out += 'Deleted Volumes:\n';
-      for (const n of res.VolumesDeleted!) out += `${n}\n`;
-      out += '\n';
-    }
-    cli.stdout.write(`${out}Total reclaimed space: ${humanSize(res.SpaceReclaimed ?? 0)}\n`);
+    cli.stdout.write(
+      deletedSection('Deleted Volumes', res.VolumesDeleted) +
+        reclaimedLine(res.SpaceReclaimed ?? 0),
+    );
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 /** docker's volumeContext: what `volume ls --format` templates see for each volume. */
 import type { Volume } from '../../../api-types/index.js';
+import { humanSize } from '../../units.js';
 import { makeContext } from '../../format/formatter.js';
 
 export const VOLUME_HEADERS: Record<string, string> = {
@@ -29,9 +30,9 @@ export function volumeContext(v: Volume): object {
       Labels: Object.entries(labels)
         .map(([k, val]) => `${k}=${val}`)
         .join(','),
-      // Only `system df -v` knows usage: docker shows N/A here.
-      Links: 'N/A',
-      Size: 'N/A',
+      // Only `system df -v` gets UsageData; elsewhere docker shows N/A.
+      Links: v.UsageData ? String(v.UsageData.RefCount) : 'N/A',
+      Size: v.UsageData ? humanSize(v.UsageData.Size, 4) : 'N/A',
       Group: '',
       Availability: 'N/A',
       Status: 'N/A',

@@ -1,0 +1,225 @@
+/**
+ * Issue #3's figures: a 200 MB image in 5 layers (4 random, 1 compressible) pulled from a
+ * local registry into an empty store by wharfd and by dockerd, wharfd's peak RSS meanwhile,
+ * and `wharf registry` against Debian's docker-registry with the docker CLI as client.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import {
+  freePort,
+  makeOciLayout,
+  skopeoCopy,
+  startRegistry,
+  type RegistryHandle,
+} from '../test/integration/pull/registry.js';
+import { DOCKER, type Engine, median, ROOT, row, startDocker, startWharf } from './engines.js';
+
+const PULL_RUNS = Number(process.env['BENCH_PULL_RUNS'] ?? 5);
+const LAYER_MB = 40;
+
+/** A tar of one file; tar-stream is not needed for a single regular file. */
+function oneFileTar(name: string, data: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100, 'utf8');
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\0', 257);
+  header.write('00', 263);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return Buffer.concat([header, data, pad, Buffer.alloc(1024)]);
+}
+
+function compressible(bytes: number): Buffer {
+  const line = Buffer.from('wharf benchmark: a compressible log line with some words in it\n');
+  const out = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i += line.length) line.copy(out, i);
+  return out;
+}
+
+function timed(argv: string[], env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+const envFor = (e: Engine): NodeJS.ProcessEnv => ({
+  ...process.env,
+  DOCKER_HOST: `unix://${e.socket}`,
+});
+
+/** VmHWM since the last reset (writing 5 to clear_refs resets the peak). */
+function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+function peakMb(pid: number): number {
+  return (
+    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  );
+}
+
+/** Median ms of pulling `ref` into an empty store (the image and its layers removed between). */
+function pulls(e: Engine, ref: string, peak?: number[]): number {
+  const env = envFor(e);
+  const times: number[] = [];
+  for (let i = 0; i < PULL_RUNS; i++) {
+    if (peak) resetPeak(e.proc.pid!);
+    times.push(timed([DOCKER, 'pull', '-q', ref], env));
+    if (peak) peak.push(peakMb(e.proc.pid!));
+    timed([DOCKER, 'rmi', ref], env);
+  }
+  return median(times);
+}
+
+/** `wharf registry serve` on a free port; resolves once it answers /v2/. */
+async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/wharf'),
+      'registry',
+      'serve',
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--root',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const r = spawnSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/v2/`]);
+    if (r.status === 0) break;
+    if (Date.now() > deadline || proc.exitCode !== null)
+      throw new Error('wharf registry did not start');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+/**
+ * Push then pull of the image through `client`, each run against a registry started empty
+ * (a registry that saw the blobs before would let the push skip or mount them).
+ */
+async function pushPull(
+  client: Engine,
+  src: string,
+  start: () => Promise<{ host: string; stop(): Promise<void> }>,
+): Promise<{ push: number; pull: number }> {
+  const env = envFor(client);
+  const push: number[] = [];
+  const pull: number[] = [];
+  for (let i = 0; i < PULL_RUNS; i++) {
+    const reg = await start();
+    try {
+      const ref = `${reg.host}/bench/roundtrip:r${i}`;
+      timed([DOCKER, 'tag', src, ref], env);
+      push.push(timed([DOCKER, 'push', '-q', ref], env));
+      timed([DOCKER, 'rmi', ref], env);
+      timed([DOCKER, 'rmi', src], env); // its layers go: the pull downloads them again
+      pull.push(timed([DOCKER, 'pull', '-q', ref], env));
+      timed([DOCKER, 'tag', ref, src], env);
+      timed([DOCKER, 'rmi', ref], env);
+    } finally {
+      await reg.stop();
+    }
+  }
+  return { push: median(push), pull: median(pull) };
+}
+
+export async function benchPull(base: string): Promise<void> {
+  if (!existsSync('/usr/bin/docker-registry') || !existsSync('/usr/bin/skopeo')) {
+    console.log('(skipped: needs docker-registry and skopeo; scripts/setup.sh installs them)');
+    return;
+  }
+  const layers = [
+    ...Array.from({ length: 4 }, (_, i) => oneFileTar(`random${i}`, randomBytes(LAYER_MB << 20))),
+    oneFileTar('text', compressible(LAYER_MB << 20)),
+  ];
+  const layout = path.join(base, 'layout');
+  await makeOciLayout(layout, 'bench', [{ layers, compression: 'gzip', cmd: ['true'] }]);
+  const stops: Array<() => Promise<void>> = [];
+  let reg: RegistryHandle | undefined;
+  try {
+    reg = await startRegistry();
+    stops.push(reg.stop);
+    const ref = `${reg.host}/bench/pull:200m`;
+    skopeoCopy(layout, 'bench', ref);
+
+    const w = await startWharf(base);
+    stops.push(w.stop);
+    const wPeak: number[] = [];
+    const wPull = pulls(w, ref, wPeak);
+    const d = await startDocker(base).catch((err) => {
+      console.error(`(no Docker comparison: ${(err as Error).message})`);
+      return undefined;
+    });
+    if (d) stops.push(d.stop);
+    const dPull = d ? pulls(d, ref) : undefined;
+
+    // Registry throughput: the docker CLI through dockerd when there is one (the reference
+    // client), else through wharfd.
+    const client = d ?? w;
+    timed([DOCKER, 'pull', '-q', ref], envFor(client));
+    let n = 0;
+    const viaWharf = await pushPull(client, ref, () =>
+      startWharfRegistry(path.join(base, `wharf-registry-${n++}`)),
+    );
+    const viaDist = await pushPull(client, ref, () => startRegistry());
+
+    const mb = 200;
+    const s = (ms?: number) => (ms === undefined ? undefined : `${(ms / 1000).toFixed(2)} s`);
+    const rate = (ms: number) => `${((mb / ms) * 1000).toFixed(0)} MB/s`;
+    console.log(`\nmedians of ${PULL_RUNS} runs; ${mb} MB image in 5 gzip layers`);
+    console.log(row('figure', 'wharfd', 'dockerd', 'target'));
+    console.log(
+      row(
+        'pull into an empty store (docker-registry)',
+        s(wPull)!,
+        s(dPull),
+        dPull ? `dockerd/wharfd = ${(dPull / wPull).toFixed(2)}x (>= 1.5x)` : '>= 1.5x dockerd',
+      ),
+    );
+    console.log(
+      row(
+        'wharfd peak RSS during the pull',
+        `${Math.max(...wPeak).toFixed(0)} MB`,
+        undefined,
+        '<= 150 MB',
+      ),
+    );
+    console.log(`\nregistry round trip, docker CLI through ${client.name}`);
+    console.log(row('figure', 'wharf reg', 'dist 2.8', 'target'));
+    console.log(
+      row('push (new repository)', rate(viaWharf.push), rate(viaDist.push), 'wharf >= dist'),
+    );
+    console.log(
+      row('pull (empty store)', rate(viaWharf.pull), rate(viaDist.pull), 'wharf >= dist'),
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  }
+}

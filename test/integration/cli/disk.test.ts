@@ -1,0 +1,155 @@
+/**
+ * Disk space: `system df` and the `prune` commands. `system df` (GET /system/df): images with the layers they share, containers with their
+ * writable layers, volumes with their usage; checked against what the store holds, and
+ * `wharf system df` printing what the docker CLI prints from the same answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { rawRequest } from '../../harness/streams.js';
+import { expectSame, ok, uniq } from './helpers.js';
+
+let d: DaemonHandle;
+beforeAll(async () => {
+  d = await startDaemon();
+});
+afterAll(async () => {
+  await d?.stop();
+});
+
+interface Du {
+  LayersSize: number;
+  Images: Array<{ Id: string; Size: number; SharedSize: number; Containers: number }>;
+  Containers: Array<{ Id: string; SizeRw: number; State: string }>;
+  Volumes: Array<{ Name: string; UsageData: { Size: number; RefCount: number } }>;
+  BuildCache: unknown[];
+}
+
+async function df(query = ''): Promise<Du> {
+  const res = await rawRequest(d.socket, 'GET', `/system/df${query}`);
+  expect(res.status).toBe(200);
+  return JSON.parse(res.body) as Du;
+}
+
+describe('system df', () => {
+  it('counts shared layers once, containers per image, writable layers and volume data', async () => {
+    const base = ok(d.cli(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+    const vol = uniq('df-vol');
+    const c1 = uniq('df-c1');
+    // A child image of busybox: it shares busybox's layer.
+    ok(
+      d.cli([
+        'run',
+        '--name',
+        c1,
+        '-v',
+        `${vol}:/data`,
+        'busybox',
+        'sh',
+        '-c',
+        'head -c 300000 /dev/zero > /data/blob && head -c 5000 /dev/zero > /big',
+      ]),
+    );
+    const child = uniq('df-child');
+    ok(d.cli(['commit', c1, `${child}:v1`]));
+    const childId = ok(d.cli(['image', 'inspect', '-f', '{{.Id}}', `${child}:v1`])).trim();
+    const c2 = uniq('df-c2');
+    ok(d.cli(['run', '-d', '--name', c2, `${child}:v1`, 'sleep', '600']));
+
+    const du = await df();
+    const baseRow = du.Images.find((i) => i.Id === base)!;
+    const childRow = du.Images.find((i) => i.Id === childId)!;
+    expect(baseRow.SharedSize).toBe(baseRow.Size);
+    expect(childRow.SharedSize).toBe(baseRow.Size);
+    expect(childRow.Size - childRow.SharedSize).toBeGreaterThanOrEqual(5000);
+    expect(baseRow.Containers).toBeGreaterThanOrEqual(1);
+    expect(childRow.Containers).toBe(1);
+    // The shared layer counts once in LayersSize.
+    expect(du.LayersSize).toBeLessThan(baseRow.Size + childRow.Size);
+    expect(du.LayersSize).toBeGreaterThanOrEqual(childRow.Size);
+
+    const first = du.Containers.find((c) =>
+      c.Id.startsWith(ok(d.cli(['inspect', '-f', '{{.Id}}', c1])).trim()),
+    )!;
+    expect(first.SizeRw).toBeGreaterThanOrEqual(5000);
+    expect(first.State).toBe('exited');
+    const v = du.Volumes.find((x) => x.Name === vol)!;
+    expect(v.UsageData.Size).toBe(300000);
+    expect(v.UsageData.RefCount).toBe(1);
+    expect(du.BuildCache).toEqual([]);
+
+    // The same answer, drawn by both CLIs.
+    expectSame(d, ['system', 'df']);
+    expectSame(d, ['system', 'df', '-v']);
+    expectSame(d, ['system', 'df', '--format', '{{.Type}}: {{.Size}} {{.Reclaimable}}']);
+    expectSame(d, ['system', 'df', '--format', 'json']);
+
+    ok(d.cli(['rm', '-f', c1, c2]));
+    const after = await df('?type=volume');
+    expect(after.Volumes.find((x) => x.Name === vol)!.UsageData.RefCount).toBe(0);
+    expect(after.Images).toBeUndefined();
+    expect(after.Containers).toBeUndefined();
+    ok(d.cli(['volume', 'rm', vol]));
+    ok(d.cli(['rmi', `${child}:v1`]));
+  });
+
+  it('refuses an unknown object type as dockerd does', async () => {
+    const res = await rawRequest(d.socket, 'GET', '/system/df?type=widgets');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ message: 'unknown object type: widgets' });
+  });
+});
+
+describe('prune commands', () => {
+  it('ask first, as docker does, and keep everything on "n"', () => {
+    const c = uniq('prune-ask');
+    ok(d.cli(['create', '--name', c, 'busybox', 'true']));
+    for (const args of [
+      ['container', 'prune'],
+      ['image', 'prune'],
+      ['image', 'prune', '-a'],
+      ['volume', 'prune'],
+    ]) {
+      expectSame(d, args, { input: 'n\n' });
+    }
+    ok(d.cli(['inspect', c]));
+    ok(d.cli(['rm', c]));
+  });
+
+  it('wharf container prune and image prune remove what docker would and total the space', () => {
+    const c = uniq('prune-stopped');
+    const scope = `scope=${c}`;
+    ok(
+      d.cli([
+        'run',
+        '--name',
+        c,
+        '-l',
+        scope,
+        'busybox',
+        'sh',
+        '-c',
+        'head -c 4000 /dev/zero > /f',
+      ]),
+    );
+    const id = ok(d.cli(['inspect', '-f', '{{.Id}}', c])).trim();
+    const running = uniq('prune-running');
+    ok(d.cli(['run', '-d', '--name', running, 'busybox', 'sleep', '600']));
+    const out = ok(d.wharf(['container', 'prune', '-f', '--filter', `label=${scope}`]));
+    expect(out).toContain(`Deleted Containers:\n${id}\n\n`);
+    expect(out).toMatch(/\n\nTotal reclaimed space: 4kB\n$/);
+    expect(d.cli(['inspect', c]).code).toBe(1);
+    ok(d.cli(['inspect', running]));
+
+    const img = uniq('prune-img');
+    ok(d.cli(['commit', running, `${img}:one`]));
+    const imgId = ok(d.cli(['image', 'inspect', '-f', '{{.Id}}', `${img}:one`])).trim();
+    // Not dangling: a plain prune keeps it; -a takes it (no container uses it).
+    expect(ok(d.wharf(['image', 'prune', '-f']))).not.toContain(imgId);
+    const all = ok(d.wharf(['image', 'prune', '-a', '-f', '--filter', `label!=nothing`]));
+    expect(all).toContain(`untagged: ${img}:one\n`);
+    expect(all).toContain(`deleted: ${imgId}\n`);
+    ok(d.cli(['image', 'inspect', 'busybox'])); // the running container's image stays
+    ok(d.cli(['rm', '-f', running]));
+  });
+});
