@@ -172,7 +172,13 @@ export async function connectPlanned(
   id: string,
   netnsPath: string,
   p: PlannedAttachment,
-  req: { names: readonly string[]; upstreams?: readonly string[]; defaultRoute: boolean },
+  req: {
+    names: readonly string[];
+    upstreams?: readonly string[];
+    defaultRoute: boolean;
+    /** Make the namespace with this first interface (see ConnectOptions.createNetns). */
+    createNetns?: boolean;
+  },
 ): Promise<{ name: string; settings: EndpointSettings; gateway: string; internal: boolean }> {
   const aliases = p.config.Aliases ?? [];
   const names = dnsNames(req.names, aliases);
@@ -185,6 +191,7 @@ export async function connectPlanned(
     dnsNames: names,
     upstreams: req.upstreams ? [...req.upstreams] : undefined,
     defaultRoute: req.defaultRoute,
+    createNetns: req.createNetns,
   });
   return {
     name: net.name,
@@ -223,8 +230,11 @@ export async function attachContainer(
     ip = c.endpoint.ipAddress;
     gateway = c.endpoint.gateway;
     networks['bridge'] = endpointSettings(c.endpoint);
-  } else {
+  } else if (req.networks.length === 0) {
     netnsPath = await mgr.createNetns(id);
+  } else {
+    // Made with the first network's interface, below.
+    netnsPath = mgr.netnsPath(id);
   }
   try {
     // The default route goes through the first network that has a way out.
@@ -235,6 +245,7 @@ export async function attachContainer(
         names: req.names,
         upstreams: req.upstreams,
         defaultRoute: !routed && !net.internal,
+        createNetns: !req.defaultBridge && p === req.networks[0],
       });
       if (!net.internal) routed = true;
       networks[r.name] = r.settings;
