@@ -252,3 +252,4 @@ function mediaTypeOf(c: ReturnType<typeof detectCompression>): string {
   }
   return layerMediaType(c as Compression);
 }
+
