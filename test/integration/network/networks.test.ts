@@ -340,6 +340,18 @@ describe('containers on user-defined networks', () => {
     ok(['network', 'rm', n.name, out.name]);
   });
 
+  it('enable_icc=false: containers of the network cannot reach each other, only the gateway', () => {
+    const n = network(['-o', 'com.docker.network.bridge.enable_icc=false']);
+    const a = uniq('a');
+    const b = uniq('b');
+    ok(['run', '-d', '--name', a, '--network', n.name, 'busybox', 'sleep', '300']);
+    ok(['run', '-d', '--name', b, '--network', n.name, 'busybox', 'sleep', '300']);
+    expect(d.cli(['exec', a, 'ping', '-c1', '-W1', n.ip(3)]).code).not.toBe(0);
+    expect(d.cli(['exec', a, 'ping', '-c1', '-W2', n.gateway]).code).toBe(0);
+    ok(['rm', '-f', a, b]);
+    ok(['network', 'rm', n.name]);
+  });
+
   it('connect and disconnect a running container (hot-plugged ethN), and a stopped one', async () => {
     const n1 = network();
     const n2 = network();
