@@ -39,14 +39,6 @@ export interface SnapshotsPort {
   sizeRw(id: string): Promise<number>;
 }
 
-export interface Endpoint {
-  ipAddress: string;
-  prefixLen: number;
-  gateway: string;
-  macAddress: string;
-  endpointId: string;
-}
-
 /** A user-defined network a container is on, and what it asked of its endpoint. */
 export interface PlannedNetwork {
   name: string;
@@ -74,7 +66,6 @@ export interface PublishPorts {
 }
 
 export interface NetworkPort {
-  readonly bridge: { id: string; name: string; subnet: string; gateway: string; prefixLen: number };
   /** Check a new container's NetworkMode and EndpointsConfig; its user-defined networks. */
   planNetworks(
     mode: string,
@@ -95,12 +86,6 @@ export interface NetworkPort {
   checkPorts(publish: PublishPorts): void;
   /** Free every endpoint and the namespace; idempotent. */
   detach(id: string): Promise<void>;
-  createNetns(id: string): Promise<string>;
-  connect(id: string, netnsPath: string): Promise<Endpoint>;
-  /** createNetns + connect in one go (fewer process spawns). */
-  createNetnsConnected(id: string): Promise<{ netnsPath: string; endpoint: Endpoint }>;
-  disconnect(id: string): Promise<void>;
-  removeNetns(id: string): Promise<void>;
 }
 
 export interface CreateTaskOptions {
