@@ -24,43 +24,92 @@ export interface EmbeddedDnsOptions {
  * the container's namespace could not. See docs/architecture.md (Embedded DNS).
  */
 export class EmbeddedDns {
-  private readonly listeners = new Map<string, { udp: dgram.Socket; tcp: net.Server }>();
+  private readonly listeners = new Map<
+    string,
+    { udp: dgram.Socket; tcp: net.Server; port: number }
+  >();
 
   constructor(private readonly opts: EmbeddedDnsOptions) {}
 
-  /** Listen on `gateway`:53 (idempotent). A failure is logged: DNS is lost, not the network. */
+  /**
+   * The port the resolver of `gateway` listens on: 53, or another one when something on the
+   * host already holds port 53 there (a resolver bound on all addresses); the firewall then
+   * redirects the network's port-53 traffic to it. Undefined when not listening.
+   */
+  portFor(gateway: string): number | undefined {
+    return this.listeners.get(gateway)?.port;
+  }
+
+  /**
+   * Listen on `gateway`:53, or on a free port there when 53 is taken (idempotent). A failure
+   * is logged: DNS is lost, not the network.
+   */
   async listen(gateway: string): Promise<void> {
     if (this.listeners.has(gateway)) return;
-    const udp = dgram.createSocket({ type: 'udp4' });
-    const tcp = net.createServer((sock) => this.serveTcp(sock, gateway));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: gateway, port: 53, exclusive: true }, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen({ host: gateway, port: 53, exclusive: true }, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      udp.close();
-      tcp.close();
-      this.opts.logger.warn({ gateway, err: errorMessage(err) }, 'embedded DNS not listening');
+    let bound: { udp: dgram.Socket; tcp: net.Server; port: number } | undefined;
+    let lastErr: unknown;
+    // 53 first; then ports the kernel picks (UDP first, TCP on the same number, which another
+    // program may hold: a few tries).
+    for (const want of [53, 0, 0, 0, 0]) {
+      try {
+        bound = await this.bind(gateway, want);
+        break;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    if (!bound) {
+      this.opts.logger.warn({ gateway, err: errorMessage(lastErr) }, 'embedded DNS not listening');
       return;
     }
+    if (bound.port !== 53)
+      this.opts.logger.warn(
+        { gateway, port: bound.port },
+        'port 53 is taken on the gateway address: the embedded DNS listens on another port',
+      );
+    const { udp } = bound;
     udp.on('error', (err) => this.opts.logger.warn({ gateway, err: errorMessage(err) }, 'dns'));
     udp.on('message', (msg, rinfo) => {
       void this.handle(msg, rinfo.address, gateway).then((res) => {
         if (res) udp.send(res, rinfo.port, rinfo.address);
       });
     });
-    this.listeners.set(gateway, { udp, tcp });
+    this.listeners.set(gateway, bound);
+  }
+
+  private async bind(
+    gateway: string,
+    port: number,
+  ): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+    const udp = dgram.createSocket({ type: 'udp4' });
+    const tcp = net.createServer((sock) => this.serveTcp(sock, gateway));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: gateway, port, exclusive: true }, () => {
+          udp.off('error', reject);
+          resolve();
+        });
+      });
+      const chosen = udp.address().port;
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: gateway, port: chosen, exclusive: true }, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp, port: chosen };
+    } catch (err) {
+      for (const close of [() => udp.close(), () => tcp.close()]) {
+        try {
+          close();
+        } catch {
+          /* never bound */
+        }
+      }
+      throw err;
+    }
   }
 
   async unlisten(gateway: string): Promise<void> {

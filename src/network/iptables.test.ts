@@ -185,6 +185,17 @@ describe('published port rules', () => {
     expect(accept).toBeLessThan(filter.indexOf('-A WT-FORWARD -i b1 -o b0 -j DROP'));
   });
 
+  it('redirects port 53 of the gateway when the embedded DNS had to take another port', () => {
+    const { nat } = chainRules(chainNames('WT'), [
+      { bridge: 'b0', subnet: '10.0.0.0/24', gateway: '10.0.0.1', dnsPort: 40053 },
+      { bridge: 'b1', subnet: '10.0.1.0/24', gateway: '10.0.1.1', dnsPort: 53 },
+    ]);
+    expect(nat.filter((r) => r.includes('--dport 53 '))).toEqual([
+      '-A WT-DNAT -d 10.0.0.1/32 -i b0 -p udp -m udp --dport 53 -j DNAT --to-destination 10.0.0.1:40053',
+      '-A WT-DNAT -d 10.0.0.1/32 -i b0 -p tcp -m tcp --dport 53 -j DNAT --to-destination 10.0.0.1:40053',
+    ]);
+  });
+
   it('tears down the DNAT chain after both of its jumps', () => {
     const saved = parseIptablesSave(
       [

@@ -39,12 +39,16 @@ export interface BridgeRuleSpec {
   bridge: string;
   /** The subnet in CIDR form. */
   subnet: string;
+  /** The bridge's own address (user-defined networks; for the embedded DNS redirect). */
+  gateway?: string;
   /** `--internal`: nothing enters or leaves the subnet through the host, no masquerade. */
   internal?: boolean;
   /** com.docker.network.bridge.enable_icc=false: containers of the network cannot talk. */
   icc?: boolean;
   /** Published ports of the network's containers. */
   ports?: readonly PublishedPortRule[];
+  /** Where the network's embedded DNS listens on the gateway, when not on port 53. */
+  dnsPort?: number;
 }
 
 /** One published port: host side and the container it leads to. */
@@ -97,6 +101,15 @@ export function chainRules(
 ): Record<'filter' | 'nat', string[]> {
   const filter: string[] = [];
   const nat: string[] = [];
+  // The embedded DNS moved off port 53 (taken on the host): the network's queries to the
+  // gateway's port 53 go to it.
+  for (const b of bridges) {
+    if (b.dnsPort === undefined || b.dnsPort === 53 || !b.gateway) continue;
+    for (const proto of ['udp', 'tcp'])
+      nat.push(
+        `-A ${c.dnat} -d ${b.gateway}/32 -i ${b.bridge} -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${b.gateway}:${b.dnsPort}`,
+      );
+  }
   // Published ports before isolation: a published port is reachable from every network (as
   // through docker-proxy), in both directions of the DNATed connection only.
   for (const b of bridges) {

@@ -364,7 +364,10 @@ export class NetworkManager {
           subnet: this.bridge.subnet,
           ports: portRules(Object.values(this.record.endpoints)),
         },
-        ...this.users.all().map((n) => n.ruleSpec()),
+        ...this.users.all().map((n) => ({
+          ...n.ruleSpec(),
+          dnsPort: this.users.dns.portFor(n.record.gateway),
+        })),
       ];
       await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
     });

@@ -129,6 +129,7 @@ export class UserBridge {
       subnet: this.record.subnet,
       internal: this.internal,
       icc: this.record.user?.icc ?? true,
+      gateway: this.record.gateway,
       ports: portRules(Object.values(this.record.endpoints)),
     };
   }

@@ -177,8 +177,9 @@ export class UserNetworks {
       this.byId.set(id, net);
       try {
         await net.ensureDevice([]);
-        await this.opts.syncFirewall();
+        // The resolver first: its port (53, or another when 53 is taken) goes in the rules.
         await this.dns.listen(rec.gateway);
+        await this.opts.syncFirewall();
       } catch (err) {
         this.byId.delete(id);
         await this.dns.unlisten(rec.gateway);

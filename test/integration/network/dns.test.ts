@@ -5,7 +5,7 @@
  * default bridge has no name resolution, /etc/resolv.conf and /etc/hosts (host.docker.internal,
  * --add-host host-gateway), live connect, and a daemon crash.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,48 @@ describe('embedded DNS', () => {
     ok(['stop', '-t', '0', a]);
     expect(lookup(b, a)).toBeUndefined();
     ok(['rm', '-f', a, b, c]);
+  });
+
+  it('still answers when something else holds port 53 on the gateway address', async () => {
+    const s = uniqueSubnet();
+    const dummy = `wtd${Math.random().toString(16).slice(2, 8)}`;
+    // The gateway address on a device of ours (a /32: no route the network would overlap),
+    // with port 53 held there by another process, before the network exists.
+    // (No dummy driver in this kernel: one end of a veth pair of ours carries it.)
+    spawnSync('ip', ['link', 'add', dummy, 'type', 'veth', 'peer', 'name', `${dummy}p`]);
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const d=require('node:dgram').createSocket('udp4');const t=require('node:net').createServer();
+         d.bind(53, process.env.GW, () => t.listen(53, process.env.GW, () => console.log('held')));`,
+      ],
+      { env: { ...process.env, GW: s.gateway }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      expect(spawnSync('ip', ['addr', 'add', `${s.gateway}/32`, 'dev', dummy]).status).toBe(0);
+      let out = '';
+      holder.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+      await eventually(() => out.includes('held'), 10_000, 'port 53 held');
+      const name = uniq('dnsnet');
+      ok(['network', 'create', '--subnet', s.subnet, name]);
+      nets.push(name);
+      const a = uniq('a');
+      const b = uniq('b');
+      run(a, ['--network', name]);
+      run(b, ['--network', name]);
+      expect(lookup(b, a)).toEqual([s.ip(2)]);
+      // (The daemon's log arrives while this process waits, not during spawnSync.)
+      await eventually(
+        () => /port 53 is taken on the gateway address/.test(d.output()),
+        5000,
+        'the log line',
+      );
+      ok(['rm', '-f', a, b]);
+    } finally {
+      holder.kill();
+      spawnSync('ip', ['link', 'del', dummy]);
+    }
   });
 
   it('follows a rename', () => {
