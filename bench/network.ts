@@ -1,7 +1,7 @@
 /**
  * Issue #5's figures: what bridge networking adds to a container's start, a container-name
  * DNS lookup from another container, and a bulk TCP transfer through a published port
- * (to 127.0.0.1, relayed by the daemon, and to the bridge gateway, DNATed by the kernel)
+ * (to 127.0.0.1 and to the bridge gateway, both DNATed by the kernel in Wharf's chains)
  * against the same transfer straight to the container's address. Only 127.0.0.1 and
  * addresses on the bench's own bridge are used.
  */

@@ -6,3 +6,4 @@ export * from './time.js';
 export * from './human.js';
 export * from './volume.js';
 export * from './progress.js';
+export * from './network.js';

@@ -27,6 +27,7 @@ const c = {
   rename: () => import('./commands/container/rename.js'),
   pause: () => import('./commands/container/pause.js'),
   unpause: () => import('./commands/container/unpause.js'),
+  port: () => import('./commands/container/port.js'),
   prune: () => import('./commands/container/prune.js'),
 } satisfies Record<string, Loader>;
 
@@ -55,6 +56,16 @@ const v = {
   inspect: () => import('./commands/volume/inspect.js'),
   rm: () => import('./commands/volume/rm.js'),
   prune: () => import('./commands/volume/prune.js'),
+} satisfies Record<string, Loader>;
+
+const n = {
+  create: () => import('./commands/network/create.js'),
+  ls: () => import('./commands/network/ls.js'),
+  inspect: () => import('./commands/network/inspect.js'),
+  rm: () => import('./commands/network/rm.js'),
+  prune: () => import('./commands/network/prune.js'),
+  connect: () => import('./commands/network/connect.js'),
+  disconnect: () => import('./commands/network/disconnect.js'),
 } satisfies Record<string, Loader>;
 
 const s = {
@@ -89,6 +100,7 @@ export const TOP_LEVEL: Record<string, Loader> = {
   logout: auth.logout,
   logs: c.logs,
   pause: c.pause,
+  port: c.port,
   ps: c.ls,
   pull: i.pull,
   push: i.push,
@@ -125,6 +137,10 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
     description: 'Manage volumes',
     commands: { ...v, list: v.ls, remove: v.rm },
   },
+  network: {
+    description: 'Manage networks',
+    commands: { ...n, list: n.ls, remove: n.rm },
+  },
   system: {
     description: 'Manage Wharf',
     commands: { info: s.info, events: s.events, df: s.df },
@@ -159,6 +175,7 @@ export const TOP_LEVEL_HELP: Array<[string, string]> = [
   ['load', 'Load an image from a tar archive or STDIN'],
   ['logs', 'Fetch the logs of a container'],
   ['pause', 'Pause all processes within one or more containers'],
+  ['port', 'List port mappings or a specific mapping for the container'],
   ['rename', 'Rename a container'],
   ['restart', 'Restart one or more containers'],
   ['rm', 'Remove one or more containers'],

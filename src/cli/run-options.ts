@@ -528,7 +528,7 @@ export function runOptionsToCreateBody(
     StopSignal: f.str('stop-signal') || undefined,
     StopTimeout: f.changed('stop-timeout') ? f.int('stop-timeout') : undefined,
     HostConfig: hostConfig,
-    NetworkingConfig: buildNetworking(network, f.list('network-alias')),
+    NetworkingConfig: buildNetworking(network, f.list('network-alias'), f.str('ip')),
   };
   return {
     body,
@@ -572,11 +572,19 @@ function buildHealthcheck(f: FlagValues): ContainerCreateRequest['Healthcheck'] 
 function buildNetworking(
   network: string,
   aliases: readonly string[],
+  ip = '',
 ): ContainerCreateRequest['NetworkingConfig'] {
   const builtin =
     ['default', 'bridge', 'host', 'none'].includes(network) || network.startsWith('container:');
-  if (builtin && aliases.length === 0) return { EndpointsConfig: {} };
-  return { EndpointsConfig: { [network]: aliases.length > 0 ? { Aliases: aliases } : {} } };
+  if (builtin && aliases.length === 0 && !ip) return { EndpointsConfig: {} };
+  return {
+    EndpointsConfig: {
+      [network]: {
+        ...(aliases.length > 0 ? { Aliases: aliases } : {}),
+        ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}),
+      },
+    },
+  };
 }
 
 function readOrThrow(inputs: RunInputs, file: string, flag: string): string {

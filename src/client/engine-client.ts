@@ -22,6 +22,10 @@ import type {
   SystemInfo,
   SystemVersion,
   Volume,
+  EndpointConfigRequest,
+  NetworkCreateRequest,
+  NetworkPruneResponse,
+  NetworkResource,
   VolumeCreateOptions,
   VolumeListResponse,
   VolumePruneResponse,
@@ -558,6 +562,52 @@ export class EngineClient {
         throw new StreamError(m.errorDetail?.message ?? m.error ?? '');
       }
       onMessage(m);
+    });
+  }
+
+  // --- networks -------------------------------------------------------------------------
+
+  networkList(opts: { filters?: Filters } = {}): Promise<NetworkResource[]> {
+    return this.json({
+      method: 'GET',
+      path: '/networks',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  networkCreate(body: NetworkCreateRequest): Promise<{ Id: string; Warning?: string }> {
+    return this.json({ method: 'POST', path: '/networks/create', body });
+  }
+
+  networkInspect(ref: string): Promise<NetworkResource> {
+    return this.json({ method: 'GET', path: `/networks/${enc(ref)}` });
+  }
+
+  networkRemove(ref: string): Promise<void> {
+    return this.empty({ method: 'DELETE', path: `/networks/${enc(ref)}` });
+  }
+
+  networkPrune(opts: { filters?: Filters } = {}): Promise<NetworkPruneResponse> {
+    return this.json({
+      method: 'POST',
+      path: '/networks/prune',
+      query: { filters: jsonFilters(opts.filters) },
+    });
+  }
+
+  networkConnect(ref: string, container: string, config: EndpointConfigRequest): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/networks/${enc(ref)}/connect`,
+      body: { Container: container, EndpointConfig: config },
+    });
+  }
+
+  networkDisconnect(ref: string, container: string, force = false): Promise<void> {
+    return this.empty({
+      method: 'POST',
+      path: `/networks/${enc(ref)}/disconnect`,
+      body: { Container: container, Force: force },
     });
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { hostsFile, resolvConf } from './etc-files.js';
+import { hostsFile, resolvConf, withHostGateway } from './etc-files.js';
 
 describe('hostsFile', () => {
   const DEFAULTS = [
@@ -95,5 +95,19 @@ describe('resolvConf', () => {
     expect(resolvConf('  nameserver   10.0.0.1  \n# nameserver 10.0.0.9\nnameserver\n', {})).toBe(
       'nameserver 10.0.0.1\n',
     );
+  });
+});
+
+describe('withHostGateway', () => {
+  it('replaces host-gateway and adds host.docker.internal unless given', () => {
+    expect(withHostGateway(['gw:host-gateway', 'a:192.0.2.1'], '10.0.0.1')).toEqual([
+      'gw:10.0.0.1',
+      'a:192.0.2.1',
+      'host.docker.internal:10.0.0.1',
+    ]);
+    expect(withHostGateway(['host.docker.internal:192.0.2.9'], '10.0.0.1')).toEqual([
+      'host.docker.internal:192.0.2.9',
+    ]);
+    expect(withHostGateway(['gw:host-gateway'])).toEqual([]);
   });
 });

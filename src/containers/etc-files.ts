@@ -18,6 +18,25 @@ export function hostsFile(hostname: string, ip?: string, extraHosts: string[] = 
 }
 
 /**
+ * --add-host entries with `host-gateway` replaced by the address the host has on the
+ * container's first network, plus `host.docker.internal` there unless the user named it
+ * (Docker Desktop's name for the host, which Linux Docker users have to add by hand).
+ * Without a gateway (no network) `host-gateway` entries are dropped.
+ */
+export function withHostGateway(extraHosts: readonly string[], gateway?: string): string[] {
+  const out: string[] = [];
+  for (const h of extraHosts) {
+    const i = h.indexOf(':');
+    if (i > 0 && h.slice(i + 1) === 'host-gateway') {
+      if (gateway) out.push(`${h.slice(0, i)}:${gateway}`);
+    } else out.push(h);
+  }
+  if (gateway && !out.some((h) => h.startsWith('host.docker.internal:')))
+    out.push(`host.docker.internal:${gateway}`);
+  return out;
+}
+
+/**
  * A container's resolv.conf, from the host's as Docker builds it: loopback nameservers are
  * useless inside another network namespace, so they are dropped, and when none is left the
  * public defaults are used (Docker does the same).

@@ -241,8 +241,8 @@ describe('normalizeHostConfig', () => {
     expect(normalizeHostConfig({ NetworkMode: 'none' }).NetworkMode).toBe('none');
   });
 
-  it('refuses unknown networks and container: mode', () => {
-    expect(() => normalizeHostConfig({ NetworkMode: 'mynet' })).toThrow('network mynet not found');
+  it('leaves user-defined network names to the network module, refuses container: mode', () => {
+    expect(normalizeHostConfig({ NetworkMode: 'mynet' }).NetworkMode).toBe('mynet');
     expect(() => normalizeHostConfig({ NetworkMode: 'container:abc' })).toThrow(
       'network mode container:<name> is not supported yet',
     );
@@ -284,15 +284,11 @@ describe('normalizeHostConfig', () => {
     ).toThrowError(invalid);
   });
 
-  it('refuses port publishing', () => {
-    expect(() =>
-      normalizeHostConfig({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }),
-    ).toThrow('publishing ports (-p/-P) is not supported');
-    expect(() => normalizeHostConfig({ PublishAllPorts: true })).toThrowError(invalid);
-    // Empty bindings publish nothing.
-    expect(() =>
-      normalizeHostConfig({ PortBindings: { '80/tcp': [], '81/tcp': null } }),
-    ).not.toThrow();
+  it('leaves port publishing to the network module (checked there at create)', () => {
+    expect(
+      normalizeHostConfig({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }).PortBindings,
+    ).toEqual({ '80/tcp': [{ HostPort: '8080' }] });
+    expect(normalizeHostConfig({ PublishAllPorts: true }).PublishAllPorts).toBe(true);
   });
 
   it('refuses memory below 6MB and swap below memory', () => {

@@ -4,7 +4,7 @@ import type {
   HostConfig,
   ImageRuntimeConfig,
 } from '../api-types/index.js';
-import { invalidArgument, notFound } from '../common/index.js';
+import { invalidArgument } from '../common/index.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -170,11 +170,9 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   const h: HostConfig = { ...(hc ?? {}) };
   const mode = h.NetworkMode ?? '';
   if (mode === '' || mode === 'default') h.NetworkMode = 'bridge';
-  if (!['bridge', 'host', 'none'].includes(h.NetworkMode!)) {
-    if (h.NetworkMode!.startsWith('container:')) {
-      throw invalidArgument('network mode container:<name> is not supported yet');
-    }
-    throw notFound(`network ${h.NetworkMode} not found`);
+  // Other names are user-defined networks, checked against the network module at create.
+  if (h.NetworkMode!.startsWith('container:')) {
+    throw invalidArgument('network mode container:<name> is not supported yet');
   }
   h.RestartPolicy = h.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
   if (h.RestartPolicy.Name === '') h.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
@@ -185,11 +183,6 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   }
   if (h.AutoRemove && h.RestartPolicy.Name !== 'no') {
     throw invalidArgument("can't create 'AutoRemove' container with restart policy");
-  }
-  const published = Object.values(h.PortBindings ?? {}).some((b) => (b ?? []).length > 0);
-  if (published || h.PublishAllPorts) {
-    // TODO(#5): port publishing lands with user-defined networks; refuse rather than ignore.
-    throw invalidArgument('publishing ports (-p/-P) is not supported by this Wharf daemon yet');
   }
   h.ShmSize = h.ShmSize && h.ShmSize > 0 ? h.ShmSize : DEFAULT_SHM_SIZE;
   if (h.Memory && h.Memory > 0 && h.Memory < 6 * 1024 * 1024) {

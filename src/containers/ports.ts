@@ -5,7 +5,11 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { ImageRuntimeConfig } from '../api-types/index.js';
+import type {
+  EndpointConfigRequest,
+  EndpointSettings,
+  ImageRuntimeConfig,
+} from '../api-types/index.js';
 
 export interface ResolvedImage {
   id: string;
@@ -35,22 +39,53 @@ export interface SnapshotsPort {
   sizeRw(id: string): Promise<number>;
 }
 
-export interface Endpoint {
-  ipAddress: string;
-  prefixLen: number;
+/** A user-defined network a container is on, and what it asked of its endpoint. */
+export interface PlannedNetwork {
+  name: string;
+  config: EndpointConfigRequest;
+}
+
+/** A container's namespace and its interfaces, as the network module made them at start. */
+export interface AttachedNetworks {
+  netnsPath: string;
+  networks: Record<string, EndpointSettings>;
+  /** The first network's address and gateway. */
+  ip: string;
   gateway: string;
-  macAddress: string;
-  endpointId: string;
+  /** The embedded DNS's address (user-defined networks only). */
+  dnsServer?: string;
+  /** NetworkSettings.Ports: exposed ports and the host ports published for them. */
+  ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+}
+
+/** -p / -P as the container asks: published at start on its first network's address. */
+export interface PublishPorts {
+  bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined;
+  publishAll: boolean;
+  exposed: Record<string, unknown> | null | undefined;
 }
 
 export interface NetworkPort {
-  readonly bridge: { id: string; name: string; subnet: string; gateway: string; prefixLen: number };
-  createNetns(id: string): Promise<string>;
-  connect(id: string, netnsPath: string): Promise<Endpoint>;
-  /** createNetns + connect in one go (fewer process spawns). */
-  createNetnsConnected(id: string): Promise<{ netnsPath: string; endpoint: Endpoint }>;
-  disconnect(id: string): Promise<void>;
-  removeNetns(id: string): Promise<void>;
+  /** Check a new container's NetworkMode and EndpointsConfig; its user-defined networks. */
+  planNetworks(
+    mode: string,
+    endpoints: Record<string, unknown> | null | undefined,
+  ): PlannedNetwork[];
+  /** Namespace and interfaces for a start (the default bridge first when asked). */
+  attach(
+    id: string,
+    req: {
+      defaultBridge: boolean;
+      networks: readonly PlannedNetwork[];
+      names: readonly string[];
+      upstreams?: readonly string[];
+      publish?: PublishPorts;
+    },
+  ): Promise<AttachedNetworks>;
+  /** Check -p / -P at create (a bad spec is a 400 there, not a failed start). */
+  checkPorts(publish: PublishPorts): void;
+  /** Free every endpoint and the namespace; idempotent. */
+  detach(id: string): Promise<void>;
 }
 
 export interface CreateTaskOptions {

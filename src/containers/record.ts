@@ -5,6 +5,7 @@ import type {
   HostConfig,
 } from '../api-types/index.js';
 import type { MountRecord } from './mounts.js';
+import type { PlannedNetwork } from './ports.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -34,6 +35,8 @@ export interface ContainerRecord {
   NetworkSettings: {
     SandboxKey: string;
     Networks: Record<string, EndpointSettings>;
+    /** Published ports of the current run (set at start). */
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
   };
   runtime: {
     /** The image name as the user gave it (Config.Image holds it too). */
@@ -48,6 +51,8 @@ export interface ContainerRecord {
     stoppedByUser?: boolean;
     /** Volumes, binds and tmpfs mounts planned at create (shown as `Mounts`). */
     mounts?: MountRecord[];
+    /** User-defined networks the container is on (set at create, by network connect/disconnect). */
+    networks?: PlannedNetwork[];
   };
 }
 

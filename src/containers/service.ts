@@ -17,7 +17,7 @@ import {
 import type { OciMount } from '../oci/index.js';
 import { RuntimeStartError } from '../runtime/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
-import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
+import { hostsFile, readHostResolvConf, resolvConf, withHostGateway } from './etc-files.js';
 import {
   DEFAULT_PATH,
   mergeConfig,
@@ -28,7 +28,14 @@ import {
 import { ContainerMounts } from './mounts.js';
 import type { VolumesPort } from './mounts-port.js';
 import { randomName, validName } from './names.js';
-import type { EventsPort, ImagesPort, NetworkPort, RuntimePort, SnapshotsPort } from './ports.js';
+import type {
+  EventsPort,
+  ImagesPort,
+  NetworkPort,
+  PublishPorts,
+  RuntimePort,
+  SnapshotsPort,
+} from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
 import { ContainerStore } from './store.js';
 import { resolveUserInRootfs } from './user.js';
@@ -129,6 +136,11 @@ export class ContainerService {
     }
     const hostConfig = normalizeHostConfig(req.HostConfig);
     this.opts.validateLogConfig(hostConfig.LogConfig!.Type, hostConfig.LogConfig!.Config ?? {});
+    const networks = this.opts.network.planNetworks(
+      hostConfig.NetworkMode!,
+      req.NetworkingConfig?.EndpointsConfig,
+    );
+    this.opts.network.checkPorts(publishRequest(hostConfig, req.ExposedPorts));
     const image = await this.opts.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
     const hostname =
@@ -167,6 +179,7 @@ export class ContainerService {
           parentChainID: image.topChainID,
           user: { uid: 0, gid: 0, additionalGids: [] },
           mounts,
+          ...(networks.length > 0 ? { networks } : {}),
         },
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -225,11 +238,19 @@ export class ContainerService {
     // Independent steps at once: the rootfs mount, the network namespace with its veth (one
     // `unshare … ip -batch` and one host `ip` where the network offers it), the host's
     // resolv.conf, and clearing a previous run's exit file.
-    const connectBridge = () => this.opts.network.createNetnsConnected(id);
+    const ownNetns = hc.NetworkMode !== 'host' && hc.NetworkMode !== 'none';
+    const attach = () =>
+      this.opts.network.attach(id, {
+        defaultBridge: hc.NetworkMode === 'bridge',
+        networks: rec.runtime.networks ?? [],
+        names: [rec.Name.slice(1), id.slice(0, 12)],
+        upstreams: hc.Dns ?? undefined,
+        publish: publishRequest(hc, rec.Config.ExposedPorts),
+      });
     const [cleared, mounted, connected, hostResolvConf] = await Promise.allSettled([
       this.opts.runtime.clearExit(id),
       this.opts.snapshots.mount(id, rootfs),
-      hc.NetworkMode === 'bridge' ? connectBridge() : Promise.resolve(undefined),
+      ownNetns ? attach() : Promise.resolve(undefined),
       readHostResolvConf(),
     ]);
     lap('mountAndNetwork');
@@ -256,41 +277,29 @@ export class ContainerService {
       let netns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string } = {
         mode: 'new',
       };
-      let ip: string | undefined;
       rec.NetworkSettings = { SandboxKey: '', Networks: {} };
+      const attached = connected.value;
       if (hc.NetworkMode === 'host') netns = { mode: 'host' };
-      else if (hc.NetworkMode === 'bridge' && connected.value) {
-        const { netnsPath, endpoint: ep } = connected.value;
-        netns = { mode: 'path', path: netnsPath };
-        ip = ep.ipAddress;
+      else if (attached) {
+        netns = { mode: 'path', path: attached.netnsPath };
         rec.NetworkSettings = {
-          SandboxKey: netnsPath,
-          Networks: {
-            bridge: {
-              IPAMConfig: null,
-              Links: null,
-              Aliases: null,
-              MacAddress: ep.macAddress,
-              NetworkID: this.opts.network.bridge.id,
-              EndpointID: ep.endpointId,
-              Gateway: ep.gateway,
-              IPAddress: ep.ipAddress,
-              IPPrefixLen: ep.prefixLen,
-              IPv6Gateway: '',
-              GlobalIPv6Address: '',
-              GlobalIPv6PrefixLen: 0,
-              DriverOpts: null,
-              DNSNames: null,
-            },
-          },
+          SandboxKey: attached.netnsPath,
+          Networks: attached.networks,
+          Ports: attached.ports,
         };
       }
       const hostsText =
         hc.NetworkMode === 'host'
           ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => hostsFile(rec.Config.Hostname!))
-          : hostsFile(rec.Config.Hostname!, ip, hc.ExtraHosts ?? []);
+          : hostsFile(
+              rec.Config.Hostname!,
+              attached?.ip,
+              withHostGateway(hc.ExtraHosts ?? [], attached?.gateway),
+            );
+      // On a user-defined network the embedded DNS is the nameserver, and --dns servers are
+      // where it forwards (as Docker's 127.0.0.11).
       const resolvText = resolvConf(hostResolv, {
-        dns: hc.Dns ?? undefined,
+        dns: attached?.dnsServer ? [attached.dnsServer] : (hc.Dns ?? undefined),
         search: hc.DnsSearch ?? undefined,
         options: hc.DnsOptions ?? undefined,
         keepLoopback: hc.NetworkMode === 'host',
@@ -392,13 +401,37 @@ export class ContainerService {
   }
 
   private async releaseNetwork(rec: ContainerRecord): Promise<void> {
-    if (rec.HostConfig.NetworkMode !== 'bridge') return;
+    const mode = rec.HostConfig.NetworkMode;
+    if (mode === 'host' || mode === 'none') return;
     await this.opts.network
-      .disconnect(rec.Id)
-      .catch((err) => this.log.warn({ err }, 'network disconnect'));
-    await this.opts.network
-      .removeNetns(rec.Id)
-      .catch((err) => this.log.warn({ err }, 'netns removal'));
+      .detach(rec.Id)
+      .catch((err) => this.log.warn({ err }, 'network release'));
+    // As dockerd: a stopped container keeps its networks, without their operational data.
+    for (const ep of Object.values(rec.NetworkSettings.Networks)) {
+      Object.assign(ep, {
+        EndpointID: '',
+        Gateway: '',
+        IPAddress: '',
+        IPPrefixLen: 0,
+        MacAddress: '',
+      });
+    }
+    rec.NetworkSettings.SandboxKey = '';
+    delete rec.NetworkSettings.Ports;
+  }
+
+  /**
+   * Change a running or stopped container's networks (network connect/disconnect) under its
+   * lock; the record is saved after `fn`.
+   */
+  async changeNetworks(ref: string, fn: (rec: ContainerRecord) => Promise<void>): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.mutex.run(rec.Id, async () => {
+      if (rec.State.Status === 'removing')
+        throw conflict(`container ${rec.Id} is marked for removal`);
+      await fn(rec);
+      await this.store.save(rec);
+    });
   }
 
   // ---- exit ---------------------------------------------------------------------------------
@@ -785,5 +818,18 @@ function listenCancellable(
       s.delete(fn);
       if (s.size === 0 && map.get(id) === s) map.delete(id);
     },
+  };
+}
+
+/** -p / -P of a container, for the network module (host and none publish nothing). */
+function publishRequest(
+  hc: HostConfig,
+  exposed: Record<string, unknown> | null | undefined,
+): PublishPorts {
+  const own = hc.NetworkMode !== 'host' && hc.NetworkMode !== 'none';
+  return {
+    bindings: own ? hc.PortBindings : undefined,
+    publishAll: own && (hc.PublishAllPorts ?? false),
+    exposed,
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { ContainerRecord } from './record.js';
 import { emptyState, RECORD_SCHEMA_VERSION } from './record.js';
-import { filterContainers, statusText, type ListContext } from './views.js';
+import { filterContainers, portSummary, statusText, type ListContext } from './views.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -223,5 +223,30 @@ describe('filterContainers', () => {
   it('matches nothing for an invalid name pattern rather than failing', () => {
     expect(ids({ all: true, filters: { name: ['[unclosed'] } })).toEqual([]);
     expect(ids({ all: true, filters: { name: ['[unclosed', '^db$'] } })).toEqual(['db']);
+  });
+});
+
+describe('portSummary', () => {
+  it('lists published ports of a running container and exposed ones without a host side', () => {
+    const r = rec('p1', { state: running(1000) });
+    r.Config.ExposedPorts = { '80/tcp': {}, '9000/udp': {} };
+    r.NetworkSettings.Ports = {
+      '80/tcp': [
+        { HostIp: '0.0.0.0', HostPort: '8080' },
+        { HostIp: '127.0.0.1', HostPort: '40000' },
+      ],
+      '9000/udp': null,
+    };
+    expect(portSummary(r)).toEqual([
+      { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+      { IP: '127.0.0.1', PrivatePort: 80, PublicPort: 40000, Type: 'tcp' },
+      { PrivatePort: 9000, Type: 'udp' },
+    ]);
+    // Stopped: nothing is published any more.
+    r.State = emptyState();
+    expect(portSummary(r)).toEqual([
+      { PrivatePort: 80, Type: 'tcp' },
+      { PrivatePort: 9000, Type: 'udp' },
+    ]);
   });
 });

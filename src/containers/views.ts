@@ -8,6 +8,7 @@ export function inspectView(rec: ContainerRecord): Record<string, unknown> {
   const { runtime: _runtime, schemaVersion: _v, ...wire } = rec;
   const ports: Record<string, unknown> = {};
   for (const p of Object.keys(rec.Config.ExposedPorts ?? {})) ports[p] = null;
+  if (rec.State.Running) Object.assign(ports, rec.NetworkSettings.Ports ?? {});
   const bridge = rec.NetworkSettings.Networks['bridge'];
   return {
     ...wire,
@@ -87,7 +88,7 @@ export function summaryView(rec: ContainerRecord, imageName: string): Record<str
     ImageID: rec.Image,
     Command: [rec.Path, ...rec.Args].map(quoteArg).join(' '),
     Created: Math.floor(Date.parse(rec.Created) / 1000),
-    Ports: [],
+    Ports: portSummary(rec),
     Labels: rec.Config.Labels ?? {},
     State: rec.State.Status,
     Status: statusText(rec),
@@ -199,4 +200,24 @@ export function filterContainers(
   });
   if (opts.limit && opts.limit > 0) list = list.slice(0, opts.limit);
   return list;
+}
+
+/** ps's Ports: published ports with their host side, exposed ones without (Docker's shape). */
+export function portSummary(rec: ContainerRecord): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const published = rec.State.Running ? (rec.NetworkSettings.Ports ?? {}) : {};
+  const keys = new Set([...Object.keys(rec.Config.ExposedPorts ?? {}), ...Object.keys(published)]);
+  for (const key of keys) {
+    const [port, type = 'tcp'] = key.split('/');
+    const bindings = published[key] ?? [];
+    if (bindings.length === 0) out.push({ PrivatePort: Number(port), Type: type });
+    for (const b of bindings)
+      out.push({
+        IP: b.HostIp,
+        PrivatePort: Number(port),
+        PublicPort: Number(b.HostPort),
+        Type: type,
+      });
+  }
+  return out;
 }

@@ -12,6 +12,8 @@ export interface DaemonConfig {
   configFile: string;
   bridge: string;
   bip?: string;
+  /** daemon.json "default-address-pools": where networks' subnets come from when not given. */
+  addressPools?: Array<{ base: string; size: number }>;
   /** Prefix of the firewall chains Wharf owns (WHARF-…); tests use unique ones. */
   chainPrefix: string;
   logDriver: string;
@@ -201,6 +203,7 @@ const SUPPORTED_KEYS = new Set([
   'debug',
   'bridge',
   'bip',
+  'default-address-pools',
   'wharf-chain-prefix',
   'log-driver',
   'log-opts',
@@ -223,7 +226,6 @@ const DOCKERD_KEYS = new Set([
   'containerd',
   'containerd-namespace',
   'containerd-plugins-namespace',
-  'default-address-pools',
   'default-cgroupns-mode',
   'default-gateway',
   'default-gateway-v6',
@@ -309,6 +311,23 @@ function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
   if (json['debug'] === true) out.logLevel = 'debug';
   out.bridge = str('bridge');
   out.bip = str('bip');
+  const pools = json['default-address-pools'];
+  if (pools !== undefined) {
+    if (
+      !Array.isArray(pools) ||
+      pools.some(
+        (p) =>
+          !p ||
+          typeof (p as { base?: unknown }).base !== 'string' ||
+          !Number.isInteger((p as { size?: unknown }).size),
+      )
+    )
+      throw invalidArgument('daemon.json: "default-address-pools" must be a list of {base, size}');
+    out.addressPools = (pools as Array<{ base: string; size: number }>).map((p) => ({
+      base: p.base,
+      size: p.size,
+    }));
+  }
   out.chainPrefix = str('wharf-chain-prefix');
   out.logDriver = str('log-driver');
   if (json['log-opts'] && typeof json['log-opts'] === 'object')

@@ -8,6 +8,7 @@ import type {
   DistributionBackend,
   ExecBackend,
   ImagesBackend,
+  NetworksBackend,
   SystemBackend,
   VolumesBackend,
 } from '../api/routes/backend.js';
@@ -25,7 +26,7 @@ import { EventBus } from '../events/index.js';
 import { diskUsage, diskUsageTypes } from './disk-usage.js';
 import { commitImage, ImageStore, pruneImages } from '../images/index.js';
 import type { ImageConfigConfig } from '../oci/index.js';
-import { NetworkManager } from '../network/index.js';
+import { connectContainer, disconnectContainer, NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
 import { VolumeService } from '../volumes/index.js';
@@ -45,6 +46,7 @@ export interface Engine {
   images: ImagesBackend;
   system: SystemBackend;
   volumes: VolumesBackend;
+  networks: NetworksBackend;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     bridgeName: config.bridge,
     bip: config.bip,
     chainPrefix: config.chainPrefix,
+    addressPools: config.addressPools,
     mtu: config.mtu,
     spareNetns: true,
     logger: log,
@@ -154,11 +157,20 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     {
       filters: new Map([
         ['type', ['container']],
-        ['event', ['start', 'die', 'destroy']],
+        ['event', ['start', 'die', 'destroy', 'rename']],
       ]),
     },
     (ev) => {
       const cid = ev.Actor.ID;
+      if (ev.Action === 'rename') {
+        const from = (ev.Actor.Attributes['oldName'] ?? '').replace(/^\//, '');
+        const to = (ev.Actor.Attributes['name'] ?? '').replace(/^\//, '');
+        if (from && to)
+          void network
+            .renameContainer(cid, from, to)
+            .catch((err: unknown) => log.warn({ err, container: cid }, 'renaming DNS names'));
+        return;
+      }
       if (ev.Action === 'start') {
         const rec = containers.svc.store.find(cid);
         if (rec?.LogPath) rotatorFor(cid, rec.HostConfig, rec.LogPath).watch();
@@ -485,9 +497,65 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     },
   };
 
+  // Running containers' names (a network's Containers lists only those with endpoints).
+  const runningName = (cid: string): string | undefined => {
+    const rec = containers.svc.store.find(cid);
+    return rec?.State.Running ? rec.Name.slice(1) : undefined;
+  };
+  const networks: NetworksBackend = {
+    list: (filters) => network.listNetworks(filters, runningName),
+    inspect: (ref) => network.inspectNetwork(ref, runningName),
+    create: async (body) => {
+      const res = await network.createNetwork(body);
+      events.publish('network', 'create', {
+        ID: res.Id,
+        Attributes: { name: body.Name, type: body.Driver || 'bridge' },
+      });
+      return res;
+    },
+    remove: async (ref) => {
+      const net = network.resolveNetwork(ref);
+      await network.removeNetwork(ref);
+      events.publish('network', 'destroy', {
+        ID: net.id,
+        Attributes: { name: net.name, type: 'bridge' },
+      });
+    },
+    prune: async (filters) => {
+      const out = await network.pruneNetworks(filters);
+      events.publish('network', 'prune', { ID: '', Attributes: {} });
+      return out;
+    },
+    connect: async (ref, container, config) => {
+      let netId = '';
+      let cid = '';
+      await containers.svc.changeNetworks(container, async (rec) => {
+        cid = rec.Id;
+        netId = await connectContainer(network, rec, ref, config);
+      });
+      events.publish('network', 'connect', {
+        ID: netId,
+        Attributes: { container: cid, name: network.resolveNetwork(netId).name, type: 'bridge' },
+      });
+    },
+    disconnect: async (ref, container) => {
+      let netId = '';
+      let cid = '';
+      await containers.svc.changeNetworks(container, async (rec) => {
+        cid = rec.Id;
+        netId = await disconnectContainer(network, rec, ref);
+      });
+      events.publish('network', 'disconnect', {
+        ID: netId,
+        Attributes: { container: cid, name: network.resolveNetwork(netId).name, type: 'bridge' },
+      });
+    },
+  };
+
   return {
     id,
     events,
+    networks,
     containers,
     exec: containers.exec,
     images: { ...imagesBackend, ...distributionBackend },

@@ -7,6 +7,7 @@ import { Router } from '../api/router.js';
 import { containerRoutes, execRoutes } from '../api/routes/containers.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
+import { networkRoutes } from '../api/routes/networks.js';
 import { unavailableRoutes } from '../api/routes/unavailable.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
 import { createLogger, errorMessage, WharfError, type Logger } from '../common/index.js';
@@ -74,6 +75,7 @@ async function run(config: DaemonConfig, log: Logger): Promise<void> {
   router.add(execRoutes(engine.containers, engine.exec));
   router.add(imageRoutes(engine.images));
   router.add(volumeRoutes(engine.volumes));
+  router.add(networkRoutes(engine.networks));
   router.add(unavailableRoutes());
 
   const servers: ApiServer[] = [];

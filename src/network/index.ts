@@ -3,8 +3,23 @@ export {
   DEFAULT_CHAIN_PREFIX,
   NetworkManager,
   type BridgeInfo,
+  type ConnectOptions,
   type Endpoint,
   type NetworkManagerOptions,
 } from './manager.js';
 export { parseNetworkMode, type NetworkMode } from './mode.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './pools.js';
+export { PREDEFINED_NETWORKS } from './create-plan.js';
+export {
+  attachContainer,
+  connectContainer,
+  connectPlanned,
+  disconnectContainer,
+  type ContainerNetworks,
+  detachContainer,
+  planAttachments,
+  type AttachRequest,
+  type Attached,
+  type PlannedAttachment,
+} from './attach.js';
+export { endpointSettings } from './views.js';

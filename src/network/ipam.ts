@@ -15,9 +15,13 @@ export class SubnetAllocator {
   private readonly byOwner = new Map<string, number>();
   private readonly owners = new Map<number, string>();
 
-  constructor(subnet: Cidr, reserved: readonly number[]) {
+  /** Where dynamic addresses come from (--ip-range); static ones may be anywhere in the subnet. */
+  readonly range: Cidr;
+
+  constructor(subnet: Cidr, reserved: readonly number[], range?: Cidr) {
     if (subnet.prefixLen > 30) throw invalidArgument(`subnet ${formatCidr(subnet)} is too small`);
     this.subnet = subnet;
+    this.range = range ?? subnet;
     this.reserved.add(subnet.network);
     this.reserved.add(broadcastOf(subnet));
     for (const ip of reserved) this.reserved.add(ip);
@@ -64,12 +68,12 @@ export class SubnetAllocator {
   }
 
   private lowestFree(): number {
-    const end = broadcastOf(this.subnet);
-    for (let ip = this.subnet.network + 1; ip < end; ip++) {
+    const end = broadcastOf(this.range);
+    for (let ip = Math.max(this.range.network, this.subnet.network + 1); ip <= end; ip++) {
       if (!this.reserved.has(ip) && !this.owners.has(ip)) return ip;
     }
     throw unavailable(
-      `no available IPv4 addresses on this network's address pools: ${formatCidr(this.subnet)}`,
+      `no available IPv4 addresses on this network's address pools: ${formatCidr(this.range)}`,
     );
   }
 }

@@ -1,3 +1,5 @@
+import { promises as fsp } from 'node:fs';
+
 import { invalidArgument, run, type RunResult } from '../common/index.js';
 
 /**
@@ -158,4 +160,14 @@ export interface LinkAddrEntry {
 /** True when an `ip link del` failure only says the device is already gone. */
 export function isNoSuchDevice(stderr: string): boolean {
   return /Cannot find device|does not exist/i.test(stderr);
+}
+
+/**
+ * route_localnet on one of our bridges: a published port reached on 127.0.0.1 is DNATed to a
+ * container, and the packet (source 127.0.0.1 until masqueraded) may then leave through the
+ * bridge. Only Wharf's own bridges get it (as dockerd sets it on docker0).
+ */
+export async function enableRouteLocalnet(bridge: string): Promise<void> {
+  const file = `/proc/sys/net/ipv4/conf/${checkIfName(bridge, 'bridge name')}/route_localnet`;
+  if ((await fsp.readFile(file, 'utf8')).trim() !== '1') await fsp.writeFile(file, '1\n');
 }

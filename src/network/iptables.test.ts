@@ -38,6 +38,7 @@ describe('iptables', () => {
     expect(chainNames('WHARF')).toEqual({
       forward: 'WHARF-FORWARD',
       postrouting: 'WHARF-POSTROUTING',
+      dnat: 'WHARF-DNAT',
     });
     expect(chainNames('WT0123456789abcd').postrouting.length).toBeLessThanOrEqual(28);
     expect(() => chainNames('WT0123456789abcde')).toThrow(/1-16/);
@@ -73,8 +74,11 @@ describe('iptables', () => {
         'COMMIT',
         '*nat',
         ':WHARF-POSTROUTING - [0:0]',
+        ':WHARF-DNAT - [0:0]',
         '-A WHARF-POSTROUTING -s 172.18.0.0/16 ! -o wharf0 -j MASQUERADE',
         '-A POSTROUTING -j WHARF-POSTROUTING',
+        '-A PREROUTING -m addrtype --dst-type LOCAL -j WHARF-DNAT',
+        '-A OUTPUT -m addrtype --dst-type LOCAL -j WHARF-DNAT',
         'COMMIT',
         '',
       ].join('\n'),
@@ -110,5 +114,108 @@ describe('iptables', () => {
     expect(teardownRestoreInput(chainNames('OTHER'), parseIptablesSave(SAVED))).toBe('');
     // A prefix of our chain name is a different chain.
     expect(teardownRestoreInput(chainNames('WHAR'), parseIptablesSave(SAVED))).toBe('');
+  });
+});
+
+describe('chainRules for user-defined networks', () => {
+  it('isolates every pair of bridges, and keeps internal networks in their subnet', () => {
+    const c = chainNames('WT');
+    const { filter, nat } = chainRules(c, [
+      { bridge: 'b0', subnet: '10.0.0.0/24' },
+      { bridge: 'b1', subnet: '10.0.1.0/24', internal: true },
+      { bridge: 'b2', subnet: '10.0.2.0/24', icc: false },
+    ]);
+    for (const [x, y] of [
+      ['b0', 'b1'],
+      ['b1', 'b0'],
+      ['b0', 'b2'],
+      ['b2', 'b1'],
+    ])
+      expect(filter).toContain(`-A WT-FORWARD -i ${x} -o ${y} -j DROP`);
+    expect(filter).toContain('-A WT-FORWARD -i b1 ! -o b1 -j DROP');
+    expect(filter).toContain('-A WT-FORWARD -o b1 ! -i b1 -j DROP');
+    expect(filter).toContain('-A WT-FORWARD -i b2 -o b2 -j DROP');
+    // Drops come before any accept.
+    const firstAccept = filter.findIndex((r) => r.endsWith('ACCEPT'));
+    const lastIsolation = filter.findLastIndex((r) => {
+      const m = / -i (b\d) -o (b\d) -j DROP$/.exec(r);
+      return m !== null && m[1] !== m[2];
+    });
+    expect(lastIsolation).toBeLessThan(firstAccept);
+    // No masquerade for the internal network.
+    expect(nat.some((r) => r.includes('10.0.1.0/24'))).toBe(false);
+    expect(nat).toContain('-A WT-POSTROUTING -s 10.0.0.0/24 ! -o b0 -j MASQUERADE');
+  });
+});
+
+describe('published port rules', () => {
+  it('DNATs local destinations, accepts both directions before isolation, masquerades hairpin', () => {
+    const { filter, nat } = chainRules(chainNames('WT'), [
+      {
+        bridge: 'b0',
+        subnet: '10.0.0.0/24',
+        ports: [
+          { proto: 'tcp', hostIp: '', hostPort: 8080, containerIp: '10.0.0.2', containerPort: 80 },
+          {
+            proto: 'udp',
+            hostIp: '127.0.0.1',
+            hostPort: 5353,
+            containerIp: '10.0.0.2',
+            containerPort: 53,
+          },
+        ],
+      },
+      { bridge: 'b1', subnet: '10.0.1.0/24' },
+    ]);
+    expect(nat).toContain(
+      '-A WT-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80',
+    );
+    expect(nat).toContain(
+      '-A WT-DNAT -d 127.0.0.1/32 -p udp -m udp --dport 5353 -j DNAT --to-destination 10.0.0.2:53',
+    );
+    expect(nat).toContain(
+      '-A WT-POSTROUTING -s 10.0.0.0/24 -d 10.0.0.2/32 -o b0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j MASQUERADE',
+    );
+    expect(nat).toContain('-A WT-POSTROUTING -s 127.0.0.0/8 -o b0 -j MASQUERADE');
+    expect(nat).not.toContain('-A WT-POSTROUTING -s 127.0.0.0/8 -o b1 -j MASQUERADE');
+    const accept = filter.indexOf(
+      '-A WT-FORWARD -d 10.0.0.2/32 -o b0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT',
+    );
+    expect(accept).toBeGreaterThanOrEqual(0);
+    expect(accept).toBeLessThan(filter.indexOf('-A WT-FORWARD -i b1 -o b0 -j DROP'));
+  });
+
+  it('redirects port 53 of the gateway when the embedded DNS had to take another port', () => {
+    const { nat } = chainRules(chainNames('WT'), [
+      { bridge: 'b0', subnet: '10.0.0.0/24', gateway: '10.0.0.1', dnsPort: 40053 },
+      { bridge: 'b1', subnet: '10.0.1.0/24', gateway: '10.0.1.1', dnsPort: 53 },
+    ]);
+    expect(nat.filter((r) => r.includes('--dport 53 '))).toEqual([
+      '-A WT-DNAT -d 10.0.0.1/32 -i b0 -p udp -m udp --dport 53 -j DNAT --to-destination 10.0.0.1:40053',
+      '-A WT-DNAT -d 10.0.0.1/32 -i b0 -p tcp -m tcp --dport 53 -j DNAT --to-destination 10.0.0.1:40053',
+    ]);
+  });
+
+  it('tears down the DNAT chain after both of its jumps', () => {
+    const saved = parseIptablesSave(
+      [
+        '*nat',
+        ':WT-DNAT - [0:0]',
+        '-A PREROUTING -m addrtype --dst-type LOCAL -j WT-DNAT',
+        '-A OUTPUT -m addrtype --dst-type LOCAL -j WT-DNAT',
+        'COMMIT',
+      ].join('\n'),
+    );
+    expect(teardownRestoreInput(chainNames('WT'), saved)).toBe(
+      [
+        '*nat',
+        '-D PREROUTING -m addrtype --dst-type LOCAL -j WT-DNAT',
+        '-D OUTPUT -m addrtype --dst-type LOCAL -j WT-DNAT',
+        '-F WT-DNAT',
+        '-X WT-DNAT',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -14,6 +14,8 @@ export interface ChainNames {
   forward: string;
   /** nat table, jumped to from POSTROUTING. */
   postrouting: string;
+  /** nat table, jumped to from PREROUTING and OUTPUT for local destinations: published ports. */
+  dnat: string;
 }
 
 const PREFIX = /^[A-Za-z][A-Za-z0-9_-]{0,15}$/;
@@ -25,7 +27,11 @@ export function chainNames(prefix: string): ChainNames {
       `invalid chain prefix ${JSON.stringify(prefix)}: 1-16 characters of [A-Za-z0-9_-]`,
     );
   }
-  return { forward: `${prefix}-FORWARD`, postrouting: `${prefix}-POSTROUTING` };
+  return {
+    forward: `${prefix}-FORWARD`,
+    postrouting: `${prefix}-POSTROUTING`,
+    dnat: `${prefix}-DNAT`,
+  };
 }
 
 /** A bridge network's part of the rules. */
@@ -33,11 +39,33 @@ export interface BridgeRuleSpec {
   bridge: string;
   /** The subnet in CIDR form. */
   subnet: string;
+  /** The bridge's own address (user-defined networks; for the embedded DNS redirect). */
+  gateway?: string;
+  /** `--internal`: nothing enters or leaves the subnet through the host, no masquerade. */
+  internal?: boolean;
+  /** com.docker.network.bridge.enable_icc=false: containers of the network cannot talk. */
+  icc?: boolean;
+  /** Published ports of the network's containers. */
+  ports?: readonly PublishedPortRule[];
+  /** Where the network's embedded DNS listens on the gateway, when not on port 53. */
+  dnsPort?: number;
+}
+
+/** One published port: host side and the container it leads to. */
+export interface PublishedPortRule {
+  proto: 'tcp' | 'udp';
+  /** '' for every host address. */
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
 }
 
 interface Jump {
   table: 'filter' | 'nat';
   from: string;
+  /** Matches before the jump, as iptables-save prints them ('' for none). */
+  match: string;
   to: string;
   /** Insert at the top (FORWARD, where a DROP policy or other rules may sit) or append. */
   insert: boolean;
@@ -45,8 +73,24 @@ interface Jump {
 
 function jumps(c: ChainNames): Jump[] {
   return [
-    { table: 'filter', from: 'FORWARD', to: c.forward, insert: true },
-    { table: 'nat', from: 'POSTROUTING', to: c.postrouting, insert: false },
+    { table: 'filter', from: 'FORWARD', match: '', to: c.forward, insert: true },
+    { table: 'nat', from: 'POSTROUTING', match: '', to: c.postrouting, insert: false },
+    {
+      table: 'nat',
+      from: 'PREROUTING',
+      match: '-m addrtype --dst-type LOCAL ',
+      to: c.dnat,
+      insert: false,
+    },
+    // Loopback destinations included: our bridges have route_localnet, and the 127.0.0.1
+    // source is masqueraded on the way out (below), as dockerd without its userland proxy.
+    {
+      table: 'nat',
+      from: 'OUTPUT',
+      match: '-m addrtype --dst-type LOCAL ',
+      to: c.dnat,
+      insert: false,
+    },
   ];
 }
 
@@ -57,7 +101,51 @@ export function chainRules(
 ): Record<'filter' | 'nat', string[]> {
   const filter: string[] = [];
   const nat: string[] = [];
+  // The embedded DNS moved off port 53 (taken on the host): the network's queries to the
+  // gateway's port 53 go to it.
   for (const b of bridges) {
+    if (b.dnsPort === undefined || b.dnsPort === 53 || !b.gateway) continue;
+    for (const proto of ['udp', 'tcp'])
+      nat.push(
+        `-A ${c.dnat} -d ${b.gateway}/32 -i ${b.bridge} -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${b.gateway}:${b.dnsPort}`,
+      );
+  }
+  // Published ports before isolation: a published port is reachable from every network (as
+  // through docker-proxy), in both directions of the DNATed connection only.
+  for (const b of bridges) {
+    if (b.internal) continue;
+    for (const p of b.ports ?? []) {
+      const dest = `${p.containerIp}/32`;
+      const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? ` -d ${p.hostIp}/32` : '';
+      nat.push(
+        `-A ${c.dnat}${dst} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`,
+      );
+      // Hairpin: a container of the same subnet must see replies come back through the host.
+      nat.push(
+        `-A ${c.postrouting} -s ${b.subnet} -d ${dest} -o ${b.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -m conntrack --ctstate DNAT -j MASQUERADE`,
+      );
+      filter.push(
+        `-A ${c.forward} -d ${dest} -o ${b.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -m conntrack --ctstate DNAT -j ACCEPT`,
+        `-A ${c.forward} -s ${dest} -i ${b.bridge} -p ${p.proto} -m ${p.proto} --sport ${p.containerPort} -m conntrack --ctstate DNAT -j ACCEPT`,
+      );
+    }
+  }
+  // Isolation first (Docker's isolation stages, flattened): no traffic from one Wharf
+  // network's bridge to another's, whatever the accepts below say.
+  for (const a of bridges) {
+    for (const b of bridges) {
+      if (a !== b) filter.push(`-A ${c.forward} -i ${a.bridge} -o ${b.bridge} -j DROP`);
+    }
+  }
+  for (const b of bridges) {
+    if (b.icc === false) filter.push(`-A ${c.forward} -i ${b.bridge} -o ${b.bridge} -j DROP`);
+    if (b.internal) {
+      // Nothing leaves or enters the subnet through the host.
+      filter.push(`-A ${c.forward} -i ${b.bridge} ! -o ${b.bridge} -j DROP`);
+      filter.push(`-A ${c.forward} -o ${b.bridge} ! -i ${b.bridge} -j DROP`);
+      filter.push(`-A ${c.forward} -i ${b.bridge} -o ${b.bridge} -j ACCEPT`);
+      continue;
+    }
     // Replies to connections the containers opened, and anything the containers send.
     filter.push(
       `-A ${c.forward} -o ${b.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
@@ -65,6 +153,9 @@ export function chainRules(
     filter.push(`-A ${c.forward} -i ${b.bridge} -j ACCEPT`);
     // Containers reach the outside world under the host's address.
     nat.push(`-A ${c.postrouting} -s ${b.subnet} ! -o ${b.bridge} -j MASQUERADE`);
+    // Published ports reached on 127.0.0.1 leave for the bridge with a loopback source.
+    if ((b.ports ?? []).length > 0)
+      nat.push(`-A ${c.postrouting} -s 127.0.0.0/8 -o ${b.bridge} -j MASQUERADE`);
   }
   return { filter, nat };
 }
@@ -95,7 +186,7 @@ export function parseIptablesSave(text: string): Map<string, SavedTable> {
 }
 
 function jumpRule(j: Jump): string {
-  return `-A ${j.from} -j ${j.to}`;
+  return `-A ${j.from} ${j.match}-j ${j.to}`;
 }
 
 function count(saved: Map<string, SavedTable>, table: string, rule: string): number {
@@ -115,12 +206,20 @@ export function setupRestoreInput(
   const out: string[] = [];
   for (const table of ['filter', 'nat'] as const) {
     out.push(`*${table}`);
-    for (const j of jumps(c).filter((x) => x.table === table)) out.push(`:${j.to} - [0:0]`);
+    const targets = new Set(
+      jumps(c)
+        .filter((x) => x.table === table)
+        .map((j) => j.to),
+    );
+    for (const to of targets) out.push(`:${to} - [0:0]`);
     out.push(...rules[table]);
     for (const j of jumps(c).filter((x) => x.table === table)) {
       const n = count(saved, table, jumpRule(j));
-      if (n === 0) out.push(j.insert ? `-I ${j.from} 1 -j ${j.to}` : `-A ${j.from} -j ${j.to}`);
-      for (let i = 1; i < n; i++) out.push(`-D ${j.from} -j ${j.to}`);
+      if (n === 0)
+        out.push(
+          j.insert ? `-I ${j.from} 1 ${j.match}-j ${j.to}` : `-A ${j.from} ${j.match}-j ${j.to}`,
+        );
+      for (let i = 1; i < n; i++) out.push(`-D ${j.from} ${j.match}-j ${j.to}`);
     }
     out.push('COMMIT');
   }
@@ -132,11 +231,14 @@ export function teardownRestoreInput(c: ChainNames, saved: Map<string, SavedTabl
   const out: string[] = [];
   for (const table of ['filter', 'nat'] as const) {
     const lines: string[] = [];
+    const chains = new Set<string>();
     for (const j of jumps(c).filter((x) => x.table === table)) {
       const n = count(saved, table, jumpRule(j));
-      for (let i = 0; i < n; i++) lines.push(`-D ${j.from} -j ${j.to}`);
-      if (saved.get(table)?.chains.has(j.to)) lines.push(`-F ${j.to}`, `-X ${j.to}`);
+      for (let i = 0; i < n; i++) lines.push(`-D ${j.from} ${j.match}-j ${j.to}`);
+      if (saved.get(table)?.chains.has(j.to)) chains.add(j.to);
     }
+    for (const to of chains) lines.push(`-F ${to}`);
+    for (const to of chains) lines.push(`-X ${to}`);
     if (lines.length > 0) out.push(`*${table}`, ...lines, 'COMMIT');
   }
   return out.length === 0 ? '' : out.join('\n') + '\n';
@@ -150,4 +252,30 @@ export async function iptablesSave(): Promise<Map<string, SavedTable>> {
 export async function iptablesRestore(input: string): Promise<void> {
   if (input === '') return;
   await run(['iptables-restore', '--noflush', '-w', '5'], { input });
+}
+
+/** The DNAT rules' view of endpoints that have published ports. */
+export function portRules(
+  endpoints: Iterable<{
+    ipAddress: string;
+    ports?: ReadonlyArray<{
+      proto: 'tcp' | 'udp';
+      hostIp: string;
+      hostPort: number;
+      containerPort: number;
+    }>;
+  }>,
+): PublishedPortRule[] {
+  const out: PublishedPortRule[] = [];
+  for (const ep of endpoints) {
+    for (const p of ep.ports ?? [])
+      out.push({
+        proto: p.proto,
+        hostIp: p.hostIp,
+        hostPort: p.hostPort,
+        containerIp: ep.ipAddress,
+        containerPort: p.containerPort,
+      });
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import {
   conflict,
+  notFound,
   errorKind,
   errorMessage,
   internal,
@@ -11,6 +12,20 @@ import {
   KeyedMutex,
   type Logger,
 } from '../common/index.js';
+import type {
+  NetworkCreateRequest,
+  NetworkPruneResponse,
+  NetworkResource,
+} from '../api-types/index.js';
+import {
+  attachContainer,
+  detachContainer,
+  planAttachments,
+  type AttachRequest,
+  type Attached,
+  type PlannedAttachment,
+  type PublishRequest,
+} from './attach.js';
 import { SubnetAllocator } from './ipam.js';
 import {
   attachLines,
@@ -20,6 +35,7 @@ import {
   containerIfLines,
   containerVethLines,
   deleteLinkLines,
+  enableRouteLocalnet,
   hostVethLines,
   ipBatch,
   ipJson,
@@ -31,8 +47,10 @@ import {
   chainNames,
   iptablesRestore,
   iptablesSave,
+  portRules,
   setupRestoreInput,
   teardownRestoreInput,
+  type BridgeRuleSpec,
   type ChainNames,
 } from './iptables.js';
 import {
@@ -47,7 +65,13 @@ import {
   type Cidr,
 } from './ipv4.js';
 import * as netns from './netns.js';
-import { chooseSubnet, DEFAULT_ADDRESS_POOLS, routedSubnets, type RouteEntry } from './pools.js';
+import {
+  chooseSubnet,
+  DEFAULT_ADDRESS_POOLS,
+  routedSubnets,
+  type AddressPool,
+  type RouteEntry,
+} from './pools.js';
 import {
   deleteRecord,
   loadNetworks,
@@ -57,6 +81,13 @@ import {
   type EndpointRecord,
   type NetworkRecord,
 } from './store.js';
+import { type ConnectOptions, type Endpoint, type UserBridge } from './user-bridge.js';
+import { UserNetworks } from './user-networks.js';
+import { NetworkCatalog, predefinedRecords } from './catalog.js';
+import { PortProxies } from './port-proxy.js';
+import { portRequests, type PortMapping, type PortRequest } from './ports.js';
+
+export type { Endpoint, ConnectOptions };
 
 export interface NetworkManagerOptions {
   /** Namespace bind mounts go under <execRoot>/netns/<id>. */
@@ -69,12 +100,16 @@ export interface NetworkManagerOptions {
   bip?: string;
   /** Default 'WHARF'; chains are <prefix>-FORWARD (filter) and <prefix>-POSTROUTING (nat). */
   chainPrefix?: string;
+  /** Where user-defined networks' subnets come from (daemon.json default-address-pools). */
+  addressPools?: readonly AddressPool[];
   mtu?: number;
   /**
    * Keep one namespace connected to the default bridge ready ahead of need, so that a
    * container's start adopts it instead of waiting for `unshare` and `ip` (~10 ms).
    */
   spareNetns?: boolean;
+  /** The host's resolv.conf (default /etc/resolv.conf): the embedded DNS forwards to its servers. */
+  hostResolvConf?: string;
   logger: Logger;
 }
 
@@ -88,16 +123,6 @@ export interface BridgeInfo {
   subnet: string;
   gateway: string;
   prefixLen: number;
-}
-
-export interface Endpoint {
-  networkId: string;
-  endpointId: string;
-  ipAddress: string;
-  prefixLen: number;
-  gateway: string;
-  macAddress: string;
-  hostVeth: string;
 }
 
 export const DEFAULT_BRIDGE_NAME = 'wharf0';
@@ -131,6 +156,7 @@ export function electBridgeAddress(args: {
   bridgeName: string;
   /** Subnets of other Wharf networks. */
   taken?: readonly Cidr[];
+  pools?: readonly AddressPool[];
 }): { subnet: Cidr; gateway: number } {
   const fromPrefix = (text: string): { subnet: Cidr; gateway: number } => {
     const { ip, prefixLen } = parseIPv4Prefix(text);
@@ -146,7 +172,7 @@ export function electBridgeAddress(args: {
     return { subnet: parseCidr(args.record.subnet), gateway: parseIPv4(args.record.gateway) };
   if (args.deviceAddress !== undefined) return fromPrefix(args.deviceAddress);
   const subnet = chooseSubnet(
-    DEFAULT_ADDRESS_POOLS,
+    args.pools ?? DEFAULT_ADDRESS_POOLS,
     routedSubnets(args.routes, [args.bridgeName]),
     args.taken,
   );
@@ -174,6 +200,12 @@ export class NetworkManager {
   private spare?: { key: string; ready: Promise<boolean> };
   private spareNetns = false;
   private closed = false;
+  /** The host side of published ports. */
+  private readonly proxies: PortProxies;
+  /** User-defined bridge networks (set by open()). */
+  users!: UserNetworks;
+  /** Every network by ID, name or prefix, the predefined ones included (set by open()). */
+  private catalog!: NetworkCatalog;
 
   private constructor(
     private readonly record: NetworkRecord,
@@ -195,6 +227,7 @@ export class NetworkManager {
       prefixLen: subnet.prefixLen,
     });
     this.writer = recordWriter(networksDir, () => structuredClone(this.record));
+    this.proxies = new PortProxies(logger.child({ module: 'ports' }));
   }
 
   static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
@@ -218,7 +251,8 @@ export class NetworkManager {
       ipJson<LinkAddrEntry>(['-d', 'addr', 'show']),
       ipJson<RouteEntry>(['-4', 'route', 'show']),
     ]);
-    const existing = records.find((r) => r.name === DEFAULT_NETWORK_NAME);
+    const existing = records.find((r) => r.name === DEFAULT_NETWORK_NAME && !r.user);
+    const userRecords = records.filter((r) => r.user !== undefined);
     const link = links.find((l) => l.ifname === bridgeName);
     if (link && link.linkinfo?.info_kind !== 'bridge') {
       throw conflict(`device ${bridgeName} exists and is not a bridge`);
@@ -233,7 +267,8 @@ export class NetworkManager {
       deviceAddress: linkAddrs[0],
       routes,
       bridgeName,
-      taken: records.filter((r) => r !== existing).map((r) => parseCidr(r.subnet)),
+      taken: userRecords.map((r) => parseCidr(r.subnet)),
+      pools: opts.addressPools,
     });
     const subnetText = formatCidr(subnet);
     const gatewayText = formatIPv4(gateway);
@@ -288,24 +323,188 @@ export class NetworkManager {
       addAddress: !linkAddrs.includes(address),
       staleAddresses: linkAddrs.filter((a) => a !== address),
     });
-    await Promise.all([
-      ipBatch(bridgePlan),
-      enableIPForward(),
-      iptablesSave().then((saved) =>
-        iptablesRestore(
-          setupRestoreInput(chains, [{ bridge: bridgeName, subnet: subnetText }], saved),
-        ),
-      ),
-    ]);
-
     const mgr = new NetworkManager(record, allocator, netnsDir, networksDir, chains, mtu, log);
     mgr.spareNetns = opts.spareNetns ?? false;
+    mgr.users = new UserNetworks({
+      networksDir,
+      defaultMtu: mtu,
+      pools: opts.addressPools ?? DEFAULT_ADDRESS_POOLS,
+      reserved: () => ({ subnets: [parseCidr(mgr.bridge.subnet)], bridges: [mgr.bridge.name] }),
+      syncFirewall: () => mgr.syncFirewall(),
+      hostResolvConf: opts.hostResolvConf,
+      logger: log,
+    });
+    mgr.catalog = new NetworkCatalog({
+      defaultBridge: record,
+      predefined: await predefinedRecords(records, networksDir),
+      users: mgr.users,
+      defaultMtu: mtu,
+      logger: log,
+    });
+    await Promise.all([
+      ipBatch(bridgePlan).then(() => enableRouteLocalnet(bridgeName)),
+      enableIPForward(),
+      mgr.users.open(userRecords, links),
+    ]);
+    await mgr.syncFirewall();
     await mgr.writer.save();
     log.info(
       { bridge: bridgeName, subnet: subnetText, gateway: gatewayText, endpoints: allocator.size },
       'default bridge ready',
     );
     return mgr;
+  }
+
+  /** Rebuild our chains for every bridge network, in one iptables-restore transaction. */
+  syncFirewall(): Promise<void> {
+    return this.locks.run(' firewall', async () => {
+      const specs: BridgeRuleSpec[] = [
+        {
+          bridge: this.bridge.name,
+          subnet: this.bridge.subnet,
+          ports: portRules(Object.values(this.record.endpoints)),
+        },
+        ...this.users.all().map((n) => ({
+          ...n.ruleSpec(),
+          dnsPort: this.users.dns.portFor(n.record.gateway),
+        })),
+      ];
+      await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
+    });
+  }
+
+  // ---- networks (the /networks API: catalog.ts) ----------------------------------------------
+
+  createNetwork(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    return this.users.create(req);
+  }
+
+  listNetworks(
+    filters: Map<string, string[]>,
+    names: (cid: string) => string | undefined,
+  ): NetworkResource[] {
+    return this.catalog.list(filters, names);
+  }
+
+  inspectNetwork(ref: string, names: (cid: string) => string | undefined): NetworkResource {
+    return this.catalog.inspect(ref, names);
+  }
+
+  resolveNetwork(ref: string): { id: string; name: string; builtin: boolean } {
+    return this.catalog.resolve(ref);
+  }
+
+  removeNetwork(ref: string): Promise<void> {
+    return this.catalog.remove(ref);
+  }
+
+  pruneNetworks(filters: Map<string, string[]>): Promise<NetworkPruneResponse> {
+    return this.catalog.prune(filters);
+  }
+
+  // ---- containers on user-defined networks --------------------------------------------------
+
+  /** A renamed container answers to its new name on every network (as Docker's DNS). */
+  async renameContainer(id: string, oldName: string, newName: string): Promise<void> {
+    for (const net of this.users.all()) {
+      const ep = net.endpointRecord(id);
+      if (!ep?.dnsNames) continue;
+      ep.dnsNames = ep.dnsNames.map((n) => (n === oldName ? newName : n));
+      await net.save();
+    }
+  }
+
+  /** The containers module's view (NetworkPort): see attach.ts. */
+  planNetworks(
+    mode: string,
+    endpoints: Record<string, unknown> | null | undefined,
+  ): PlannedAttachment[] {
+    return planAttachments(this, mode, endpoints);
+  }
+
+  /** Check a new container's -p/-P (create answers 400 for a bad one, as dockerd). */
+  checkPorts(publish: PublishRequest): void {
+    portRequests(publish.bindings, publish.publishAll, publish.exposed);
+  }
+
+  attach(id: string, req: AttachRequest): Promise<Attached> {
+    return attachContainer(this, checkId(id), req);
+  }
+
+  detach(id: string): Promise<void> {
+    return detachContainer(this, id);
+  }
+
+  /** The user-defined network `ref` (ID, name or prefix); the default bridge is not one. */
+  userNetwork(ref: string): UserBridge {
+    const net = this.users.find(ref);
+    if (!net) throw notFound(`network ${ref} not found`);
+    return net;
+  }
+
+  /** Give the container's namespace an interface (opts.ifName) on user-defined network `ref`. */
+  connectTo(
+    ref: string,
+    id: string,
+    netnsPath: string,
+    opts: ConnectOptions,
+  ): Promise<{ endpoint: Endpoint; networkName: string; aliases: string[] }> {
+    checkId(id);
+    batchToken(netnsPath, 'netns path');
+    checkIfName(opts.ifName);
+    checkMac(opts.mac);
+    const net = this.userNetwork(ref);
+    return net
+      .connect(id, netnsPath, opts)
+      .then((endpoint) => ({ endpoint, networkName: net.name, aliases: opts.aliases ?? [] }));
+  }
+
+  /** Remove the container's interface on a user-defined network (`ref`); idempotent. */
+  async disconnectFrom(ref: string, id: string): Promise<void> {
+    const net = this.users.find(ref);
+    if (!net) return;
+    const hadPorts = (net.endpointRecord(id)?.ports?.length ?? 0) > 0;
+    if (hadPorts) this.proxies.release(id);
+    await net.disconnect(id);
+    if (hadPorts) await this.syncFirewall();
+  }
+
+  /** Free every endpoint the container holds (default bridge and user-defined networks). */
+  async disconnectAll(id: string): Promise<void> {
+    const hadPorts = this.hasPorts(id);
+    this.proxies.release(id);
+    await Promise.all([this.disconnect(id), ...this.users.all().map((n) => n.disconnect(id))]);
+    // The DNAT rules go with the endpoints (the chains are rebuilt from what remains).
+    if (hadPorts) await this.syncFirewall();
+  }
+
+  private hasPorts(id: string): boolean {
+    const eps = [this.record.endpoints[id], ...this.users.all().map((n) => n.endpointRecord(id))];
+    return eps.some((ep) => (ep?.ports?.length ?? 0) > 0);
+  }
+
+  /**
+   * Publish ports to the container's endpoint on `network` ('bridge': the default bridge):
+   * hold each host port (a taken one is an error here, before the container runs), record the
+   * mappings with the endpoint, then add the DNAT rules. All or nothing.
+   */
+  async publish(id: string, network: string, reqs: readonly PortRequest[]): Promise<PortMapping[]> {
+    if (reqs.length === 0) return [];
+    const user = network === DEFAULT_NETWORK_NAME ? undefined : this.users.find(network);
+    const ep = user ? user.endpointRecord(id) : this.record.endpoints[id];
+    if (!ep) throw internal(`container ${id} has no endpoint on ${network} to publish ports on`);
+    if (user?.internal) return [];
+    const mappings = await this.proxies.bind(id, ep.ipAddress, reqs);
+    ep.ports = mappings;
+    try {
+      await (user ? user.save() : this.writer.save());
+      await this.syncFirewall();
+    } catch (err) {
+      this.proxies.release(id);
+      delete ep.ports;
+      throw err;
+    }
+    return mappings;
   }
 
   /** The namespace file for a container (whether or not it exists). */
@@ -606,6 +805,13 @@ export class NetworkManager {
       this.allocator.release(cid);
     }
     await this.writer.save();
+    for (const net of this.users.all()) {
+      const n = await net.reconcile(liveIds).catch((err: unknown) => {
+        this.log.warn({ network: net.name, err: errorMessage(err) }, 'reconciling a network');
+        return 0;
+      });
+      if (n > 0) this.log.info({ network: net.name, freed: n }, 'reconciled network endpoints');
+    }
 
     // A live container's namespace may be a symlink to the spare it adopted: keep both. A
     // symlink is removed with its target, so only names nothing live points to go.
@@ -617,6 +823,16 @@ export class NetworkManager {
     const keep = new Set([...liveIds, ...links.values()]);
     const deadNs = names.filter((n) => !keep.has(n));
     for (const n of deadNs) await netns.removeNetns(path.join(this.netnsDir, n));
+    // Published ports: the rules are rebuilt from the endpoints that remain (a dead
+    // container's rules go), and the live ones' host ports are held again.
+    await this.syncFirewall();
+    const live: Array<[string, EndpointRecord]> = [
+      ...Object.entries(this.record.endpoints),
+      ...this.users.all().flatMap((n) => Object.entries(n.record.endpoints)),
+    ];
+    for (const [cid, ep] of live) {
+      if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
+    }
     if (stale.length + dead.length + deadNs.length > 0) {
       this.log.info(
         { endpoints: dead.length, veths: stale.length, netns: deadNs.length },
@@ -633,6 +849,8 @@ export class NetworkManager {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.proxies.releaseAll();
+    await this.users.dns.close();
     const spare = this.spare;
     this.spare = undefined;
     await this.settled();
@@ -649,12 +867,19 @@ export class NetworkManager {
    */
   async teardown(): Promise<void> {
     this.closed = true;
+    this.proxies.releaseAll();
+    await this.users.dns.close();
     this.spare = undefined;
     await this.settled();
     const veths = await this.attachedVeths().catch(() => []);
     await ipBatch(deleteLinkLines([...veths, this.bridge.name]), { force: true }).catch(
       () => undefined,
     );
+    for (const net of this.users.all()) {
+      await net.removeDevice();
+      await deleteRecord(this.networksDir, net.id);
+    }
+    for (const rec of this.catalog.predefined) await deleteRecord(this.networksDir, rec.id);
     const names = await netns.listNetns(this.netnsDir);
     await Promise.all(names.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
     await netns.releaseNetnsDir(this.netnsDir);

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { internal, isErrno, readJson, writeJsonAtomic } from '../common/index.js';
+import type { PortMapping } from './ports.js';
 
 export const NETWORK_SCHEMA_VERSION = 1;
 
@@ -11,6 +12,17 @@ export interface EndpointRecord {
   ipAddress: string;
   macAddress: string;
   hostVeth: string;
+  /** The interface inside the container (default bridge: eth0). */
+  ifName?: string;
+  /** The address was asked for (--ip), not allocated. */
+  staticIp?: boolean;
+  aliases?: string[];
+  /** Names the embedded DNS answers with this address: name, aliases, short ID. */
+  dnsNames?: string[];
+  /** The container's --dns servers (the embedded DNS forwards there instead of the host's). */
+  dnsUpstreams?: string[];
+  /** Ports published to this endpoint's address (the container's primary endpoint only). */
+  ports?: PortMapping[];
 }
 
 /** One network and its address allocations: `<dataRoot>/network/networks/<id>.json`. */
@@ -18,11 +30,25 @@ export interface NetworkRecord {
   schemaVersion: number;
   id: string;
   name: string;
-  driver: 'bridge';
+  /** 'host' and 'null' are the predefined networks `host` and `none` (no subnet, no bridge). */
+  driver: 'bridge' | 'host' | 'null';
   bridgeName: string;
   subnet: string;
   gateway: string;
   created: string;
+  /** User-defined networks only (the default bridge and host/none have none of these). */
+  user?: {
+    internal: boolean;
+    attachable: boolean;
+    labels: Record<string, string>;
+    options: Record<string, string>;
+    ipRange?: string;
+    auxAddresses?: Record<string, string>;
+    /** Whether IPAM.Config gave the subnet (else it came from the default pools). */
+    ipamConfigured: boolean;
+    mtu?: number;
+    icc: boolean;
+  };
   /** By container ID. */
   endpoints: Record<string, EndpointRecord>;
 }

@@ -69,15 +69,31 @@ function runCli(
   };
 }
 
+/** Subnets handed out by this process, so two calls never return the same one. */
+const handedOut = new Set<string>();
+
 /** A /24 in 10.0.0.0/8 that no route on the host overlaps. */
 function freeSubnet(): string {
   const routes = spawnSync('ip', ['-4', 'route', 'show', 'table', 'all']).stdout.toString();
   for (let i = 0; i < 100; i++) {
     const a = 100 + Math.floor(Math.random() * 150);
     const b = Math.floor(Math.random() * 255);
-    if (!routes.includes(`10.${a}.${b}.`)) return `10.${a}.${b}.1/24`;
+    const key = `10.${a}.${b}.`;
+    if (!routes.includes(key) && !handedOut.has(key)) {
+      handedOut.add(key);
+      return `10.${a}.${b}.1/24`;
+    }
   }
   throw new Error('no free test subnet');
+}
+
+/**
+ * A unique /24 for a user-defined network in a test ("10.a.b.0/24"), and helpers for
+ * addresses in it: `ip(n)` is 10.a.b.n.
+ */
+export function uniqueSubnet(): { subnet: string; gateway: string; ip: (n: number) => string } {
+  const base = freeSubnet().replace(/\.1\/24$/, '');
+  return { subnet: `${base}.0/24`, gateway: `${base}.1`, ip: (n) => `${base}.${n}` };
 }
 
 async function ping(socket: string): Promise<boolean> {
@@ -254,6 +270,15 @@ async function cleanupHost(h: DaemonHandle): Promise<void> {
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) spawnSync('umount', ['-l', m]);
   spawnSync('ip', ['link', 'del', h.bridge]);
+  // Bridges of user-defined networks the test left (their records name them).
+  const netDir = path.join(h.dataRoot, 'network', 'networks');
+  for (const f of existsSync(netDir) ? await fsp.readdir(netDir) : []) {
+    const rec = JSON.parse(await fsp.readFile(path.join(netDir, f), 'utf8').catch(() => '{}')) as {
+      user?: unknown;
+      bridgeName?: string;
+    };
+    if (rec.user && rec.bridgeName) spawnSync('ip', ['link', 'del', rec.bridgeName]);
+  }
   for (const table of ['filter', 'nat']) {
     const rules = spawnSync('iptables', ['-t', table, '-S']).stdout.toString().split('\n');
     for (const rule of rules) {

@@ -12,6 +12,10 @@ import type {
   ImageInspect,
   ImageSummary,
   LogsOptions,
+  EndpointConfigRequest,
+  NetworkCreateRequest,
+  NetworkPruneResponse,
+  NetworkResource,
   Volume,
   VolumeCreateOptions,
   VolumeListResponse,
@@ -161,4 +165,14 @@ export interface RegistryCredentials {
   password?: string;
   identityToken?: string;
   registryToken?: string;
+}
+
+export interface NetworksBackend {
+  list(filters: Map<string, string[]>): NetworkResource[];
+  create(body: NetworkCreateRequest): Promise<{ Id: string; Warning: string }>;
+  inspect(ref: string): NetworkResource;
+  remove(ref: string): Promise<void>;
+  prune(filters: Map<string, string[]>): Promise<NetworkPruneResponse>;
+  connect(ref: string, container: string, config: EndpointConfigRequest): Promise<void>;
+  disconnect(ref: string, container: string, force: boolean): Promise<void>;
 }

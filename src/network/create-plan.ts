@@ -1,0 +1,174 @@
+import type { NetworkCreateRequest } from '../api-types/index.js';
+import { invalidArgument, notFound, notImplemented, WharfError } from '../common/index.js';
+import { checkIfName } from './iproute.js';
+import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
+
+/** The predefined networks: they exist on every daemon and cannot be created or removed. */
+export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
+
+export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
+export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
+export const OPT_MTU = 'com.docker.network.driver.mtu';
+const KNOWN_BRIDGE_OPTS = new Set([
+  OPT_BRIDGE_NAME,
+  OPT_ICC,
+  OPT_MTU,
+  // Accepted and shown, with Docker's defaults being what Wharf does anyway.
+  'com.docker.network.bridge.enable_ip_masquerade',
+  'com.docker.network.bridge.host_binding_ipv4',
+  'com.docker.network.bridge.default_bridge',
+  'com.docker.network.container_iface_prefix',
+]);
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** A validated POST /networks/create, before a subnet is chosen (when none was given). */
+export interface NetworkPlan {
+  name: string;
+  internal: boolean;
+  attachable: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  subnet?: Cidr;
+  gateway?: number;
+  ipRange?: Cidr;
+  auxAddresses: Record<string, string>;
+  bridgeName?: string;
+  mtu?: number;
+  icc: boolean;
+}
+
+const forbidden = (message: string): WharfError =>
+  new WharfError('forbidden', 'ERR_FORBIDDEN', message);
+
+function cidrArg(text: string, what: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch {
+    throw invalidArgument(`invalid ${what}: invalid CIDR address: ${text}`);
+  }
+}
+
+function ipArg(text: string, what: string): number {
+  try {
+    return parseIPv4(text);
+  } catch {
+    throw invalidArgument(`invalid ${what} address: ${text}`);
+  }
+}
+
+function stringMap(v: unknown, what: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (
+    typeof v !== 'object' ||
+    Array.isArray(v) ||
+    !Object.values(v).every((x) => typeof x === 'string')
+  ) {
+    throw invalidArgument(
+      `json: cannot unmarshal into Go struct field CreateRequest.${what} of type map[string]string`,
+    );
+  }
+  return { ...(v as Record<string, string>) };
+}
+
+/** Check a create request as Docker's daemon does; pure (no look at the host or other networks). */
+export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
+  if (!req || typeof req !== 'object') throw invalidArgument('network create: empty body');
+  const name = req.Name;
+  if (typeof name !== 'string' || name === '')
+    throw invalidArgument('network name cannot be empty');
+  if (PREDEFINED_NETWORKS.includes(name))
+    throw forbidden(`${name} is a pre-defined network and cannot be created`);
+  if (!NAME.test(name))
+    throw invalidArgument(
+      `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
+  const driver = req.Driver || 'bridge';
+  if (driver !== 'bridge') {
+    if (['macvlan', 'ipvlan', 'overlay', 'host', 'null'].includes(driver))
+      throw notImplemented(`network driver ${driver} is not supported by this Wharf daemon yet`);
+    throw notFound(`could not find plugin ${driver} in v1 plugin registry: plugin not found`);
+  }
+  if (req.EnableIPv6 === true)
+    throw notImplemented(
+      'IPv6 networks are not supported by this Wharf daemon yet (create the network without --ipv6)',
+    );
+  if (req.EnableIPv4 === false)
+    throw invalidArgument('IPv4 cannot be disabled on a bridge network by this Wharf daemon');
+  if (req.Ingress) throw forbidden('ingress networks are a swarm feature');
+  if (req.ConfigOnly || req.ConfigFrom?.Network)
+    throw notImplemented('config-only networks are not supported by this Wharf daemon yet');
+  const labels = stringMap(req.Labels, 'Labels');
+  const options = stringMap(req.Options, 'Options');
+  for (const k of Object.keys(options)) {
+    if (!KNOWN_BRIDGE_OPTS.has(k) && k.startsWith('com.docker.network.'))
+      throw invalidArgument(`unknown bridge network option ${k}`);
+  }
+  const plan: NetworkPlan = {
+    name,
+    internal: req.Internal === true,
+    attachable: req.Attachable === true,
+    labels,
+    options,
+    auxAddresses: {},
+    icc: true,
+  };
+  if (options[OPT_BRIDGE_NAME] !== undefined)
+    plan.bridgeName = checkIfName(options[OPT_BRIDGE_NAME], 'bridge name');
+  if (options[OPT_ICC] !== undefined) {
+    if (!['true', 'false'].includes(options[OPT_ICC]))
+      throw invalidArgument(`invalid value for ${OPT_ICC}: ${options[OPT_ICC]}`);
+    plan.icc = options[OPT_ICC] === 'true';
+  }
+  if (options[OPT_MTU] !== undefined) {
+    const mtu = Number(options[OPT_MTU]);
+    if (!/^\d+$/.test(options[OPT_MTU]) || mtu < 68 || mtu > 65535)
+      throw invalidArgument(`invalid MTU value ${options[OPT_MTU]}: must be 68-65535`);
+    plan.mtu = mtu;
+  }
+
+  const ipam = req.IPAM ?? {};
+  if (ipam.Driver && ipam.Driver !== 'default')
+    throw notFound(`could not find plugin ${ipam.Driver} in v1 plugin registry: plugin not found`);
+  const configs = ipam.Config ?? [];
+  const v4 = configs.filter((c) => !(c.Subnet ?? '').includes(':'));
+  if (v4.length !== configs.length)
+    throw notImplemented('IPv6 subnets are not supported by this Wharf daemon yet');
+  if (v4.length > 1)
+    throw notImplemented('more than one IPv4 subnet per network is not supported by Wharf yet');
+  const c = v4[0];
+  if (c) {
+    if (!c.Subnet) {
+      if (c.Gateway || c.IPRange || Object.keys(c.AuxiliaryAddresses ?? {}).length > 0)
+        throw invalidArgument('the gateway, ip-range and auxiliary addresses need a subnet');
+    } else {
+      const subnet = cidrArg(c.Subnet, 'subnet');
+      if (formatCidr(subnet) !== c.Subnet)
+        throw invalidArgument(`invalid subnet ${c.Subnet}: it should be ${formatCidr(subnet)}`);
+      if (subnet.prefixLen > 30)
+        throw invalidArgument(`invalid subnet ${c.Subnet}: too small for containers`);
+      plan.subnet = subnet;
+      if (c.IPRange) {
+        const range = cidrArg(c.IPRange, 'ip-range');
+        if (!cidrContains(subnet, range.network) || range.prefixLen < subnet.prefixLen)
+          throw invalidArgument(`invalid ip-range ${c.IPRange}: not inside subnet ${c.Subnet}`);
+        plan.ipRange = range;
+      }
+      if (c.Gateway) {
+        const gw = ipArg(c.Gateway, 'gateway');
+        if (!cidrContains(subnet, gw))
+          throw invalidArgument(`invalid gateway ${c.Gateway}: not inside subnet ${c.Subnet}`);
+        plan.gateway = gw;
+      }
+      for (const [k, v] of Object.entries(stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses'))) {
+        const ip = ipArg(v, 'auxiliary');
+        if (!cidrContains(subnet, ip))
+          throw invalidArgument(
+            `invalid auxiliary address ${k}=${v}: not inside subnet ${c.Subnet}`,
+          );
+        plan.auxAddresses[k] = formatIPv4(ip);
+      }
+    }
+  }
+  return plan;
+}

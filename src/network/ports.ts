@@ -1,0 +1,101 @@
+import { invalidArgument } from '../common/index.js';
+import { parseIPv4 } from './ipv4.js';
+
+/**
+ * Published ports, as pure data: what a container's HostConfig asks (PortBindings, and
+ * PublishAllPorts over its ExposedPorts), and the shapes Docker shows for what was bound
+ * (NetworkSettings.Ports in inspect, Ports in ps).
+ */
+
+export type Proto = 'tcp' | 'udp';
+
+/** One port to publish, before a host port is chosen. */
+export interface PortRequest {
+  proto: Proto;
+  containerPort: number;
+  /** '' or 0.0.0.0: every IPv4 address of the host. */
+  hostIp: string;
+  /** [first, last] host ports to choose from; [0, 0]: any free port. */
+  hostPorts: [number, number];
+}
+
+/** A published port as bound (persisted with the endpoint). */
+export interface PortMapping {
+  proto: Proto;
+  containerPort: number;
+  hostIp: string;
+  hostPort: number;
+}
+
+function portNumber(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535)
+    throw invalidArgument(`invalid ${what}: ${text}`);
+  return Number(text);
+}
+
+function parseKey(key: string): { port: number; proto: Proto } {
+  const [p, proto = 'tcp'] = key.split('/');
+  if (proto !== 'tcp' && proto !== 'udp') {
+    if (proto === 'sctp') throw invalidArgument('publishing sctp ports is not supported by Wharf');
+    throw invalidArgument(`invalid proto: ${proto}`);
+  }
+  return { port: portNumber(p ?? '', 'containerPort'), proto };
+}
+
+function hostPortRange(text: string | undefined): [number, number] {
+  if (text === undefined || text === '' || text === '0') return [0, 0];
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  if (!m) throw invalidArgument(`invalid hostPort: ${text}`);
+  const a = portNumber(m[1]!, 'hostPort');
+  const b = m[2] === undefined ? a : portNumber(m[2], 'hostPort');
+  if (b < a) throw invalidArgument(`invalid hostPort: ${text}`);
+  return [a, b];
+}
+
+/** The ports a container asks to publish, checked (Docker's messages where it has them). */
+export function portRequests(
+  bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined,
+  publishAll: boolean,
+  exposed: Record<string, unknown> | null | undefined,
+): PortRequest[] {
+  const out: PortRequest[] = [];
+  const keys = new Set(Object.keys(bindings ?? {}));
+  for (const [key, list] of Object.entries(bindings ?? {})) {
+    const { port, proto } = parseKey(key);
+    for (const b of list ?? []) {
+      const hostIp = b.HostIp ?? '';
+      if (hostIp !== '') {
+        if (hostIp.includes(':'))
+          throw invalidArgument('publishing on IPv6 addresses is not supported by Wharf yet');
+        try {
+          parseIPv4(hostIp);
+        } catch {
+          throw invalidArgument(`invalid IP address: ${hostIp}`);
+        }
+      }
+      out.push({ proto, containerPort: port, hostIp, hostPorts: hostPortRange(b.HostPort) });
+    }
+  }
+  if (publishAll) {
+    for (const key of Object.keys(exposed ?? {})) {
+      if (keys.has(key)) continue;
+      const { port, proto } = parseKey(key);
+      out.push({ proto, containerPort: port, hostIp: '', hostPorts: [0, 0] });
+    }
+  }
+  return out;
+}
+
+/** NetworkSettings.Ports: every exposed port, with its bindings or null. */
+export function portsView(
+  mappings: readonly PortMapping[],
+  exposed: Record<string, unknown> | null | undefined,
+): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const key of Object.keys(exposed ?? {})) out[key] = null;
+  for (const m of mappings) {
+    const key = `${m.containerPort}/${m.proto}`;
+    (out[key] ??= []).push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+  }
+  return out;
+}

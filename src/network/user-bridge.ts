@@ -1,0 +1,340 @@
+import { randomBytes } from 'node:crypto';
+
+import {
+  conflict,
+  errorKind,
+  errorMessage,
+  internal,
+  invalidArgument,
+  KeyedMutex,
+  type Logger,
+} from '../common/index.js';
+import { SubnetAllocator } from './ipam.js';
+import {
+  bridgeLines,
+  containerIfLines,
+  attachLines,
+  containerVethLines,
+  deleteLinkLines,
+  enableRouteLocalnet,
+  hostVethLines,
+  ipBatch,
+  ipJson,
+  isNoSuchDevice,
+  type LinkAddrEntry,
+} from './iproute.js';
+import { portRules, type BridgeRuleSpec } from './iptables.js';
+import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
+import * as netns from './netns.js';
+import {
+  recordWriter,
+  type CoalescingWriter,
+  type EndpointRecord,
+  type NetworkRecord,
+} from './store.js';
+
+/** A container's endpoint on a network, as the containers module sees it. */
+export interface Endpoint {
+  networkId: string;
+  endpointId: string;
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  hostVeth: string;
+}
+
+export interface ConnectOptions {
+  /** The interface name inside the container (eth0, eth1, …). */
+  ifName: string;
+  /** A static address (--ip): inside the subnet, not the gateway, not taken. */
+  ipv4Address?: string;
+  mac?: string;
+  aliases?: string[];
+  /** What the embedded DNS answers with this endpoint's address (name, aliases, short ID). */
+  dnsNames?: string[];
+  /** The container's --dns servers, for the embedded DNS to forward to. */
+  upstreams?: string[];
+  /**
+   * Make the namespace at netnsPath too, in the same process as the container side of the
+   * veth (one `unshare … ip -batch`, then one host-side `ip`: two processes instead of
+   * three on a start's path).
+   */
+  createNetns?: boolean;
+  /** Add the default route via this network's gateway (the container's first network). */
+  defaultRoute: boolean;
+}
+
+/** veth host-end name for an endpoint (as the default bridge names them). */
+function hostVethName(endpointId: string): string {
+  return `veth${endpointId.slice(0, 11)}`;
+}
+
+/**
+ * One user-defined bridge network: its record, its address allocator and its Linux bridge.
+ * Endpoints are keyed by container ID; the record is durable before an address is used.
+ */
+export class UserBridge {
+  readonly allocator: SubnetAllocator;
+  private readonly writer: CoalescingWriter;
+  private readonly locks = new KeyedMutex();
+  readonly prefixLen: number;
+
+  constructor(
+    readonly record: NetworkRecord,
+    networksDir: string,
+    private readonly defaultMtu: number,
+    private readonly log: Logger,
+  ) {
+    const subnet = parseCidr(record.subnet);
+    this.prefixLen = subnet.prefixLen;
+    const reserved = [parseIPv4(record.gateway)];
+    for (const ip of Object.values(record.user?.auxAddresses ?? {})) reserved.push(parseIPv4(ip));
+    const range = record.user?.ipRange ? parseCidr(record.user.ipRange) : undefined;
+    this.allocator = new SubnetAllocator(subnet, reserved, range);
+    for (const [cid, ep] of Object.entries(record.endpoints)) {
+      try {
+        this.allocator.allocate(cid, parseIPv4(ep.ipAddress));
+      } catch (err) {
+        log.warn({ container: cid, err: errorMessage(err) }, 'dropping endpoint record');
+        delete record.endpoints[cid];
+      }
+    }
+    this.writer = recordWriter(networksDir, () => structuredClone(this.record));
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+  get name(): string {
+    return this.record.name;
+  }
+  get bridgeName(): string {
+    return this.record.bridgeName;
+  }
+  get mtu(): number {
+    return this.record.user?.mtu ?? this.defaultMtu;
+  }
+  get internal(): boolean {
+    return this.record.user?.internal ?? false;
+  }
+
+  save(): Promise<void> {
+    return this.writer.save();
+  }
+
+  ruleSpec(): BridgeRuleSpec {
+    return {
+      bridge: this.bridgeName,
+      subnet: this.record.subnet,
+      internal: this.internal,
+      icc: this.record.user?.icc ?? true,
+      gateway: this.record.gateway,
+      ports: portRules(Object.values(this.record.endpoints)),
+    };
+  }
+
+  /** Make the bridge (or fix its address and state) from the record; idempotent. */
+  async ensureDevice(links: readonly LinkAddrEntry[]): Promise<void> {
+    const link = links.find((l) => l.ifname === this.bridgeName);
+    if (link && link.linkinfo?.info_kind !== 'bridge')
+      throw conflict(`device ${this.bridgeName} exists and is not a bridge`);
+    const addrs = (link?.addr_info ?? [])
+      .filter((a) => a.family === 'inet')
+      .map((a) => `${a.local}/${a.prefixlen}`);
+    const address = `${this.record.gateway}/${this.prefixLen}`;
+    await ipBatch(
+      bridgeLines({
+        name: this.bridgeName,
+        create: link === undefined,
+        mtu: this.record.user?.mtu,
+        address,
+        addAddress: !addrs.includes(address),
+        staleAddresses: addrs.filter((a) => a !== address),
+      }),
+    );
+    await enableRouteLocalnet(this.bridgeName);
+  }
+
+  /** Delete the bridge and whatever veths are still on it. */
+  async removeDevice(): Promise<void> {
+    const veths = await this.attachedVeths().catch(() => []);
+    await ipBatch(deleteLinkLines([...veths, this.bridgeName]), { force: true }).catch(
+      () => undefined,
+    );
+  }
+
+  endpoint(cid: string): Endpoint | undefined {
+    const ep = this.record.endpoints[cid];
+    return ep && this.toEndpoint(ep);
+  }
+
+  endpointRecord(cid: string): EndpointRecord | undefined {
+    return this.record.endpoints[cid];
+  }
+
+  /** Give a container's namespace an interface on this network. */
+  connect(cid: string, netnsPath: string, opts: ConnectOptions): Promise<Endpoint> {
+    return this.locks.run(cid, async () => {
+      if (this.record.endpoints[cid])
+        throw conflict(`endpoint with name ${cid} already exists in network ${this.name}`);
+      const ip = this.allocate(cid, opts.ipv4Address);
+      const endpointId = randomBytes(32).toString('hex');
+      const rec: EndpointRecord = {
+        endpointId,
+        ipAddress: formatIPv4(ip),
+        macAddress: (opts.mac ?? macFromIPv4(ip)).toLowerCase(),
+        hostVeth: hostVethName(endpointId),
+        ifName: opts.ifName,
+        ...(opts.ipv4Address ? { staticIp: true } : {}),
+        ...(opts.aliases && opts.aliases.length > 0 ? { aliases: [...opts.aliases] } : {}),
+        ...(opts.dnsNames && opts.dnsNames.length > 0 ? { dnsNames: [...opts.dnsNames] } : {}),
+        ...(opts.upstreams && opts.upstreams.length > 0
+          ? { dnsUpstreams: [...opts.upstreams] }
+          : {}),
+      };
+      this.record.endpoints[cid] = rec;
+      const saved = this.writer.save();
+      const ifLines = containerIfLines({
+        ifName: opts.ifName,
+        address: `${rec.ipAddress}/${this.prefixLen}`,
+        // An internal network gives no way out: no default route through it.
+        gateway: opts.defaultRoute && !this.internal ? this.record.gateway : undefined,
+      });
+      try {
+        if (opts.createNetns) {
+          const made = netns
+            .createNetns(
+              netnsPath,
+              containerVethLines({
+                ifName: opts.ifName,
+                hostVeth: rec.hostVeth,
+                mtu: this.mtu,
+                macAddress: rec.macAddress,
+                hostNetnsPath: `/proc/${process.pid}/ns/net`,
+              }).concat(ifLines),
+            )
+            .then(() => ipBatch(attachLines(rec.hostVeth, this.bridgeName)));
+          await Promise.all([saved, made]);
+        } else {
+          await Promise.all([
+            saved,
+            ipBatch(
+              hostVethLines({
+                hostVeth: rec.hostVeth,
+                bridge: this.bridgeName,
+                ifName: opts.ifName,
+                mtu: this.mtu,
+                macAddress: rec.macAddress,
+                netnsPath,
+              }),
+            ),
+          ]);
+          await ipBatch(ifLines, { netnsPath });
+        }
+      } catch (err) {
+        await saved.catch(() => undefined);
+        await this.deleteVeth(rec.hostVeth).catch(() => undefined);
+        // A conflict means the namespace already existed: not ours to remove.
+        if (opts.createNetns && errorKind(err) !== 'conflict')
+          await netns.removeNetns(netnsPath).catch(() => undefined);
+        delete this.record.endpoints[cid];
+        this.allocator.release(cid);
+        await this.writer.save().catch(() => undefined);
+        throw internal(
+          `connecting container ${cid} to network ${this.name}: ${errorMessage(err)}`,
+          err,
+        );
+      }
+      return this.toEndpoint(rec);
+    });
+  }
+
+  /**
+   * Docker's rules for a requested address: inside the subnet (the ip-range does not bind
+   * static addresses), not the network's own or reserved addresses, not taken.
+   */
+  private allocate(cid: string, wanted: string | undefined): number {
+    if (wanted === undefined) return this.allocator.allocate(cid);
+    let ip: number;
+    try {
+      ip = parseIPv4(wanted);
+    } catch {
+      throw invalidArgument(`invalid IPv4 address: ${wanted}`);
+    }
+    if (!cidrContains(this.allocator.subnet, ip))
+      throw invalidArgument(
+        `invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${wanted}`,
+      );
+    if (formatIPv4(ip) === this.record.gateway) throw conflict('Address already in use');
+    try {
+      return this.allocator.allocate(cid, ip);
+    } catch (err) {
+      if (err instanceof Error && /in use|not usable/.test(err.message))
+        throw conflict('Address already in use');
+      throw err;
+    }
+  }
+
+  /** Remove a container's endpoint and veth; idempotent. */
+  disconnect(cid: string): Promise<EndpointRecord | undefined> {
+    return this.locks.run(cid, async () => {
+      const rec = this.record.endpoints[cid];
+      if (!rec) return undefined;
+      delete this.record.endpoints[cid];
+      await this.deleteVeth(rec.hostVeth).catch((err: unknown) =>
+        this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting veth'),
+      );
+      this.allocator.release(cid);
+      await this.writer.save();
+      return rec;
+    });
+  }
+
+  /** At daemon start: free endpoints of containers not running, and veths nobody owns. */
+  async reconcile(liveIds: ReadonlySet<string>): Promise<number> {
+    const attached = await this.attachedVeths().catch(() => []);
+    const live = new Set(
+      Object.entries(this.record.endpoints)
+        .filter(([cid]) => liveIds.has(cid))
+        .map(([, ep]) => ep.hostVeth),
+    );
+    const stale = attached.filter((v) => !live.has(v));
+    if (stale.length > 0)
+      await ipBatch(deleteLinkLines(stale), { force: true }).catch(() => undefined);
+    const dead = Object.keys(this.record.endpoints).filter((cid) => !liveIds.has(cid));
+    for (const cid of dead) {
+      delete this.record.endpoints[cid];
+      this.allocator.release(cid);
+    }
+    if (dead.length > 0) await this.writer.save();
+    return stale.length + dead.length;
+  }
+
+  toEndpoint(rec: EndpointRecord): Endpoint {
+    return {
+      networkId: this.id,
+      endpointId: rec.endpointId,
+      ipAddress: rec.ipAddress,
+      prefixLen: this.prefixLen,
+      gateway: this.record.gateway,
+      macAddress: rec.macAddress,
+      hostVeth: rec.hostVeth,
+    };
+  }
+
+  private async attachedVeths(): Promise<string[]> {
+    const links = await ipJson<LinkAddrEntry>(['-d', 'link', 'show', 'master', this.bridgeName]);
+    return links.filter((l) => l.linkinfo?.info_kind === 'veth').map((l) => l.ifname);
+  }
+
+  private async deleteVeth(name: string): Promise<void> {
+    try {
+      await ipBatch(deleteLinkLines([name]));
+    } catch (err) {
+      const stderr = (err as { stderr?: unknown }).stderr;
+      if (typeof stderr === 'string' && isNoSuchDevice(stderr)) return;
+      throw err;
+    }
+  }
+}
