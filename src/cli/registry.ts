@@ -74,6 +74,7 @@ const s = {
   events: () => import('./commands/system/events.js'),
   inspect: () => import('./commands/system/inspect.js'),
   df: () => import('./commands/system/df.js'),
+  prune: () => import('./commands/system/prune.js'),
 } satisfies Record<string, Loader>;
 
 const r = {
@@ -143,7 +144,7 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   },
   system: {
     description: 'Manage Wharf',
-    commands: { info: s.info, events: s.events, df: s.df },
+    commands: { info: s.info, events: s.events, df: s.df, prune: s.prune },
   },
   registry: {
     description: 'Run an image registry (OCI distribution)',

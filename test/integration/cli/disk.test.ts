@@ -109,6 +109,11 @@ describe('prune commands', () => {
       ['image', 'prune'],
       ['image', 'prune', '-a'],
       ['volume', 'prune'],
+      ['network', 'prune'],
+      ['system', 'prune'],
+      ['system', 'prune', '-a'],
+      ['system', 'prune', '--volumes'],
+      ['system', 'prune', '-a', '--volumes'],
     ]) {
       expectSame(d, args, { input: 'n\n' });
     }
@@ -151,5 +156,43 @@ describe('prune commands', () => {
     expect(all).toContain(`deleted: ${imgId}\n`);
     ok(d.cli(['image', 'inspect', 'busybox'])); // the running container's image stays
     ok(d.cli(['rm', '-f', running]));
+  });
+});
+
+describe('network and system prune', () => {
+  it('network prune prints what docker prints for the same state', () => {
+    const scope = uniq('netprune');
+    const outputs = [d.cli, d.wharf].map((run) => {
+      ok(d.cli(['network', 'create', '--label', `scope=${scope}`, scope]));
+      return ok(run(['network', 'prune', '-f', '--filter', `label=scope=${scope}`]));
+    });
+    expect(outputs[0]).toBe(`Deleted Networks:\n${scope}\n\n`);
+    expect(outputs[1]).toBe(outputs[0]);
+  });
+
+  it('wharf system prune removes stopped containers, unused networks, unused images, volumes', () => {
+    const scope = uniq('sysprune');
+    const label = `scope=${scope}`;
+    ok(d.cli(['network', 'create', '--label', label, scope]));
+    ok(d.cli(['run', '--name', scope, '-l', label, '-v', '/anon', 'busybox', 'true']));
+    const id = ok(d.cli(['inspect', '-f', '{{.Id}}', scope])).trim();
+    const vol = ok(d.cli(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', scope])).trim();
+    ok(d.cli(['commit', '-c', `LABEL ${label}`, scope]));
+    const image = ok(d.cli(['images', '-q', '--no-trunc', '--filter', `label=${label}`])).trim();
+    expect(image).toMatch(/^sha256:/);
+    const out = ok(d.wharf(['system', 'prune', '-f', '--volumes', '--filter', `label=${label}`]));
+    expect(out).toContain(`Deleted Containers:\n${id}\n\n`);
+    expect(out).toContain(`Deleted Networks:\n${scope}\n\n`);
+    // The filter applies to volumes too: the anonymous volume carries no label, so it stays
+    // (as with docker), and goes with a prune that selects it.
+    expect(out).not.toContain('Deleted Volumes');
+    expect(out).toContain(`Deleted Images:\ndeleted: ${image}\n`);
+    expect(out).toMatch(/\nTotal reclaimed space: [\d.]+k?B\n$/);
+    expect(d.cli(['inspect', scope]).code).toBe(1);
+    expect(d.cli(['network', 'inspect', scope]).code).toBe(1);
+    expect(d.cli(['image', 'inspect', image]).code).toBe(1);
+    expect(ok(d.wharf(['system', 'prune', '-f', '--volumes']))).toContain(`${vol}\n`);
+    expect(d.cli(['volume', 'inspect', vol]).code).toBe(1);
+    ok(d.cli(['image', 'inspect', 'busybox']));
   });
 });
