@@ -32,6 +32,8 @@ import type { DaemonConfig } from './config.js';
 import { daemonPaths } from './paths.js';
 import { RuntimeAdapter } from './runtime-adapter.js';
 import { WHARF_VERSION } from './version.js';
+import { wireBuilder } from './build-wiring.js';
+import type { BuildBackend } from '../api/routes/build.js';
 // Kept on its own line: the images import above is a busy merge spot.
 import { ImageDistribution } from '../images/index.js';
 
@@ -43,6 +45,7 @@ export interface Engine {
   images: ImagesBackend;
   system: SystemBackend;
   volumes: VolumesBackend;
+  build: BuildBackend;
   close(): Promise<void>;
 }
 
@@ -115,8 +118,20 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   const missingArches = await kernelMissingArches();
   const initPath = await findInit();
 
+  // The builder's RUN steps create containers from build states that are not images yet.
+  const builds = wireBuilder({
+    root: path.join(config.dataRoot, 'builder'),
+    images,
+    snapshotter,
+    containers: () => containers,
+    events,
+    log: log.child({ module: 'builder' }),
+  });
+  await fsp.rm(path.join(config.dataRoot, 'builder'), { recursive: true, force: true });
   const imagesPort: ImagesPort = {
     resolve: async (ref) => {
+      const building = builds.runImage(ref);
+      if (building) return building;
       const rec = await images.resolve(ref);
       return {
         id: rec.id,
@@ -467,6 +482,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     containers,
     exec: containers.exec,
     images: { ...imagesBackend, ...distributionBackend },
+    build: builds.backend,
     system,
     volumes: {
       list: (filters) => volumes.list(filters),

@@ -28,7 +28,6 @@ export function unavailableRoutes(): Route[] {
     routes.push({ method, path: '/networks', handler: later('networks') });
     routes.push({ method, path: '/networks/{rest:.+}', handler: later('networks') });
   }
-  routes.push({ method: 'POST', path: '/build', handler: later('building images') });
   routes.push({ method: 'GET', path: '/images/get', handler: later('saving images') });
   routes.push({ method: 'POST', path: '/images/load', handler: later('loading images') });
   routes.push({ method: 'GET', path: '/containers/{id}/stats', handler: later('container stats') });

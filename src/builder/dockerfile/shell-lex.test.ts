@@ -97,3 +97,10 @@ describe('processWords', () => {
     expect(processWords(input, vars)).toEqual(want);
   });
 });
+
+describe('heredoc bodies', () => {
+  it('substitute variables only: quotes stay, \\$ escapes', () => {
+    const body = `it's "$a" '\${b}' \\$a \\\\ \\n\n`;
+    expect(processWord(body, vars, '\\', undefined, true)).toBe(`it's "A" 'B C' $a \\ \\n\n`);
+  });
+});

@@ -67,6 +67,11 @@ class Lexer {
     word: string,
     private readonly vars: Vars,
     private readonly escape: string,
+    /**
+     * A heredoc body: quotes are ordinary characters and the escape token only escapes `$`
+     * and itself, as in a shell heredoc with an unquoted delimiter.
+     */
+    private readonly heredoc = false,
   ) {
     this.sc = new Scanner(word);
   }
@@ -84,7 +89,12 @@ class Lexer {
         this.sc.next();
         return out;
       }
-      if (c === "'") {
+      if (this.heredoc && c !== '$') {
+        this.sc.next();
+        const n = this.sc.peek();
+        if (c === this.escape && (n === '$' || n === this.escape)) out += this.sc.next()!;
+        else out += c;
+      } else if (c === "'") {
         const t = this.singleQuoted();
         out += t;
         words.addRaw(t);
@@ -226,8 +236,14 @@ class Lexer {
 }
 
 /** One word with quotes and escapes removed and variables substituted (ProcessWord). */
-export function processWord(word: string, vars: Vars, escape = '\\', used?: Set<string>): string {
-  const lx = new Lexer(word, vars, escape);
+export function processWord(
+  word: string,
+  vars: Vars,
+  escape = '\\',
+  used?: Set<string>,
+  heredoc = false,
+): string {
+  const lx = new Lexer(word, vars, escape, heredoc);
   const { text } = lx.process();
   for (const n of lx.used) used?.add(n);
   return text;

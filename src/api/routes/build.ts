@@ -1,0 +1,130 @@
+/**
+ * `POST /build`: the classic builder protocol the docker CLI speaks without BuildKit. The
+ * body is the context tar; the answer a JSON message stream (`stream` text, `aux` with the
+ * image ID, `errorDetail`/`error`). The 200 header goes out with the first message, so a
+ * context or Dockerfile that cannot be read is a plain HTTP error, as dockerd answers it.
+ */
+import { errorMessage, invalidArgument, notImplemented } from '../../common/index.js';
+import { qbool } from '../http.js';
+import type { RequestContext, Route } from '../router.js';
+
+export type BuildStreamEvent = { stream: string } | { aux: { ID: string } };
+
+export interface BuildRequest {
+  context: NodeJS.ReadableStream & import('node:stream').Readable;
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Map<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  rm: boolean;
+  forceRm: boolean;
+  networkMode: string;
+  extraHosts: string[];
+}
+
+export interface BuildBackend {
+  build(o: BuildRequest, emit: (e: BuildStreamEvent) => void, signal: AbortSignal): Promise<string>;
+}
+
+function jsonMap(ctx: RequestContext, name: string): Record<string, unknown> {
+  const raw = ctx.query.get(name);
+  if (raw === null || raw === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw invalidArgument(`invalid ${name}: ${errorMessage(err)}`);
+  }
+  if (v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw invalidArgument(`invalid ${name}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function parseRequest(ctx: RequestContext): BuildRequest {
+  const q = ctx.query;
+  if (q.get('version') === '2')
+    throw notImplemented('BuildKit (version=2) is not supported; use the classic builder');
+  if (q.get('remote')) throw notImplemented('building from a remote context is not supported yet');
+  const platform = q.get('platform');
+  if (platform && !/^linux(\/amd64)?$/.test(platform))
+    throw invalidArgument(`"${platform}": this daemon builds only linux/amd64 images`);
+  const buildArgs = new Map<string, string | null>();
+  for (const [k, v] of Object.entries(jsonMap(ctx, 'buildargs'))) {
+    if (v !== null && typeof v !== 'string') throw invalidArgument(`invalid buildargs: ${k}`);
+    buildArgs.set(k, v);
+  }
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(jsonMap(ctx, 'labels'))) {
+    if (typeof v !== 'string') throw invalidArgument(`invalid labels: ${k}`);
+    labels[k] = v;
+  }
+  const network = q.get('networkmode') || 'default';
+  return {
+    context: ctx.req,
+    dockerfile: q.get('dockerfile') || 'Dockerfile',
+    tags: q.getAll('t').filter((t) => t !== ''),
+    buildArgs,
+    labels,
+    ...(q.get('target') ? { target: q.get('target')! } : {}),
+    // As dockerd: intermediate containers are removed unless rm=0.
+    rm: q.get('rm') === null ? true : qbool(q, 'rm'),
+    forceRm: qbool(q, 'forcerm'),
+    networkMode: network === 'default' ? 'bridge' : network,
+    extraHosts: q
+      .getAll('extrahosts')
+      .flatMap((h) => h.split(','))
+      .filter((h) => h !== ''),
+  };
+}
+
+export function buildRoutes(b: BuildBackend): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/build',
+      handler: async (ctx) => {
+        const req = parseRequest(ctx);
+        const quiet = qbool(ctx.query, 'q');
+        const { res } = ctx;
+        let started = false;
+        const line = (m: unknown): void => {
+          if (!started) {
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            started = true;
+          }
+          if (!res.destroyed) res.write(JSON.stringify(m) + '\r\n');
+        };
+        const abort = new AbortController();
+        res.on('close', () => {
+          if (!res.writableFinished) abort.abort();
+        });
+        try {
+          const id = await b.build(
+            req,
+            (e) => {
+              if (quiet && 'stream' in e) return;
+              line(e);
+            },
+            abort.signal,
+          );
+          // With -q the CLI prints what the stream says: just the image ID.
+          if (quiet) line({ stream: `${id}\n` });
+        } catch (err) {
+          // Drain what the client still sends, so it reads our answer instead of a reset.
+          ctx.req.resume();
+          if (!started) throw err;
+          const message = errorMessage(err);
+          const code = (err as { exitCode?: unknown }).exitCode;
+          line({
+            errorDetail: { ...(typeof code === 'number' ? { code } : {}), message },
+            error: message,
+          });
+        }
+        if (!started) res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end();
+      },
+    },
+  ];
+}

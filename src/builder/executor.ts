@@ -1,0 +1,444 @@
+/**
+ * The build executor: Dockerfile stages run in order, step by step, as Docker's classic
+ * builder (the protocol the docker CLI speaks without BuildKit). Vocabulary:
+ *
+ * - a *stage* starts at FROM (an image, `scratch`, or an earlier stage) and ends at the
+ *   next FROM; only the stages the target needs are run;
+ * - a *step* is one instruction; it yields a new StageState: a config-only change (a
+ *   history entry marked empty_layer) or a new layer on top (RUN, COPY/ADD, WORKDIR that
+ *   creates its directory);
+ * - the image is written only when the target stage has finished: a failed build leaves no
+ *   image and no tag, and the layers it made that no image uses are dropped.
+ *
+ * The cache (next) keys a step by its parent state, its expanded instruction, the build
+ * args it used (ExpandContext.used) and, for COPY/ADD, hashSources: StepRecord carries
+ * those so a lookup fits in `step()` without reshaping it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+import { invalidArgument, type Logger } from '../common/index.js';
+import {
+  chainID as chainIDOf,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+} from '../oci/index.js';
+import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
+import {
+  applyConfigStep,
+  DEFAULT_PATH,
+  resolveWorkdir,
+  shellOf,
+  type StageConfig,
+} from './config-steps.js';
+import { BuildContext } from './context.js';
+import {
+  chompHeredoc,
+  expandInstruction,
+  processWord,
+  readDockerfile,
+  type Dockerfile,
+  type Instruction,
+  type Stage,
+} from './dockerfile/index.js';
+import type { BuilderPorts, IngestedLayer } from './ports.js';
+import { copyStep, runStep, workdirStep, type StepEnv } from './steps.js';
+
+export interface BuildOptions {
+  /** The context tar (maybe gzip-compressed). */
+  context: Readable;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  /** `repo:tag` references to point at the result (already validated). */
+  tags: string[];
+  /** `--build-arg`s; a null value means "declared without a value" (kept default). */
+  buildArgs: Map<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  rm: boolean;
+  forceRm: boolean;
+  networkMode: string;
+  extraHosts: string[];
+}
+
+/** What a build says as it goes: docker's `{"stream": …}` text and `{"aux": {"ID": …}}`. */
+export type BuildEvent = { stream: string } | { aux: { ID: string } };
+
+/** A stage's state after a step. */
+export interface StageState extends StageConfig {
+  layers: Descriptor[];
+  chainID: Digest | undefined;
+}
+
+/** One executed step (what the cache will record). */
+export interface StepRecord {
+  parent: string;
+  instruction: string;
+  usedArgs: string[];
+  contentHash?: string;
+  result: string;
+}
+
+function stateId(st: StageState): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(st.image)).digest('hex')}`;
+}
+
+const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+
+function emptyImage(): ImageConfig {
+  return {
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [] },
+    history: [],
+  };
+}
+
+/** The stages the target needs: itself and, transitively, those it builds FROM or COPYs from. */
+export function neededStages(
+  df: Dockerfile,
+  target: number,
+  stageOf: (ref: string) => number | undefined,
+): Set<number> {
+  const need = new Set<number>();
+  const visit = (i: number): void => {
+    if (need.has(i)) return;
+    need.add(i);
+    const s = df.stages[i]!;
+    const base = stageOf(s.from.image);
+    if (base !== undefined && base < i) visit(base);
+    for (const instr of s.instructions) {
+      if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.from !== undefined) {
+        const dep = stageOf(instr.from);
+        if (dep !== undefined && dep < i) visit(dep);
+      }
+    }
+  };
+  visit(target);
+  return need;
+}
+
+export class Builder {
+  constructor(
+    private readonly ports: BuilderPorts,
+    private readonly opts: { root: string; log: Logger },
+  ) {}
+
+  /**
+   * Run a build; events go to `emit`. Errors thrown before the first event (an unreadable
+   * context, a Dockerfile that does not parse) are the request's; later ones end the stream.
+   */
+  async build(
+    o: BuildOptions,
+    emit: (e: BuildEvent) => void,
+    signal: AbortSignal,
+  ): Promise<Digest> {
+    const id = randomBytes(8).toString('hex');
+    const workDir = path.join(this.opts.root, id);
+    const made: IngestedLayer[] = [];
+    let ctx: BuildContext | undefined;
+    try {
+      ctx = await BuildContext.extract(o.context, path.join(workDir, 'context'));
+      const text = await ctx.readDockerfile(o.dockerfile);
+      if (text.trim() === '')
+        throw invalidArgument(`the Dockerfile (${o.dockerfile}) cannot be empty`);
+      const df = readDockerfile(text);
+      await ctx.applyDockerignore();
+      const run = new BuildRun(
+        this.ports,
+        df,
+        o,
+        {
+          ports: this.ports,
+          workDir,
+          emit: (text) => emit({ stream: text }),
+          signal,
+        },
+        ctx.dir,
+        made,
+      );
+      const final = await run.execute();
+      const imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
+      emit({ aux: { ID: imageId } });
+      emit({ stream: `Successfully built ${short(imageId)}\n` });
+      for (const t of o.tags) emit({ stream: `Successfully tagged ${t}\n` });
+      return imageId;
+    } finally {
+      await ctx?.close();
+      await fsp.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // Layers no image uses (other stages', a failed build's) go; later the cache keeps them.
+      for (const layer of made.reverse()) {
+        await this.ports.images
+          .dropUnused(layer)
+          .catch((err: unknown) =>
+            this.opts.log.warn({ err, layer: layer.chainID }, 'could not drop a build layer'),
+          );
+      }
+    }
+  }
+}
+
+class BuildRun {
+  private readonly stageNames = new Map<string, number>();
+  private readonly done = new Map<number, StageState>();
+  private readonly consumed = new Set<string>();
+  private readonly meta: Map<string, string>;
+  private stepNo = 0;
+  private totalSteps = 0;
+  readonly records: StepRecord[] = [];
+
+  constructor(
+    private readonly ports: BuilderPorts,
+    private readonly df: Dockerfile,
+    private readonly o: BuildOptions,
+    private readonly env: StepEnv,
+    private readonly contextDir: string,
+    private readonly made: IngestedLayer[],
+  ) {
+    this.meta = metaArgValues(df, o.buildArgs, this.consumed);
+    for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
+  }
+
+  private stageOf = (ref: string): number | undefined => {
+    const name = processWord(ref, this.meta, this.df.directives.escape).toLowerCase();
+    if (this.stageNames.has(name)) return this.stageNames.get(name);
+    if (/^\d+$/.test(name) && Number(name) < this.df.stages.length) return Number(name);
+    return undefined;
+  };
+
+  async execute(): Promise<StageState> {
+    let target = this.df.stages.length - 1;
+    if (this.o.target) {
+      const t = this.stageNames.get(this.o.target.toLowerCase());
+      if (t === undefined)
+        throw invalidArgument(`failed to reach build target ${this.o.target} in Dockerfile`);
+      target = t;
+    }
+    const need = neededStages(this.df, target, this.stageOf);
+    const labels = Object.entries(this.o.labels);
+    for (const i of need) this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
+    if (labels.length > 0) this.totalSteps++;
+    let final: StageState | undefined;
+    for (const stage of this.df.stages) {
+      if (!need.has(stage.index)) continue;
+      final = await this.runStage(stage, stage.index === target ? labels : []);
+      this.done.set(stage.index, final);
+      if (stage.index === target) break;
+    }
+    const unused = unconsumedArgs(this.o.buildArgs, this.consumed);
+    if (unused.length > 0)
+      this.env.emit(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    return final!;
+  }
+
+  private async from(stage: Stage): Promise<StageState> {
+    const ref = processWord(stage.from.image, this.meta, this.df.directives.escape);
+    const prior = this.stageOf(stage.from.image);
+    if (prior !== undefined && prior < stage.index) {
+      const s = this.done.get(prior)!;
+      return { ...structuredClone(s), cmdSet: false };
+    }
+    if (ref === '')
+      throw invalidArgument('base name (' + stage.from.image + ') should not be blank');
+    if (ref.toLowerCase() === 'scratch')
+      return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined };
+    const base = await this.ports.images.resolve(ref);
+    const image = structuredClone(base.config);
+    image.history ??= [];
+    return {
+      image,
+      cmdSet: false,
+      layers: [...base.layers],
+      chainID: chainIDOf(image.rootfs.diff_ids),
+    };
+  }
+
+  private step(original: string): void {
+    this.stepNo++;
+    this.env.emit(`Step ${this.stepNo}/${this.totalSteps} : ${original}\n`);
+  }
+
+  private async runStage(stage: Stage, labels: Array<[string, string]>): Promise<StageState> {
+    this.step(stage.from.original);
+    let st = await this.from(stage);
+    const c = (st.image.config ??= {});
+    // Docker gives every built image a PATH, even one on an imported base or scratch.
+    if (!(c.Env ?? []).some((e) => e.startsWith('PATH='))) c.Env = [...(c.Env ?? []), DEFAULT_PATH];
+    const args = new StageArgs(this.o.buildArgs, this.meta, this.consumed);
+    const triggers = c.OnBuild ?? [];
+    c.OnBuild = null;
+    st.image.created = new Date().toISOString();
+    this.env.emit(` ---> ${short(stateId(st))}\n`);
+    if (triggers.length > 0) {
+      this.env.emit(
+        `# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`,
+      );
+      const parsed = readDockerfile(`FROM scratch\n${triggers.join('\n')}`).stages[0]!.instructions;
+      for (const instr of parsed) st = await this.instruction(st, instr, args);
+    }
+    const instrs = [...stage.instructions];
+    for (const instr of instrs) {
+      this.step(instr.original);
+      st = await this.instruction(st, instr, args);
+      this.env.emit(` ---> ${short(stateId(st))}\n`);
+    }
+    if (labels.length > 0) {
+      const line = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}`;
+      this.step(line);
+      st = await this.instruction(
+        st,
+        {
+          kind: 'LABEL',
+          line: 0,
+          endLine: 0,
+          original: line,
+          pairs: labels.map(([key, value]) => ({ key, value })),
+        },
+        args,
+        false,
+      );
+      this.env.emit(` ---> ${short(stateId(st))}\n`);
+    }
+    return st;
+  }
+
+  private history(st: StageState, createdBy: string, empty: boolean): void {
+    st.image.history = [
+      ...(st.image.history ?? []),
+      {
+        created: new Date().toISOString(),
+        created_by: createdBy,
+        ...(empty ? { empty_layer: true } : {}),
+      },
+    ];
+  }
+
+  private addLayer(st: StageState, layer: IngestedLayer): void {
+    this.made.push(layer);
+    st.layers = [...st.layers, layer.descriptor];
+    st.image.rootfs = { type: 'layers', diff_ids: [...st.image.rootfs.diff_ids, layer.diffID] };
+    st.chainID = layer.chainID;
+  }
+
+  private async instruction(
+    prev: StageState,
+    raw: Instruction,
+    args: StageArgs,
+    expand = true,
+  ): Promise<StageState> {
+    const st: StageState = structuredClone(prev);
+    const c = (st.image.config ??= {});
+    const env = c.Env ?? [];
+    const used = new Set<string>();
+    const escape = this.df.directives.escape;
+    const instr = expand ? expandInstruction(raw, { vars: args.vars(env), escape, used }) : raw;
+    const nop = (comment: string, spaces = '  ') =>
+      `${shellOf(c).join(' ')} #(nop)${spaces}${comment}`;
+    let contentHash: string | undefined;
+    switch (instr.kind) {
+      case 'ARG':
+        for (const a of instr.args) args.declare(a.key, a.value);
+        this.history(
+          st,
+          nop(
+            `ARG ${instr.args.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`,
+          ),
+          true,
+        );
+        break;
+      case 'WORKDIR': {
+        c.WorkingDir = resolveWorkdir(c.WorkingDir, instr.value);
+        const layer = await workdirStep(this.env, st.chainID, c.WorkingDir);
+        if (layer) this.addLayer(st, layer);
+        this.history(st, nop(`WORKDIR ${c.WorkingDir}`, ' '), !layer);
+        break;
+      }
+      case 'RUN': {
+        const argv = this.runArgv(instr, c);
+        const runEnv = args.runEnv(env);
+        const histArgs = args.historyArgs(env);
+        const layer = await runStep(this.env, {
+          argv,
+          env: runEnv,
+          config: c,
+          chainID: st.chainID,
+          networkMode:
+            instr.network === 'none'
+              ? 'none'
+              : instr.network === 'host'
+                ? 'host'
+                : this.o.networkMode,
+          extraHosts: this.o.extraHosts,
+          rm: this.o.rm,
+          forceRm: this.o.forceRm,
+        });
+        this.addLayer(st, layer);
+        const prefix = histArgs.length > 0 ? `|${histArgs.length} ${histArgs.join(' ')} ` : '';
+        this.history(st, `${prefix}${argv.join(' ')}`, false);
+        break;
+      }
+      case 'COPY':
+      case 'ADD': {
+        let from;
+        if (instr.from !== undefined) {
+          const dep = this.stageOf(instr.from);
+          if (dep !== undefined && this.done.has(dep))
+            from = { chainID: this.done.get(dep)!.chainID };
+          else if (dep !== undefined)
+            throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
+          else
+            from = {
+              chainID: chainIDOf(
+                (await this.ports.images.resolve(instr.from)).config.rootfs.diff_ids,
+              ),
+            };
+        }
+        const { layer, comment } = await copyStep(this.env, {
+          instr,
+          contextDir: this.contextDir,
+          ...(from ? { from } : {}),
+          workingDir: c.WorkingDir ?? '/',
+          vars: args.vars(env),
+          escape,
+          chainID: st.chainID,
+        });
+        contentHash = comment;
+        this.addLayer(st, layer);
+        this.history(st, nop(comment, ' '), false);
+        break;
+      }
+      default:
+        this.history(st, nop(applyConfigStep(st, instr)), true);
+    }
+    this.records.push({
+      parent: stateId(prev),
+      instruction: JSON.stringify(instr),
+      usedArgs: [...used].sort(),
+      ...(contentHash ? { contentHash } : {}),
+      result: stateId(st),
+    });
+    return st;
+  }
+
+  /** The argv of a RUN: exec form as given; shell form through SHELL, heredocs appended. */
+  private runArgv(
+    instr: Extract<Instruction, { kind: 'RUN' }>,
+    c: NonNullable<ImageConfig['config']>,
+  ): string[] {
+    if (instr.command.json) return instr.command.argv;
+    const shell = shellOf(c);
+    const text = instr.command.text;
+    if (instr.heredocs.length === 0) return [...shell, text];
+    const only = instr.heredocs.length === 1 && /^<<-?["']?\w*["']?$/.test(text.trim());
+    if (only) {
+      const h = instr.heredocs[0]!;
+      return [...shell, h.chomp ? chompHeredoc(h.content) : h.content];
+    }
+    // The shell reads the heredocs itself: give it the line with the bodies after it.
+    return [...shell, `${text}\n${instr.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
+  }
+}

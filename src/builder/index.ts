@@ -1,0 +1,11 @@
+export {
+  Builder,
+  type BuildEvent,
+  type BuildOptions,
+  type StageState,
+  type StepRecord,
+} from './executor.js';
+export type * from './ports.js';
+export { RunFailedError } from './steps.js';
+export { DockerIgnore, readDockerignore } from './dockerignore.js';
+export { DockerfileError, readDockerfile } from './dockerfile/index.js';

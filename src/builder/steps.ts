@@ -1,0 +1,344 @@
+/**
+ * The steps that make layers: RUN (a container of the current state, run through the
+ * container service, its changes committed), COPY/ADD and WORKDIR (a snapshot of the current
+ * state mounted on the host, written into, diffed). Each returns the new layer, or none.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { applyLayer } from '../archive/index.js';
+import { invalidArgument, isErrno, notImplemented, WharfError } from '../common/index.js';
+import { resolveInRoot, resolveUserInRootfs } from '../containers/index.js';
+import type { Digest, ImageConfigConfig } from '../oci/index.js';
+import {
+  chompHeredoc,
+  processWord,
+  type CopyInstruction,
+  type Heredoc,
+  type Vars,
+} from './dockerfile/index.js';
+import { matchSources } from './context.js';
+import {
+  copySource,
+  isLocalArchive,
+  writeFileInRoot,
+  type CopyOptions,
+  type Identity,
+} from './copy.js';
+import type { BuilderPorts, IngestedLayer } from './ports.js';
+
+export interface StepEnv {
+  ports: BuilderPorts;
+  /** Scratch space of this build (mount points, unpacked archives). */
+  workDir: string;
+  emit(text: string): void;
+  signal: AbortSignal;
+}
+
+/** A RUN's exit status other than 0: Docker's message, and its code for the client's exit. */
+export class RunFailedError extends WharfError {
+  constructor(
+    readonly argv: string[],
+    readonly exitCode: number,
+  ) {
+    super(
+      'internal',
+      'ERR_BUILD_RUN',
+      `The command '${argv.join(' ')}' returned a non-zero code: ${exitCode}`,
+    );
+  }
+}
+
+export interface RunRequest {
+  argv: string[];
+  env: string[];
+  config: ImageConfigConfig;
+  chainID: Digest | undefined;
+  networkMode: string;
+  extraHosts: string[];
+  /** Remove the container after success / also after failure. */
+  rm: boolean;
+  forceRm: boolean;
+}
+
+/** RUN: the container's changes as a new layer on `chainID`. */
+export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLayer> {
+  const { containers, images } = env.ports;
+  const imageId = `sha256:${randomBytes(32).toString('hex')}`;
+  const unregister = containers.register({ id: imageId, config: req.config, chainID: req.chainID });
+  let id: string | undefined;
+  let ok = false;
+  try {
+    id = await containers.create({
+      Image: imageId,
+      Cmd: req.argv,
+      Entrypoint: [''],
+      Env: req.env,
+      Healthcheck: { Test: ['NONE'] },
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        NetworkMode: req.networkMode,
+        ...(req.extraHosts.length ? { ExtraHosts: req.extraHosts } : {}),
+      },
+    } as Parameters<typeof containers.create>[0]);
+    env.emit(` ---> Running in ${id.slice(0, 12)}\n`);
+    await containers.start(id);
+    for await (const chunk of containers.output(id, env.signal)) env.emit(chunk.toString('utf8'));
+    const code = await containers.wait(id);
+    if (code !== 0) throw new RunFailedError(req.argv, code);
+    const { layer, done } = await containers.diff(id);
+    try {
+      const out = await images.ingestLayer(layer, req.chainID);
+      ok = true;
+      return out;
+    } finally {
+      layer.destroy();
+      await done();
+    }
+  } finally {
+    unregister();
+    if (id !== undefined && (req.forceRm || (ok && req.rm))) {
+      env.emit(`Removing intermediate container ${id.slice(0, 12)}\n`);
+      await containers.remove(id);
+    }
+  }
+}
+
+/** A snapshot of `chainID` mounted on the host for the duration of `fn`. */
+async function withMounted<T>(
+  env: StepEnv,
+  chainID: Digest | undefined,
+  fn: (rootfs: string, key: string) => Promise<T>,
+): Promise<T> {
+  const key = `build-${randomBytes(12).toString('hex')}`;
+  const target = path.join(env.workDir, 'mnt', key);
+  const { snapshots } = env.ports;
+  await fsp.mkdir(target, { recursive: true });
+  await snapshots.prepare(key, chainID);
+  let mounted = false;
+  try {
+    await snapshots.mount(key, target);
+    mounted = true;
+    return await fn(target, key);
+  } finally {
+    if (mounted) await snapshots.unmount(target);
+    await fsp.rmdir(target).catch(() => undefined);
+    await snapshots.remove(key);
+  }
+}
+
+/** Write into a snapshot of `chainID`; a layer of what changed, or undefined if `fn` says so. */
+async function layerStep(
+  env: StepEnv,
+  chainID: Digest | undefined,
+  fn: (rootfs: string) => Promise<boolean>,
+): Promise<IngestedLayer | undefined> {
+  const key = `build-${randomBytes(12).toString('hex')}`;
+  const target = path.join(env.workDir, 'mnt', key);
+  const { snapshots, images } = env.ports;
+  await fsp.mkdir(target, { recursive: true });
+  await snapshots.prepare(key, chainID);
+  try {
+    let changed: boolean;
+    await snapshots.mount(key, target);
+    try {
+      changed = await fn(target);
+    } finally {
+      await snapshots.unmount(target);
+    }
+    if (!changed) return undefined;
+    const tar = await snapshots.diff(key);
+    try {
+      return await images.ingestLayer(tar, chainID);
+    } finally {
+      tar.destroy();
+    }
+  } finally {
+    await fsp.rmdir(target).catch(() => undefined);
+    await snapshots.remove(key);
+  }
+}
+
+/** WORKDIR: a layer only when the directory had to be created. */
+export async function workdirStep(
+  env: StepEnv,
+  chainID: Digest | undefined,
+  dir: string,
+): Promise<IngestedLayer | undefined> {
+  return layerStep(env, chainID, async (rootfs) => {
+    const host = await resolveInRoot(rootfs, dir);
+    try {
+      await fsp.lstat(host);
+      return false;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+    const { mkdirAllInRoot } = await import('./copy.js');
+    await mkdirAllInRoot(rootfs, dir, { uid: 0, gid: 0 });
+    return true;
+  });
+}
+
+/** Where COPY --from reads: another stage's layers, or an image's. */
+export interface CopyFrom {
+  chainID: Digest | undefined;
+}
+
+export interface CopyRequest {
+  instr: CopyInstruction;
+  /** The build context's directory. */
+  contextDir: string;
+  from?: CopyFrom;
+  workingDir: string;
+  vars: Vars;
+  escape: string;
+  chainID: Digest | undefined;
+}
+
+async function identityOf(rootfs: string, chown: string | undefined): Promise<Identity> {
+  if (!chown) return { uid: 0, gid: 0 };
+  const [user, group] = chown.split(':', 2) as [string, string | undefined];
+  try {
+    const u = await resolveUserInRootfs(rootfs, user);
+    if (group === undefined || group === '') return { uid: u.uid, gid: u.uid };
+    const g = await resolveUserInRootfs(rootfs, `0:${group}`);
+    return { uid: u.uid, gid: g.gid };
+  } catch (err) {
+    throw invalidArgument(
+      `unable to convert uid/gid chown string to host mapping: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+function heredocFor(instr: CopyInstruction, src: string): Heredoc | undefined {
+  const m = /^\d*<<-?(.+)$/.exec(src);
+  if (!m) return undefined;
+  const name = m[1]!.replace(/["']/g, '');
+  return instr.heredocs.find((h) => h.name === name);
+}
+
+/** A digest of the sources' paths, modes and contents (history now, the cache next). */
+export async function hashSources(root: string, rels: string[]): Promise<string> {
+  const h = createHash('sha256');
+  const visit = async (rel: string): Promise<void> => {
+    const abs = rel === '' ? root : path.join(root, rel);
+    const st = await fsp.lstat(abs);
+    h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
+    if (st.isSymbolicLink()) h.update(await fsp.readlink(abs));
+    else if (st.isDirectory()) {
+      for (const name of (await fsp.readdir(abs)).sort())
+        await visit(rel === '' ? name : `${rel}/${name}`);
+    } else if (st.isFile()) {
+      for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+    }
+    h.update('\n');
+  };
+  for (const rel of rels) await visit(rel);
+  return h.digest('hex');
+}
+
+/** COPY/ADD: the copied files as a new layer, and the history comment. */
+export async function copyStep(
+  env: StepEnv,
+  req: CopyRequest,
+): Promise<{ layer: IngestedLayer; comment: string }> {
+  const { instr } = req;
+  let dest = req.instr.dest;
+  const destIsDir = dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+  if (!dest.startsWith('/')) dest = path.posix.join(req.workingDir || '/', dest);
+  dest = path.posix.normalize(dest);
+  const chmod = instr.chmod ? parseInt(instr.chmod, 8) : undefined;
+  let comment = '';
+  const run = async (srcRoot: string, fromContext: boolean): Promise<IngestedLayer> => {
+    // Resolve sources before writing: a missing one fails the step with nothing made.
+    const items: Array<{ heredoc: Heredoc } | { rel: string }> = [];
+    for (const src of instr.sources) {
+      const heredoc = heredocFor(instr, src);
+      if (heredoc) items.push({ heredoc });
+      else if (/^https?:\/\//.test(src)) {
+        if (instr.kind === 'COPY') throw invalidArgument(`source can't be a URL for COPY`);
+        throw notImplemented('ADD from a URL is not supported by this Wharf daemon yet');
+      } else for (const rel of await matchSources(srcRoot, src, instr.kind)) items.push({ rel });
+    }
+    if (items.length > 1 && !destIsDir)
+      throw invalidArgument(
+        `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
+      );
+    const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
+    const hash = await hashSources(srcRoot, rels);
+    const single = rels.length === 1 && items.length === 1;
+    const kindWord = single
+      ? (await fsp.stat(await resolveInRoot(srcRoot, rels[0]!))).isDirectory()
+        ? 'dir'
+        : 'file'
+      : 'multi';
+    comment = `${instr.kind} ${kindWord}:${hash} in ${req.instr.dest} `;
+    const layer = await layerStep(env, req.chainID, async (rootfs) => {
+      const identity = await identityOf(rootfs, instr.chown);
+      const opts: CopyOptions = {
+        identity,
+        dropSetid: fromContext,
+        ...(chmod !== undefined ? { chmod } : {}),
+      };
+      for (const item of items) {
+        if ('heredoc' in item) {
+          const h = item.heredoc;
+          let content = h.chomp ? chompHeredoc(h.content) : h.content;
+          if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
+          await writeFileInRoot(rootfs, h.name, content, dest, destIsDir, opts);
+          continue;
+        }
+        const src = await resolveInRoot(srcRoot, item.rel);
+        if (
+          instr.kind === 'ADD' &&
+          fromContext &&
+          (await fsp.stat(src)).isFile() &&
+          (await isLocalArchive(src))
+        ) {
+          if (
+            await addArchive(env, src, rootfs, dest, {
+              ...opts,
+              identity: instr.chown ? identity : undefined,
+              dropSetid: false,
+            })
+          )
+            continue;
+        }
+        await copySource(rootfs, src, dest, destIsDir, opts);
+      }
+      return true;
+    });
+    return layer!;
+  };
+  if (req.from) {
+    const layer = await withMounted(env, req.from.chainID, (root) => run(root, false));
+    return { layer, comment };
+  }
+  return { layer: await run(req.contextDir, true), comment };
+}
+
+/** ADD of a local tar: unpacked into `dest`; false when it is not a readable tar after all. */
+async function addArchive(
+  env: StepEnv,
+  file: string,
+  rootfs: string,
+  dest: string,
+  opts: CopyOptions,
+): Promise<boolean> {
+  const tmp = path.join(env.workDir, `unpack-${randomBytes(8).toString('hex')}`);
+  await fsp.mkdir(tmp, { recursive: true });
+  try {
+    try {
+      await applyLayer(createReadStream(file), tmp);
+    } catch {
+      return false; // a gzip file that is not a tar is copied as it is
+    }
+    await copySource(rootfs, tmp, dest, true, opts);
+    return true;
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}

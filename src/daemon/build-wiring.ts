@@ -1,0 +1,159 @@
+/**
+ * The builder's ports wired to the image store, the snapshotter and the container service,
+ * and the build backend the API's /build route calls. Kept apart from engine.ts, which only
+ * constructs it.
+ */
+import path from 'node:path';
+
+import type { BuildBackend } from '../api/routes/build.js';
+import { overlayDiff } from '../archive/index.js';
+import { Builder, type BuilderPorts, type RunImage } from '../builder/index.js';
+import { errorKind, invalidArgument, type Logger } from '../common/index.js';
+import type { Containers, ResolvedImage } from '../containers/index.js';
+import type { EventBus } from '../events/index.js';
+import { familiarString, repoTagReference, type ImageStore } from '../images/index.js';
+import {
+  MediaType,
+  sha256Digest,
+  type Descriptor,
+  type Digest,
+  type Manifest,
+} from '../oci/index.js';
+import type { OverlaySnapshotter } from '../snapshots/index.js';
+
+/** Demultiplex docker's 8-byte-header frames (a non-tty container's log stream). */
+async function* demux(frames: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let buf: Buffer = Buffer.alloc(0);
+  for await (const chunk of frames) {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 8) {
+      const size = buf.readUInt32BE(4);
+      if (buf.length < 8 + size) break;
+      yield buf.subarray(8, 8 + size);
+      buf = buf.subarray(8 + size);
+    }
+  }
+}
+
+export interface BuildWiring {
+  backend: BuildBackend;
+  /** For the container service's image lookups: a RUN step's state, by its ID. */
+  runImage(ref: string): ResolvedImage | undefined;
+}
+
+export function wireBuilder(deps: {
+  root: string;
+  images: ImageStore;
+  snapshotter: OverlaySnapshotter;
+  containers: () => Containers;
+  events: EventBus;
+  log: Logger;
+}): BuildWiring {
+  const { images, snapshotter } = deps;
+  const running = new Map<string, RunImage>();
+  const ports: BuilderPorts = {
+    images: {
+      resolve: async (ref) => {
+        const rec = await images.resolve(ref);
+        const layers = rec.layers ?? [];
+        if (layers.length !== rec.config.rootfs.diff_ids.length)
+          throw invalidArgument(`image ${ref} has no layer blobs to build on`);
+        return { id: rec.id, config: rec.config, layers };
+      },
+      ingestLayer: async (tar, parent) => {
+        const { blob, layer } = await images.ingestLayer(tar, parent);
+        const descriptor: Descriptor = {
+          mediaType: layer.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer,
+          digest: blob.digest,
+          size: blob.size,
+        };
+        return { descriptor, diffID: layer.diffID, chainID: layer.chainID };
+      },
+      createImage: async (config, layers, refs) => {
+        const configBytes = Buffer.from(JSON.stringify(config));
+        const configDigest = sha256Digest(configBytes);
+        await images.content.put(configBytes, { digest: configDigest });
+        const manifest: Manifest = {
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: {
+            mediaType: MediaType.OciConfig,
+            digest: configDigest,
+            size: configBytes.length,
+          },
+          layers,
+        };
+        const manifestBytes = Buffer.from(JSON.stringify(manifest));
+        const manifestDesc: Descriptor = {
+          mediaType: MediaType.OciManifest,
+          ...(await images.content.put(manifestBytes)),
+        };
+        const { id } = await images.createImage({
+          config,
+          configDigest,
+          manifest: manifestDesc,
+          layers,
+          refs: refs.map((r) => repoTagReference(r)),
+        });
+        for (const r of refs)
+          deps.events.publish('image', 'tag', { ID: id, Attributes: { name: r } });
+        return id;
+      },
+      dropUnused: async (layer) => {
+        try {
+          await images.dropUnusedLayer(layer.chainID);
+        } catch (err) {
+          if (errorKind(err) !== 'not-found') throw err; // gone with a child already
+        }
+        await images.dropUnusedBlob(layer.descriptor.digest);
+      },
+    },
+    snapshots: {
+      prepare: (key, parent) => snapshotter.prepare(key, parent),
+      mount: (key, target) => snapshotter.mount(key, target),
+      unmount: (target) => snapshotter.unmount(target),
+      remove: (key) => snapshotter.remove(key),
+      diff: (key) => overlayDiff(snapshotter.snapshotDirs(key).upper),
+    },
+    containers: {
+      register: (image) => {
+        running.set(image.id, image);
+        return () => running.delete(image.id);
+      },
+      create: async (req) => (await deps.containers().create(req)).Id,
+      start: (id) => deps.containers().start(id),
+      output: (id, signal) =>
+        demux(
+          deps
+            .containers()
+            .logs(id, { follow: true, stdout: true, stderr: true, timestamps: false }, signal),
+        ),
+      wait: (id) => deps.containers().wait(id, 'not-running'),
+      diff: async (id) => {
+        const src = await deps.containers().commitSource(id, { pause: false });
+        return { layer: src.layer, done: src.done };
+      },
+      remove: (id) => deps.containers().remove(id, { force: true, volumes: true }),
+    },
+  };
+  const builder = new Builder(ports, {
+    root: path.join(deps.root),
+    log: deps.log,
+  });
+  return {
+    runImage: (ref) => {
+      const img = running.get(ref);
+      if (!img) return undefined;
+      return { id: img.id, config: img.config ?? {}, topChainID: img.chainID ?? '', size: 0 };
+    },
+    backend: {
+      build: async (o, emit, signal) => {
+        // Tags are checked (and normalised: `foo` → `foo:latest`) before any work.
+        const tags = o.tags.map((t) => familiarString(repoTagReference(t)));
+        return builder.build({ ...o, tags }, emit, signal);
+      },
+    },
+  };
+}
+
+export type { Digest };
