@@ -3,6 +3,7 @@
  * and the build backend the API's /build route calls. Kept apart from engine.ts, which only
  * constructs it.
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { BuildBackend } from '../api/routes/build.js';
@@ -37,6 +38,8 @@ async function* demux(frames: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 
 export interface BuildWiring {
   backend: BuildBackend;
+  /** After a crash: unmount and delete what builds in flight left (scratch dirs, snapshots). */
+  reconcile(snapshotsRoot: string): Promise<void>;
   /** For the container service's image lookups: a RUN step's state, by its ID. */
   runImage(ref: string): ResolvedImage | undefined;
 }
@@ -141,6 +144,31 @@ export function wireBuilder(deps: {
     log: deps.log,
   });
   return {
+    reconcile: async (snapshotsRoot) => {
+      const root = path.resolve(deps.root);
+      const mountinfo = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+      // Deepest first; a mount point's spaces and the like are octal-escaped in mountinfo.
+      const points = mountinfo
+        .split('\n')
+        .map((l) =>
+          l
+            .split(' ')[4]
+            ?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))),
+        )
+        .filter((m): m is string => m !== undefined && m.startsWith(`${root}/`))
+        .sort((a, b) => b.length - a.length);
+      for (const m of points)
+        await snapshotter
+          .unmount(m)
+          .catch((err: unknown) => deps.log.warn({ err, mount: m }, 'unmounting a build leftover'));
+      await fsp.rm(root, { recursive: true, force: true });
+      const active = await fsp.readdir(path.join(snapshotsRoot, 'containers')).catch(() => []);
+      for (const key of active.filter((k) => k.startsWith('build-'))) {
+        await snapshotter
+          .remove(key)
+          .catch((err: unknown) => deps.log.warn({ err, key }, 'removing a build snapshot'));
+      }
+    },
     runImage: (ref) => {
       const img = running.get(ref);
       if (!img) return undefined;

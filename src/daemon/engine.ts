@@ -127,7 +127,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     events,
     log: log.child({ module: 'builder' }),
   });
-  await fsp.rm(path.join(config.dataRoot, 'builder'), { recursive: true, force: true });
+  await builds.reconcile(p.snapshots);
   const imagesPort: ImagesPort = {
     resolve: async (ref) => {
       const building = builds.runImage(ref);
