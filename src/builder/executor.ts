@@ -45,7 +45,7 @@ import {
   type Stage,
 } from './dockerfile/index.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
-import { copyStep, runStep, workdirStep, type StepEnv } from './steps.js';
+import { BuildCancelledError, copyStep, runStep, workdirStep, type StepEnv } from './steps.js';
 
 export interface BuildOptions {
   /** The context tar (maybe gzip-compressed). */
@@ -157,6 +157,7 @@ export class Builder {
           workDir,
           emit: (text) => emit({ stream: text }),
           signal,
+          log: this.opts.log,
         },
         ctx.dir,
         made,
@@ -258,6 +259,7 @@ class BuildRun {
   }
 
   private step(original: string): void {
+    if (this.env.signal.aborted) throw new BuildCancelledError();
     this.stepNo++;
     this.env.emit(`Step ${this.stepNo}/${this.totalSteps} : ${original}\n`);
   }

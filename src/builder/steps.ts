@@ -8,7 +8,13 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { applyLayer } from '../archive/index.js';
-import { invalidArgument, isErrno, notImplemented, WharfError } from '../common/index.js';
+import {
+  invalidArgument,
+  isErrno,
+  notImplemented,
+  WharfError,
+  type Logger,
+} from '../common/index.js';
 import { resolveInRoot, resolveUserInRootfs } from '../containers/index.js';
 import type { Digest, ImageConfigConfig } from '../oci/index.js';
 import {
@@ -34,6 +40,7 @@ export interface StepEnv {
   workDir: string;
   emit(text: string): void;
   signal: AbortSignal;
+  log: Logger;
 }
 
 /** A RUN's exit status other than 0: Docker's message, and its code for the client's exit. */
@@ -47,6 +54,12 @@ export class RunFailedError extends WharfError {
       'ERR_BUILD_RUN',
       `The command '${argv.join(' ')}' returned a non-zero code: ${exitCode}`,
     );
+  }
+}
+
+export class BuildCancelledError extends WharfError {
+  constructor() {
+    super('unavailable', 'ERR_BUILD_CANCELLED', 'build cancelled: the client went away');
   }
 }
 
@@ -69,7 +82,18 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
   const unregister = containers.register({ id: imageId, config: req.config, chainID: req.chainID });
   let id: string | undefined;
   let ok = false;
+  // A client that goes away cancels the build: its running step is killed and removed.
+  let cancelled = false;
+  const cancel = (): void => {
+    if (id === undefined || cancelled) return;
+    cancelled = true;
+    containers
+      .remove(id)
+      .catch((err: unknown) => env.log.warn({ err, container: id }, 'removing a cancelled step'));
+  };
+  env.signal.addEventListener('abort', cancel, { once: true });
   try {
+    if (env.signal.aborted) throw new BuildCancelledError();
     id = await containers.create({
       Image: imageId,
       Cmd: req.argv,
@@ -85,7 +109,9 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
     } as Parameters<typeof containers.create>[0]);
     env.emit(` ---> Running in ${id.slice(0, 12)}\n`);
     await containers.start(id);
+    if (env.signal.aborted) cancel();
     for await (const chunk of containers.output(id, env.signal)) env.emit(chunk.toString('utf8'));
+    if (env.signal.aborted) throw new BuildCancelledError();
     const code = await containers.wait(id);
     if (code !== 0) throw new RunFailedError(req.argv, code);
     const { layer, done } = await containers.diff(id);
@@ -98,8 +124,9 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
       await done();
     }
   } finally {
+    env.signal.removeEventListener('abort', cancel);
     unregister();
-    if (id !== undefined && (req.forceRm || (ok && req.rm))) {
+    if (id !== undefined && !cancelled && (req.forceRm || (ok && req.rm))) {
       env.emit(`Removing intermediate container ${id.slice(0, 12)}\n`);
       await containers.remove(id);
     }
