@@ -8,11 +8,11 @@
  *   history entry marked empty_layer) or a new layer on top (RUN, COPY/ADD, WORKDIR that
  *   creates its directory);
  * - the image is written only when the target stage has finished: a failed build leaves no
- *   image and no tag, and the layers it made that no image uses are dropped.
- *
- * The cache (next) keys a step by its parent state, its expanded instruction, the build
- * args it used (ExpandContext.used) and, for COPY/ADD, hashSources: StepRecord carries
- * those so a lookup fits in `step()` without reshaping it.
+ *   image and no tag;
+ * - every executed step is recorded in the step cache (cache.ts) under a key chained from
+ *   its parent's: the expanded instruction, the build-arg values it used (a RUN: all declared
+ *   ones, its environment) and, for COPY/ADD, a digest of its sources. A hit takes the
+ *   recorded state as is (so a rebuild with nothing changed gives the same image ID).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -27,6 +27,7 @@ import {
   type ImageConfig,
 } from '../oci/index.js';
 import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
+import { BuildCache, stepKey } from './cache.js';
 import {
   applyConfigStep,
   DEFAULT_PATH,
@@ -45,7 +46,15 @@ import {
   type Stage,
 } from './dockerfile/index.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
-import { BuildCancelledError, copyStep, runStep, workdirStep, type StepEnv } from './steps.js';
+import {
+  BuildCancelledError,
+  copyStep,
+  planCopy,
+  runStep,
+  workdirStep,
+  type CopyPlan,
+  type StepEnv,
+} from './steps.js';
 
 export interface BuildOptions {
   /** The context tar (maybe gzip-compressed). */
@@ -58,6 +67,8 @@ export interface BuildOptions {
   buildArgs: Map<string, string | null>;
   labels: Record<string, string>;
   target?: string;
+  /** Do not use the step cache (steps are still recorded in it). */
+  noCache: boolean;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
@@ -71,15 +82,8 @@ export type BuildEvent = { stream: string } | { aux: { ID: string } };
 export interface StageState extends StageConfig {
   layers: Descriptor[];
   chainID: Digest | undefined;
-}
-
-/** One executed step (what the cache will record). */
-export interface StepRecord {
-  parent: string;
-  instruction: string;
-  usedArgs: string[];
-  contentHash?: string;
-  result: string;
+  /** The cache key of this state: the base image's ID, then a digest chain of the steps. */
+  key: string;
 }
 
 function stateId(st: StageState): string {
@@ -123,10 +127,14 @@ export function neededStages(
 }
 
 export class Builder {
+  readonly cache: BuildCache;
+
   constructor(
     private readonly ports: BuilderPorts,
-    private readonly opts: { root: string; log: Logger },
-  ) {}
+    private readonly opts: { root: string; cacheDir: string; log: Logger },
+  ) {
+    this.cache = new BuildCache(opts.cacheDir, ports.images, opts.log);
+  }
 
   /**
    * Run a build; events go to `emit`. Errors thrown before the first event (an unreadable
@@ -140,6 +148,7 @@ export class Builder {
     const id = randomBytes(8).toString('hex');
     const workDir = path.join(this.opts.root, id);
     const made: IngestedLayer[] = [];
+    const recorded = new Set<Digest>();
     let ctx: BuildContext | undefined;
     try {
       ctx = await BuildContext.extract(o.context, path.join(workDir, 'context'));
@@ -161,6 +170,8 @@ export class Builder {
         },
         ctx.dir,
         made,
+        this.cache,
+        recorded,
       );
       const final = await run.execute();
       const imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
@@ -173,6 +184,7 @@ export class Builder {
       await fsp.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       // Layers no image uses (other stages', a failed build's) go; later the cache keeps them.
       for (const layer of made.reverse()) {
+        if (recorded.has(layer.chainID)) continue;
         await this.ports.images
           .dropUnused(layer)
           .catch((err: unknown) =>
@@ -190,7 +202,6 @@ class BuildRun {
   private readonly meta: Map<string, string>;
   private stepNo = 0;
   private totalSteps = 0;
-  readonly records: StepRecord[] = [];
 
   constructor(
     private readonly ports: BuilderPorts,
@@ -199,6 +210,8 @@ class BuildRun {
     private readonly env: StepEnv,
     private readonly contextDir: string,
     private readonly made: IngestedLayer[],
+    private readonly cache: BuildCache,
+    private readonly recorded: Set<Digest>,
   ) {
     this.meta = metaArgValues(df, o.buildArgs, this.consumed);
     for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
@@ -243,10 +256,11 @@ class BuildRun {
       const s = this.done.get(prior)!;
       return { ...structuredClone(s), cmdSet: false };
     }
+    // (Stage and scratch keys are distinct from image IDs by their prefix.)
     if (ref === '')
       throw invalidArgument('base name (' + stage.from.image + ') should not be blank');
     if (ref.toLowerCase() === 'scratch')
-      return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined };
+      return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined, key: 'scratch' };
     const base = await this.ports.images.resolve(ref);
     const image = structuredClone(base.config);
     image.history ??= [];
@@ -255,6 +269,7 @@ class BuildRun {
       cmdSet: false,
       layers: [...base.layers],
       chainID: chainIDOf(image.rootfs.diff_ids),
+      key: `image:${base.id}`,
     };
   }
 
@@ -273,7 +288,6 @@ class BuildRun {
     const args = new StageArgs(this.o.buildArgs, this.meta, this.consumed);
     const triggers = c.OnBuild ?? [];
     c.OnBuild = null;
-    st.image.created = new Date().toISOString();
     this.env.emit(` ---> ${short(stateId(st))}\n`);
     if (triggers.length > 0) {
       this.env.emit(
@@ -337,13 +351,54 @@ class BuildRun {
     const env = c.Env ?? [];
     const used = new Set<string>();
     const escape = this.df.directives.escape;
-    const instr = expand ? expandInstruction(raw, { vars: args.vars(env), escape, used }) : raw;
+    const vars = args.vars(env);
+    const instr = expand ? expandInstruction(raw, { vars, escape, used }) : raw;
+    if (instr.kind === 'ARG') for (const a of instr.args) args.declare(a.key, a.value);
+
+    // The cache key: what decides this step's result (never line numbers or mtimes).
+    const { line: _l, endLine: _e, original: _o, ...what } = instr;
+    const parts: Record<string, unknown> = {
+      what,
+      vars: [...used].sort().map((n) => [n, vars.get(n) ?? null]),
+    };
+    let from: { chainID: Digest | undefined } | undefined;
+    let plan: CopyPlan | undefined;
+    // An ARG's own step does not depend on the value given: as Docker, a changed build arg
+    // misses the cache where it is used (and at every RUN, whose environment holds it).
+    if (instr.kind === 'RUN') parts['run'] = [args.runEnv(env), this.o.networkMode];
+    if (instr.kind === 'COPY' || instr.kind === 'ADD') {
+      if (instr.from !== undefined) {
+        const dep = this.stageOf(instr.from);
+        if (dep !== undefined && this.done.has(dep)) {
+          const s = this.done.get(dep)!;
+          from = { chainID: s.chainID };
+          parts['from'] = s.key;
+        } else if (dep !== undefined) {
+          throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
+        } else {
+          const img = await this.ports.images.resolve(instr.from);
+          from = { chainID: chainIDOf(img.config.rootfs.diff_ids) };
+          parts['from'] = img.id;
+        }
+      } else {
+        plan = await planCopy(this.contextDir, instr);
+        parts['sources'] = plan.hash;
+      }
+    }
+    const key = stepKey(prev.key, parts);
+    if (!this.o.noCache) {
+      const hit = await this.cache.get(key);
+      if (hit) {
+        this.env.emit(' ---> Using cache\n');
+        return { ...hit, key };
+      }
+    }
+
     const nop = (comment: string, spaces = '  ') =>
       `${shellOf(c).join(' ')} #(nop)${spaces}${comment}`;
-    let contentHash: string | undefined;
+    let layer: IngestedLayer | undefined;
     switch (instr.kind) {
       case 'ARG':
-        for (const a of instr.args) args.declare(a.key, a.value);
         this.history(
           st,
           nop(
@@ -354,18 +409,16 @@ class BuildRun {
         break;
       case 'WORKDIR': {
         c.WorkingDir = resolveWorkdir(c.WorkingDir, instr.value);
-        const layer = await workdirStep(this.env, st.chainID, c.WorkingDir);
-        if (layer) this.addLayer(st, layer);
+        layer = await workdirStep(this.env, st.chainID, c.WorkingDir);
         this.history(st, nop(`WORKDIR ${c.WorkingDir}`, ' '), !layer);
         break;
       }
       case 'RUN': {
         const argv = this.runArgv(instr, c);
-        const runEnv = args.runEnv(env);
         const histArgs = args.historyArgs(env);
-        const layer = await runStep(this.env, {
+        layer = await runStep(this.env, {
           argv,
-          env: runEnv,
+          env: args.runEnv(env),
           config: c,
           chainID: st.chainID,
           networkMode:
@@ -378,51 +431,38 @@ class BuildRun {
           rm: this.o.rm,
           forceRm: this.o.forceRm,
         });
-        this.addLayer(st, layer);
         const prefix = histArgs.length > 0 ? `|${histArgs.length} ${histArgs.join(' ')} ` : '';
         this.history(st, `${prefix}${argv.join(' ')}`, false);
         break;
       }
       case 'COPY':
       case 'ADD': {
-        let from;
-        if (instr.from !== undefined) {
-          const dep = this.stageOf(instr.from);
-          if (dep !== undefined && this.done.has(dep))
-            from = { chainID: this.done.get(dep)!.chainID };
-          else if (dep !== undefined)
-            throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
-          else
-            from = {
-              chainID: chainIDOf(
-                (await this.ports.images.resolve(instr.from)).config.rootfs.diff_ids,
-              ),
-            };
-        }
-        const { layer, comment } = await copyStep(this.env, {
-          instr,
-          contextDir: this.contextDir,
-          ...(from ? { from } : {}),
-          workingDir: c.WorkingDir ?? '/',
-          vars: args.vars(env),
-          escape,
-          chainID: st.chainID,
-        });
-        contentHash = comment;
-        this.addLayer(st, layer);
-        this.history(st, nop(comment, ' '), false);
+        const out = await copyStep(
+          this.env,
+          {
+            instr,
+            contextDir: this.contextDir,
+            ...(from ? { from } : {}),
+            workingDir: c.WorkingDir ?? '/',
+            vars,
+            escape,
+            chainID: st.chainID,
+          },
+          plan,
+        );
+        layer = out.layer;
+        this.history(st, nop(out.comment, ' '), false);
         break;
       }
       default:
         this.history(st, nop(applyConfigStep(st, instr)), true);
     }
-    this.records.push({
-      parent: stateId(prev),
-      instruction: JSON.stringify(instr),
-      usedArgs: [...used].sort(),
-      ...(contentHash ? { contentHash } : {}),
-      result: stateId(st),
-    });
+    if (layer) this.addLayer(st, layer);
+    st.image.created = st.image.history!.at(-1)!.created!;
+    st.key = key;
+    const { key: _k, ...cached } = st;
+    await this.cache.put(key, cached, layer);
+    if (layer) this.recorded.add(layer.chainID);
     return st;
   }
 

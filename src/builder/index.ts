@@ -1,10 +1,4 @@
-export {
-  Builder,
-  type BuildEvent,
-  type BuildOptions,
-  type StageState,
-  type StepRecord,
-} from './executor.js';
+export { Builder, type BuildEvent, type BuildOptions, type StageState } from './executor.js';
 export type * from './ports.js';
 export { RunFailedError } from './steps.js';
 export { DockerIgnore, readDockerignore } from './dockerignore.js';

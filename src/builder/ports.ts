@@ -29,8 +29,10 @@ export interface BuilderImages {
   ingestLayer(tar: Readable, parentChainID: Digest | undefined): Promise<IngestedLayer>;
   /** Store config and manifest and point `refs` (`repo:tag` strings) at the image. */
   createImage(config: ImageConfig, layers: Descriptor[], refs: string[]): Promise<Digest>;
-  /** Drop a layer and blob a failed or finished build made and no image uses. */
-  dropUnused(layer: IngestedLayer): Promise<void>;
+  /** Drop a layer and blob no image uses; the bytes reclaimed (0 when kept). */
+  dropUnused(layer: IngestedLayer): Promise<number>;
+  /** Whether every blob and the chain's unpacked layers are present. */
+  hasLayers(layers: Descriptor[], chainID: Digest | undefined): Promise<boolean>;
 }
 
 /** Writable snapshots for COPY/ADD/WORKDIR, mounted on the host (keys are the builder's). */

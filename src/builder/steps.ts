@@ -267,42 +267,63 @@ export async function hashSources(root: string, rels: string[]): Promise<string>
   return h.digest('hex');
 }
 
+type CopyItem = { heredoc: Heredoc } | { rel: string };
+
+/** What a COPY/ADD copies, resolved before anything is written, with its source digest. */
+export interface CopyPlan {
+  items: CopyItem[];
+  /** Digest of the sources (paths, modes, owners, contents; not mtimes): the cache's. */
+  hash: string;
+  /** History text: `COPY file:<digest> in <dest> ` as Docker's. */
+  comment: string;
+}
+
+const destIsDirOf = (dest: string): boolean =>
+  dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+
+/** Resolve a COPY/ADD's sources under `srcRoot` (the context, or another stage's root). */
+export async function planCopy(srcRoot: string, instr: CopyInstruction): Promise<CopyPlan> {
+  const items: CopyItem[] = [];
+  for (const src of instr.sources) {
+    const heredoc = heredocFor(instr, src);
+    if (heredoc) items.push({ heredoc });
+    else if (/^https?:\/\//.test(src)) {
+      if (instr.kind === 'COPY') throw invalidArgument(`source can't be a URL for COPY`);
+      throw notImplemented('ADD from a URL is not supported by this Wharf daemon yet');
+    } else for (const rel of await matchSources(srcRoot, src, instr.kind)) items.push({ rel });
+  }
+  if (items.length > 1 && !destIsDirOf(instr.dest))
+    throw invalidArgument(
+      `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
+    );
+  const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
+  const hash = await hashSources(srcRoot, rels);
+  const single = rels.length === 1 && items.length === 1;
+  const kindWord = single
+    ? (await fsp.stat(await resolveInRoot(srcRoot, rels[0]!))).isDirectory()
+      ? 'dir'
+      : 'file'
+    : 'multi';
+  return { items, hash, comment: `${instr.kind} ${kindWord}:${hash} in ${instr.dest} ` };
+}
+
 /** COPY/ADD: the copied files as a new layer, and the history comment. */
 export async function copyStep(
   env: StepEnv,
   req: CopyRequest,
+  contextPlan?: CopyPlan,
 ): Promise<{ layer: IngestedLayer; comment: string }> {
   const { instr } = req;
   let dest = req.instr.dest;
-  const destIsDir = dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+  const destIsDir = destIsDirOf(dest);
   if (!dest.startsWith('/')) dest = path.posix.join(req.workingDir || '/', dest);
   dest = path.posix.normalize(dest);
   const chmod = instr.chmod ? parseInt(instr.chmod, 8) : undefined;
   let comment = '';
   const run = async (srcRoot: string, fromContext: boolean): Promise<IngestedLayer> => {
-    // Resolve sources before writing: a missing one fails the step with nothing made.
-    const items: Array<{ heredoc: Heredoc } | { rel: string }> = [];
-    for (const src of instr.sources) {
-      const heredoc = heredocFor(instr, src);
-      if (heredoc) items.push({ heredoc });
-      else if (/^https?:\/\//.test(src)) {
-        if (instr.kind === 'COPY') throw invalidArgument(`source can't be a URL for COPY`);
-        throw notImplemented('ADD from a URL is not supported by this Wharf daemon yet');
-      } else for (const rel of await matchSources(srcRoot, src, instr.kind)) items.push({ rel });
-    }
-    if (items.length > 1 && !destIsDir)
-      throw invalidArgument(
-        `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
-      );
-    const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
-    const hash = await hashSources(srcRoot, rels);
-    const single = rels.length === 1 && items.length === 1;
-    const kindWord = single
-      ? (await fsp.stat(await resolveInRoot(srcRoot, rels[0]!))).isDirectory()
-        ? 'dir'
-        : 'file'
-      : 'multi';
-    comment = `${instr.kind} ${kindWord}:${hash} in ${req.instr.dest} `;
+    // Sources are resolved before writing: a missing one fails the step with nothing made.
+    const plan = (fromContext && contextPlan) || (await planCopy(srcRoot, instr));
+    comment = plan.comment;
     const layer = await layerStep(env, req.chainID, async (rootfs) => {
       const identity = await identityOf(rootfs, instr.chown);
       const opts: CopyOptions = {
@@ -310,7 +331,7 @@ export async function copyStep(
         dropSetid: fromContext,
         ...(chmod !== undefined ? { chmod } : {}),
       };
-      for (const item of items) {
+      for (const item of plan.items) {
         if ('heredoc' in item) {
           const h = item.heredoc;
           let content = h.chomp ? chompHeredoc(h.content) : h.content;

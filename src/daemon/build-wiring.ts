@@ -46,6 +46,8 @@ export interface BuildWiring {
 
 export function wireBuilder(deps: {
   root: string;
+  /** Where step cache records live (kept across restarts). */
+  cacheDir: string;
   images: ImageStore;
   snapshotter: OverlaySnapshotter;
   containers: () => Containers;
@@ -103,12 +105,20 @@ export function wireBuilder(deps: {
         return id;
       },
       dropUnused: async (layer) => {
+        let size = 0;
         try {
-          await images.dropUnusedLayer(layer.chainID);
+          size = (await snapshotter.layer(layer.chainID)).size;
+          if (!(await images.dropUnusedLayer(layer.chainID)).includes(layer.chainID)) size = 0;
         } catch (err) {
           if (errorKind(err) !== 'not-found') throw err; // gone with a child already
         }
         await images.dropUnusedBlob(layer.descriptor.digest);
+        return size;
+      },
+      hasLayers: async (layers, chainID) => {
+        if (chainID !== undefined && !(await snapshotter.hasLayer(chainID))) return false;
+        for (const l of layers) if (!(await images.content.has(l.digest))) return false;
+        return true;
       },
     },
     snapshots: {
@@ -140,7 +150,8 @@ export function wireBuilder(deps: {
     },
   };
   const builder = new Builder(ports, {
-    root: path.join(deps.root),
+    root: deps.root,
+    cacheDir: deps.cacheDir,
     log: deps.log,
   });
   return {
@@ -179,6 +190,10 @@ export function wireBuilder(deps: {
         // Tags are checked (and normalised: `foo` → `foo:latest`) before any work.
         const tags = o.tags.map((t) => familiarString(repoTagReference(t)));
         return builder.build({ ...o, tags }, emit, signal);
+      },
+      prune: async () => {
+        const { deleted, reclaimed } = await builder.cache.prune();
+        return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
       },
     },
   };

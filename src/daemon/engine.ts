@@ -121,6 +121,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   // The builder's RUN steps create containers from build states that are not images yet.
   const builds = wireBuilder({
     root: path.join(config.dataRoot, 'builder'),
+    cacheDir: path.join(config.dataRoot, 'buildcache'),
     images,
     snapshotter,
     containers: () => containers,

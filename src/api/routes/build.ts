@@ -5,7 +5,7 @@
  * context or Dockerfile that cannot be read is a plain HTTP error, as dockerd answers it.
  */
 import { errorMessage, invalidArgument, notImplemented } from '../../common/index.js';
-import { qbool } from '../http.js';
+import { qbool, sendJson } from '../http.js';
 import type { RequestContext, Route } from '../router.js';
 
 export type BuildStreamEvent = { stream: string } | { aux: { ID: string } };
@@ -17,6 +17,7 @@ export interface BuildRequest {
   buildArgs: Map<string, string | null>;
   labels: Record<string, string>;
   target?: string;
+  noCache: boolean;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
@@ -25,6 +26,8 @@ export interface BuildRequest {
 
 export interface BuildBackend {
   build(o: BuildRequest, emit: (e: BuildStreamEvent) => void, signal: AbortSignal): Promise<string>;
+  /** Clear the step cache (`docker builder prune`). */
+  prune(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
 }
 
 function jsonMap(ctx: RequestContext, name: string): Record<string, unknown> {
@@ -68,6 +71,7 @@ function parseRequest(ctx: RequestContext): BuildRequest {
     buildArgs,
     labels,
     ...(q.get('target') ? { target: q.get('target')! } : {}),
+    noCache: qbool(q, 'nocache'),
     // As dockerd: intermediate containers are removed unless rm=0.
     rm: q.get('rm') === null ? true : qbool(q, 'rm'),
     forceRm: qbool(q, 'forcerm'),
@@ -81,6 +85,11 @@ function parseRequest(ctx: RequestContext): BuildRequest {
 
 export function buildRoutes(b: BuildBackend): Route[] {
   return [
+    {
+      method: 'POST',
+      path: '/build/prune',
+      handler: async (ctx) => sendJson(ctx.res, 200, await b.prune()),
+    },
     {
       method: 'POST',
       path: '/build',
