@@ -9,9 +9,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { applyLayer } from '../archive/index.js';
-import { invalidArgument, isErrno } from '../common/index.js';
+import { DockerIgnore, invalidArgument, isErrno } from '../common/index.js';
 import { resolveInRoot } from '../containers/index.js';
-import { DockerIgnore } from './dockerignore.js';
 
 export class BuildContext {
   private constructor(readonly dir: string) {}
