@@ -90,6 +90,8 @@ export class BuildCache {
     }
     const layers: Array<{ layer: IngestedLayer; depth: number }> = [];
     const deleted: string[] = [];
+    // RUN --mount=type=cache directories go too.
+    await fsp.rm(path.join(this.dir, 'mounts'), { recursive: true, force: true });
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const rec = await readJson<CacheRecord>(path.join(this.dir, name)).catch(() => undefined);
       if (rec?.layer) layers.push({ layer: rec.layer, depth: rec.state.layers.length });

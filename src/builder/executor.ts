@@ -28,6 +28,7 @@ import {
 } from '../oci/index.js';
 import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
 import { BuildCache, stepKey } from './cache.js';
+import { planRunMounts } from './run-mounts.js';
 import {
   applyConfigStep,
   DEFAULT_PATH,
@@ -172,6 +173,7 @@ export class Builder {
         made,
         this.cache,
         recorded,
+        path.join(this.opts.cacheDir, 'mounts'),
       );
       const final = await run.execute();
       const imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
@@ -212,6 +214,7 @@ class BuildRun {
     private readonly made: IngestedLayer[],
     private readonly cache: BuildCache,
     private readonly recorded: Set<Digest>,
+    private readonly cacheMountsDir: string,
   ) {
     this.meta = metaArgValues(df, o.buildArgs, this.consumed);
     for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
@@ -416,7 +419,13 @@ class BuildRun {
       case 'RUN': {
         const argv = this.runArgv(instr, c);
         const histArgs = args.historyArgs(env);
+        const mounts = await planRunMounts(instr.mounts, {
+          contextDir: this.contextDir,
+          cacheMountsDir: this.cacheMountsDir,
+          workingDir: c.WorkingDir ?? '/',
+        });
         layer = await runStep(this.env, {
+          ...mounts,
           argv,
           env: args.runEnv(env),
           config: c,

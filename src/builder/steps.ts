@@ -70,6 +70,9 @@ export interface RunRequest {
   chainID: Digest | undefined;
   networkMode: string;
   extraHosts: string[];
+  /** From `--mount`: cache and context binds, tmpfs mounts. */
+  binds: string[];
+  tmpfs: Record<string, string>;
   /** Remove the container after success / also after failure. */
   rm: boolean;
   forceRm: boolean;
@@ -105,6 +108,8 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
       HostConfig: {
         NetworkMode: req.networkMode,
         ...(req.extraHosts.length ? { ExtraHosts: req.extraHosts } : {}),
+        ...(req.binds.length ? { Binds: req.binds } : {}),
+        ...(Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
       },
     } as Parameters<typeof containers.create>[0]);
     env.emit(` ---> Running in ${id.slice(0, 12)}\n`);

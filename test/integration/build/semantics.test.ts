@@ -138,6 +138,29 @@ describe('classic builder semantics', () => {
     expect(sh('sem-args', 'cat /v')).toBe('given\n');
   });
 
+  it('RUN --mount: cache dirs persist across builds, tmpfs and context binds stay out of the image', async () => {
+    const dir = await context('mounts', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=cache,target=/cache sh -c "echo x >> /cache/log; wc -l < /cache/log > /count"',
+        'RUN --mount=type=tmpfs,target=/scratch sh -c "echo t > /scratch/f && cat /scratch/f > /from-tmpfs"',
+        'RUN --mount=type=bind,source=data,target=/src cat /src/file > /from-bind',
+      ].join('\n'),
+      'data/file': 'bound\n',
+    });
+    ok(build(['-t', 'sem-mounts', dir]));
+    ok(build(['--no-cache', '-t', 'sem-mounts', dir]));
+    expect(sh('sem-mounts', 'cat /count /from-tmpfs /from-bind; ls -A /cache /scratch /src')).toBe(
+      '2\nt\nbound\n/cache:\n\n/scratch:\n\n/src:\n',
+    );
+    const secret = await context('secret', {
+      Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=x cat /run/secrets/x\n',
+    });
+    const r = build([secret]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('RUN --mount=type=secret is not supported');
+  });
+
   it('leaves no intermediate containers or scratch state; a failed RUN keeps its container unless --force-rm', async () => {
     const before = ok(d.cli(['ps', '-aq'])).trim();
     expect(before).toBe('');
