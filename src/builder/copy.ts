@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import { invalidArgument, isErrno } from '../common/index.js';
 import { resolveInRoot } from '../containers/index.js';
+import { Limiter } from './limit.js';
 
 export interface Identity {
   uid: number;
@@ -70,8 +71,9 @@ export async function isDirInRoot(rootfs: string, dest: string): Promise<boolean
 }
 
 class TreeCopier {
-  /** `dev:ino` of a multiply-linked source file → where it was first copied (host path). */
-  private readonly links = new Map<string, string>();
+  /** `dev:ino` of a multiply-linked source file → its first copy (host path, when done). */
+  private readonly links = new Map<string, Promise<string>>();
+  private readonly io = new Limiter(16);
 
   constructor(
     private readonly opts: CopyOptions,
@@ -116,8 +118,9 @@ class TreeCopier {
         await fsp.chmod(dst, this.mode(st));
         await this.own(dst, st);
       }
+      // Entries in parallel: each file is a handful of syscalls, latency-bound.
       const names = await fsp.readdir(src);
-      for (const name of names) await this.copy(path.join(src, name), path.join(dst, name));
+      await Promise.all(names.map((name) => this.copy(path.join(src, name), path.join(dst, name))));
       if (!existed || !top) await fsp.utimes(dst, st.atime, st.mtime);
       return;
     }
@@ -132,14 +135,20 @@ class TreeCopier {
     const key = `${st.dev}:${st.ino}`;
     const first = this.keepLinks && st.nlink > 1 ? this.links.get(key) : undefined;
     if (first !== undefined) {
-      await fsp.link(first, dst);
+      const target = await first;
+      await this.io.run(() => fsp.link(target, dst));
       return;
     }
-    await fsp.copyFile(src, dst);
-    await fsp.chmod(dst, this.mode(st));
-    await this.own(dst, st);
-    await fsp.utimes(dst, st.atime, st.mtime);
-    if (this.keepLinks && st.nlink > 1) this.links.set(key, dst);
+    const done = this.io.run(async () => {
+      await fsp.copyFile(src, dst);
+      await fsp.chmod(dst, this.mode(st));
+      await this.own(dst, st);
+      await fsp.utimes(dst, st.atime, st.mtime);
+      return dst;
+    });
+    // Registered before it completes, so a link met meanwhile waits for this copy.
+    if (this.keepLinks && st.nlink > 1) this.links.set(key, done);
+    await done;
   }
 }
 

@@ -25,6 +25,7 @@ import {
   type Vars,
 } from './dockerfile/index.js';
 import { matchSources } from './context.js';
+import { Limiter } from './limit.js';
 import {
   copySource,
   isLocalArchive,
@@ -254,21 +255,27 @@ function heredocFor(instr: CopyInstruction, src: string): Heredoc | undefined {
 
 /** A digest of the sources' paths, modes and contents (history now, the cache next). */
 export async function hashSources(root: string, rels: string[]): Promise<string> {
-  const h = createHash('sha256');
-  const visit = async (rel: string): Promise<void> => {
+  const io = new Limiter(16);
+  // A tree digest: each entry's metadata and content (or its children's digests, in name
+  // order), computed in parallel, combined in a fixed order.
+  const visit = async (rel: string): Promise<string> => {
     const abs = rel === '' ? root : path.join(root, rel);
     const st = await fsp.lstat(abs);
-    h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
+    const h = createHash('sha256').update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
     if (st.isSymbolicLink()) h.update(await fsp.readlink(abs));
     else if (st.isDirectory()) {
-      for (const name of (await fsp.readdir(abs)).sort())
-        await visit(rel === '' ? name : `${rel}/${name}`);
+      const names = (await fsp.readdir(abs)).sort();
+      const kids = await Promise.all(names.map((n) => visit(rel === '' ? n : `${rel}/${n}`)));
+      for (const k of kids) h.update(k);
     } else if (st.isFile()) {
-      for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+      await io.run(async () => {
+        for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+      });
     }
-    h.update('\n');
+    return h.digest('hex');
   };
-  for (const rel of rels) await visit(rel);
+  const h = createHash('sha256');
+  for (const d of await Promise.all(rels.map(visit))) h.update(d);
   return h.digest('hex');
 }
 
