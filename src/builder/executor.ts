@@ -19,7 +19,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { invalidArgument, type Logger } from '../common/index.js';
+import { errorKind, invalidArgument, type Logger } from '../common/index.js';
 import {
   chainID as chainIDOf,
   type Descriptor,
@@ -70,6 +70,8 @@ export interface BuildOptions {
   target?: string;
   /** Do not use the step cache (steps are still recorded in it). */
   noCache: boolean;
+  /** Pull base images even when present (a missing one is always pulled). */
+  pull: boolean;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
@@ -77,7 +79,11 @@ export interface BuildOptions {
 }
 
 /** What a build says as it goes: docker's `{"stream": …}` text and `{"aux": {"ID": …}}`. */
-export type BuildEvent = { stream: string } | { aux: { ID: string } };
+export type BuildEvent =
+  | { stream: string }
+  | { aux: { ID: string } }
+  /** A base image's pull progress, docker's JSON progress message as it is. */
+  | { progress: Record<string, unknown> };
 
 /** A stage's state after a step. */
 export interface StageState extends StageConfig {
@@ -174,6 +180,7 @@ export class Builder {
         this.cache,
         recorded,
         path.join(this.opts.cacheDir, 'mounts'),
+        (m) => emit({ progress: m }),
       );
       const final = await run.execute();
       const imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
@@ -215,6 +222,7 @@ class BuildRun {
     private readonly cache: BuildCache,
     private readonly recorded: Set<Digest>,
     private readonly cacheMountsDir: string,
+    private readonly pullMessage: (m: Record<string, unknown>) => void,
   ) {
     this.meta = metaArgValues(df, o.buildArgs, this.consumed);
     for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
@@ -264,7 +272,7 @@ class BuildRun {
       throw invalidArgument('base name (' + stage.from.image + ') should not be blank');
     if (ref.toLowerCase() === 'scratch')
       return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined, key: 'scratch' };
-    const base = await this.ports.images.resolve(ref);
+    const base = await this.baseImage(ref);
     const image = structuredClone(base.config);
     image.history ??= [];
     return {
@@ -274,6 +282,19 @@ class BuildRun {
       chainID: chainIDOf(image.rootfs.diff_ids),
       key: `image:${base.id}`,
     };
+  }
+
+  /** A base image, pulled when missing (or always with `pull`), as Docker's classic builder. */
+  private async baseImage(ref: string) {
+    if (!this.o.pull) {
+      try {
+        return await this.ports.images.resolve(ref);
+      } catch (err) {
+        if (errorKind(err) !== 'not-found') throw err;
+      }
+    }
+    await this.ports.images.pull(ref, this.pullMessage, this.env.signal);
+    return this.ports.images.resolve(ref);
   }
 
   private step(original: string): void {
@@ -379,7 +400,7 @@ class BuildRun {
         } else if (dep !== undefined) {
           throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
         } else {
-          const img = await this.ports.images.resolve(instr.from);
+          const img = await this.baseImage(instr.from);
           from = { chainID: chainIDOf(img.config.rootfs.diff_ids) };
           parts['from'] = img.id;
         }

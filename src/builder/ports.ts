@@ -25,6 +25,12 @@ export interface IngestedLayer {
 export interface BuilderImages {
   /** A local image by reference or ID (NotFound as "No such image: x"). */
   resolve(ref: string): Promise<BaseImage>;
+  /** Pull `ref` from its registry; progress as docker's JSON messages. */
+  pull(
+    ref: string,
+    onMessage: (m: Record<string, unknown>) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** A layer tar stored as a blob and unpacked on `parentChainID`. */
   ingestLayer(tar: Readable, parentChainID: Digest | undefined): Promise<IngestedLayer>;
   /** Store config and manifest and point `refs` (`repo:tag` strings) at the image. */

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { BuildBackend } from '../api/routes/build.js';
 import { overlayDiff } from '../archive/index.js';
 import { Builder, type BuilderPorts, type RunImage } from '../builder/index.js';
-import { errorKind, invalidArgument, type Logger } from '../common/index.js';
+import { errorKind, invalidArgument, notFound, type Logger } from '../common/index.js';
+import { toJSONMessage, type ProgressEvent } from '../api-types/index.js';
 import type { Containers, ResolvedImage } from '../containers/index.js';
 import type { EventBus } from '../events/index.js';
 import { familiarString, repoTagReference, type ImageStore } from '../images/index.js';
@@ -36,6 +37,8 @@ async function* demux(frames: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   }
 }
 
+type ProgressSink = (e: ProgressEvent) => void;
+
 export interface BuildWiring {
   backend: BuildBackend;
   /** After a crash: unmount and delete what builds in flight left (scratch dirs, snapshots). */
@@ -53,6 +56,8 @@ export function wireBuilder(deps: {
   containers: () => Containers;
   events: EventBus;
   log: Logger;
+  /** Pull an image (base images a build does not have). */
+  pull?: (ref: string, onProgress: ProgressSink, signal: AbortSignal) => Promise<void>;
 }): BuildWiring {
   const { images, snapshotter } = deps;
   const running = new Map<string, RunImage>();
@@ -64,6 +69,10 @@ export function wireBuilder(deps: {
         if (layers.length !== rec.config.rootfs.diff_ids.length)
           throw invalidArgument(`image ${ref} has no layer blobs to build on`);
         return { id: rec.id, config: rec.config, layers };
+      },
+      pull: async (ref, onMessage, signal) => {
+        if (!deps.pull) throw notFound(`No such image: ${ref}`);
+        await deps.pull(ref, (e) => onMessage(toJSONMessage(e) as Record<string, unknown>), signal);
       },
       ingestLayer: async (tar, parent) => {
         const { blob, layer } = await images.ingestLayer(tar, parent);

@@ -22,7 +22,14 @@ import {
 } from '../containers/index.js';
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
-import { commitImage, ImageStore, pruneImages } from '../images/index.js';
+import {
+  commitImage,
+  familiarString,
+  ImageStore,
+  parseNormalizedNamed,
+  pruneImages,
+  tagNameOnly,
+} from '../images/index.js';
 import type { ImageConfigConfig } from '../oci/index.js';
 import { NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
@@ -127,6 +134,13 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     containers: () => containers,
     events,
     log: log.child({ module: 'builder' }),
+    // `distribution` is made further down; a build only pulls once the daemon serves.
+    pull: async (ref, onProgress, signal) => {
+      const fromImage = familiarString(tagNameOnly(parseNormalizedNamed(ref)));
+      for (const p of await distribution.pull({ fromImage }, onProgress, signal)) {
+        events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
   });
   await builds.reconcile(p.snapshots);
   const imagesPort: ImagesPort = {

@@ -8,7 +8,8 @@ import { errorMessage, invalidArgument, notImplemented } from '../../common/inde
 import { qbool, sendJson } from '../http.js';
 import type { RequestContext, Route } from '../router.js';
 
-export type BuildStreamEvent = { stream: string } | { aux: { ID: string } };
+export type BuildStreamEvent =
+  { stream: string } | { aux: { ID: string } } | { progress: Record<string, unknown> };
 
 export interface BuildRequest {
   context: NodeJS.ReadableStream & import('node:stream').Readable;
@@ -18,6 +19,7 @@ export interface BuildRequest {
   labels: Record<string, string>;
   target?: string;
   noCache: boolean;
+  pull: boolean;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
@@ -72,6 +74,8 @@ function parseRequest(ctx: RequestContext): BuildRequest {
     labels,
     ...(q.get('target') ? { target: q.get('target')! } : {}),
     noCache: qbool(q, 'nocache'),
+    // `pull` is a bool for the classic builder (BuildKit's "force pull" takes any value).
+    pull: qbool(q, 'pull'),
     // As dockerd: intermediate containers are removed unless rm=0.
     rm: q.get('rm') === null ? true : qbool(q, 'rm'),
     forceRm: qbool(q, 'forcerm'),
@@ -113,8 +117,8 @@ export function buildRoutes(b: BuildBackend): Route[] {
           const id = await b.build(
             req,
             (e) => {
-              if (quiet && 'stream' in e) return;
-              line(e);
+              if (quiet && !('aux' in e)) return;
+              line('progress' in e ? e.progress : e);
             },
             abort.signal,
           );

@@ -108,6 +108,9 @@ export const command: CommandSpec = {
           const aux = m.aux as { ID?: string } | undefined;
           if (aux?.ID) imageId = aux.ID;
           if (m.stream && !quiet) cli.stdout.write(m.stream);
+          // A base image's pull: its status lines (without the byte counts), as plain output.
+          else if (m.status && !quiet && m.progressDetail?.current === undefined)
+            cli.stdout.write(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
         },
       );
     } catch (err) {
