@@ -188,6 +188,10 @@ export class Builder {
       emit({ stream: `Successfully built ${short(imageId)}\n` });
       for (const t of o.tags) emit({ stream: `Successfully tagged ${t}\n` });
       return imageId;
+    } catch (err) {
+      // The client gets the message; the daemon's log keeps the details (and the cause).
+      this.opts.log.info({ err, build: id }, 'build failed');
+      throw err;
     } finally {
       await ctx?.close();
       await fsp.rm(workDir, { recursive: true, force: true }).catch(() => undefined);

@@ -85,6 +85,32 @@ describe('POST /build', () => {
     expect(img.Id).toBe(aux.ID);
   });
 
+  it('runs builds side by side', async () => {
+    const { Readable } = await import('node:stream');
+    const ids = await Promise.all(
+      [1, 2, 3].map(async (n) => {
+        const tar = await contextTar(`parallel-${n}`, {
+          Dockerfile: `FROM busybox\nCOPY f /f\nRUN cat /f > /g && echo ${n} >> /g\n`,
+          f: `file ${n}\n`,
+        });
+        const stream = await d.docker.buildImage(Readable.from([tar]), { t: `parallel-${n}` });
+        const out: Array<Record<string, unknown>> = await new Promise((resolve, reject) =>
+          d.docker.modem.followProgress(
+            stream,
+            (err: Error | null, o: Array<Record<string, unknown>>) =>
+              err ? reject(err) : resolve(o),
+          ),
+        );
+        return (out.find((m) => m['aux'])?.['aux'] as { ID: string }).ID;
+      }),
+    );
+    expect(new Set(ids).size).toBe(3);
+    for (const n of [1, 2, 3]) {
+      const r = d.cli(['run', '--rm', `parallel-${n}`, 'cat', '/g']);
+      expect(r.stdout).toBe(`file ${n}\n${n}\n`);
+    }
+  });
+
   it('cancels the build when the client goes away during a RUN', async () => {
     const tar = await contextTar('cancel', {
       Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\nLABEL never=1\n',
