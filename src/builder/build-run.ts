@@ -104,7 +104,7 @@ export class BuildRun {
       target = t;
     }
     const need = neededStages(this.df, target, this.stageOf);
-    const labels = Object.entries(this.o.labels);
+    const labels = Object.entries(this.o.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const i of need) this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
     if (labels.length > 0) this.totalSteps++;
     let final: StageState | undefined;
@@ -187,7 +187,8 @@ export class BuildRun {
       this.env.emit(` ---> ${short(stateId(st))}\n`);
     }
     if (labels.length > 0) {
-      const line = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}`;
+      // Docker's text for the injected step: keys sorted, `"key"='value'`.
+      const line = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}='${v}'`).join(' ')}`;
       this.step(line);
       st = await this.instruction(
         st,

@@ -254,7 +254,7 @@ describe('docker build (classic protocol)', () => {
         timeoutMs: 60_000,
       }),
     );
-    expect(fromStdin).toContain('LABEL "extra"="1"');
+    expect(fromStdin).toContain(`LABEL "extra"='1'`);
     expect(inspect('from-stdin').Config.Labels).toEqual({ quiet: 'yes', extra: '1' });
   });
 });
