@@ -153,7 +153,7 @@ export class BuildRun {
         if (errorKind(err) !== 'not-found') throw err;
       }
     }
-    await this.ports.images.pull(ref, this.pullMessage, this.env.signal);
+    await this.ports.images.pull(ref, this.pullMessage, this.env.signal, this.o.registryAuth);
     return this.ports.images.resolve(ref);
   }
 

@@ -19,6 +19,8 @@ export interface BuildOptions {
   noCache: boolean;
   /** Pull base images even when present (a missing one is always pulled). */
   pull: boolean;
+  /** Credentials by registry (opaque here: the pull port picks the one for a reference). */
+  registryAuth?: Record<string, unknown>;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;

@@ -30,6 +30,7 @@ export interface BuilderImages {
     ref: string,
     onMessage: (m: Record<string, unknown>) => void,
     signal: AbortSignal,
+    registryAuth?: Record<string, unknown>,
   ): Promise<void>;
   /** A layer tar stored as a blob and unpacked on `parentChainID`. */
   ingestLayer(tar: Readable, parentChainID: Digest | undefined): Promise<IngestedLayer>;

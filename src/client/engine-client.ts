@@ -569,13 +569,18 @@ export class EngineClient {
     context: Readable,
     onMessage: (m: JSONMessage) => void,
     signal?: AbortSignal,
+    /** X-Registry-Config: base64 JSON of the credentials by registry, for base images. */
+    registryConfig?: string,
   ): Promise<void> {
     const res = await this.raw({
       method: 'POST',
       path: '/build',
       query,
       body: context,
-      headers: { 'Content-Type': 'application/x-tar' },
+      headers: {
+        'Content-Type': 'application/x-tar',
+        ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}),
+      },
       signal,
     });
     await readJsonLines<JSONMessage>(res, (m) => {

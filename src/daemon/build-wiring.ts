@@ -6,14 +6,20 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
+import { toJSONMessage, type ProgressEvent } from '../api-types/index.js';
+import type { RegistryCredentials } from '../api/routes/backend.js';
 import type { BuildBackend } from '../api/routes/build.js';
 import { overlayDiff } from '../archive/index.js';
 import { Builder, type BuilderPorts, type RunImage } from '../builder/index.js';
 import { errorKind, invalidArgument, notFound, type Logger } from '../common/index.js';
-import { toJSONMessage, type ProgressEvent } from '../api-types/index.js';
 import type { Containers, ResolvedImage } from '../containers/index.js';
 import type { EventBus } from '../events/index.js';
-import { familiarString, repoTagReference, type ImageStore } from '../images/index.js';
+import {
+  familiarString,
+  parseNormalizedNamed,
+  repoTagReference,
+  type ImageStore,
+} from '../images/index.js';
 import {
   MediaType,
   sha256Digest,
@@ -39,6 +45,24 @@ async function* demux(frames: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 
 type ProgressSink = (e: ProgressEvent) => void;
 
+/**
+ * The credentials X-Registry-Config holds for `ref`'s registry: keys are what the docker
+ * CLI's config.json has (`host:port`, `https://host/…`, Docker Hub's index URL).
+ */
+function credentialsFor(
+  ref: string,
+  auths: Record<string, unknown> | undefined,
+): RegistryCredentials | undefined {
+  if (!auths) return undefined;
+  const domain = parseNormalizedNamed(ref).domain;
+  for (const [server, creds] of Object.entries(auths)) {
+    let host = server.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+    if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
+    if (host === domain) return creds as RegistryCredentials;
+  }
+  return undefined;
+}
+
 export interface BuildWiring {
   backend: BuildBackend;
   /** After a crash: unmount and delete what builds in flight left (scratch dirs, snapshots). */
@@ -57,7 +81,12 @@ export function wireBuilder(deps: {
   events: EventBus;
   log: Logger;
   /** Pull an image (base images a build does not have). */
-  pull?: (ref: string, onProgress: ProgressSink, signal: AbortSignal) => Promise<void>;
+  pull?: (
+    ref: string,
+    onProgress: ProgressSink,
+    signal: AbortSignal,
+    credentials: RegistryCredentials | undefined,
+  ) => Promise<void>;
 }): BuildWiring {
   const { images, snapshotter } = deps;
   const running = new Map<string, RunImage>();
@@ -70,9 +99,14 @@ export function wireBuilder(deps: {
           throw invalidArgument(`image ${ref} has no layer blobs to build on`);
         return { id: rec.id, config: rec.config, layers };
       },
-      pull: async (ref, onMessage, signal) => {
+      pull: async (ref, onMessage, signal, registryAuth) => {
         if (!deps.pull) throw notFound(`No such image: ${ref}`);
-        await deps.pull(ref, (e) => onMessage(toJSONMessage(e) as Record<string, unknown>), signal);
+        await deps.pull(
+          ref,
+          (e) => onMessage(toJSONMessage(e) as Record<string, unknown>),
+          signal,
+          credentialsFor(ref, registryAuth),
+        );
       },
       ingestLayer: async (tar, parent) => {
         const { blob, layer } = await images.ingestLayer(tar, parent);

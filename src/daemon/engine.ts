@@ -135,9 +135,10 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     events,
     log: log.child({ module: 'builder' }),
     // `distribution` is made further down; a build only pulls once the daemon serves.
-    pull: async (ref, onProgress, signal) => {
+    pull: async (ref, onProgress, signal, credentials) => {
       const fromImage = familiarString(tagNameOnly(parseNormalizedNamed(ref)));
-      for (const p of await distribution.pull({ fromImage }, onProgress, signal)) {
+      const o = { fromImage, ...(credentials ? { credentials } : {}) };
+      for (const p of await distribution.pull(o, onProgress, signal)) {
         events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
       }
     },

@@ -6,6 +6,8 @@
  */
 import { errorMessage, invalidArgument, notImplemented } from '../../common/index.js';
 import { qbool, sendJson } from '../http.js';
+import { credentialsOf, decodeRegistryAuth, type AuthConfig } from '../registry-auth.js';
+import type { RegistryCredentials } from './backend.js';
 import type { RequestContext, Route } from '../router.js';
 
 export type BuildStreamEvent =
@@ -20,6 +22,8 @@ export interface BuildRequest {
   target?: string;
   noCache: boolean;
   pull: boolean;
+  /** X-Registry-Config: credentials by registry, for pulling base images. */
+  registryAuth: Record<string, RegistryCredentials>;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
@@ -65,6 +69,22 @@ function parseRequest(ctx: RequestContext): BuildRequest {
     if (typeof v !== 'string') throw invalidArgument(`invalid labels: ${k}`);
     labels[k] = v;
   }
+  // The docker CLI sends every credential it has, keyed by registry, base64 JSON.
+  const registryAuth: Record<string, RegistryCredentials> = {};
+  const header = ctx.req.headers['x-registry-config'];
+  let configs: Record<string, AuthConfig>;
+  try {
+    configs = (decodeRegistryAuth(typeof header === 'string' ? header : undefined) ?? {}) as Record<
+      string,
+      AuthConfig
+    >;
+  } catch {
+    throw invalidArgument('invalid X-Registry-Config header: not base64-encoded JSON');
+  }
+  for (const [server, auth] of Object.entries(configs)) {
+    const creds = auth && typeof auth === 'object' ? credentialsOf(auth) : undefined;
+    if (creds) registryAuth[server] = creds;
+  }
   const network = q.get('networkmode') || 'default';
   return {
     context: ctx.req,
@@ -76,6 +96,7 @@ function parseRequest(ctx: RequestContext): BuildRequest {
     noCache: qbool(q, 'nocache'),
     // `pull` is a bool for the classic builder (BuildKit's "force pull" takes any value).
     pull: qbool(q, 'pull'),
+    registryAuth,
     // As dockerd: intermediate containers are removed unless rm=0.
     rm: q.get('rm') === null ? true : qbool(q, 'rm'),
     forceRm: qbool(q, 'forcerm'),

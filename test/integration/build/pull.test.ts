@@ -3,13 +3,14 @@
  * pull's progress in the build stream; `--pull` pulls even a present one; an image the
  * registry does not have fails the build.
  */
+import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { ROOT, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 import { startRegistry, type RegistryHandle } from '../pull/registry.js';
 
 let d: DaemonHandle;
@@ -60,5 +61,46 @@ describe('build pulls its base image', () => {
     const r = build([]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not-there/);
+  });
+
+  it('pulls from a registry with auth using the credentials the CLI sends (X-Registry-Config)', async () => {
+    const authReg = await startRegistry({ htpasswd: { user: 'builder', password: 'pw-1' } });
+    const cfg = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-build-dockercfg-'));
+    try {
+      const docker = (args: string[], input?: string) =>
+        d.cli(args, {
+          env: { ...process.env, DOCKER_CONFIG: cfg, DOCKER_BUILDKIT: '0' },
+          timeoutMs: 120_000,
+          ...(input !== undefined ? { input } : {}),
+        });
+      const base = `${authReg.host}/private/base:1`;
+      ok(docker(['login', '-u', 'builder', '--password-stdin', authReg.host], 'pw-1\n'));
+      ok(docker(['tag', 'busybox', base]));
+      ok(docker(['push', base]));
+      ok(docker(['rmi', base]));
+      const ctx = path.join(dir, 'private');
+      await fsp.mkdir(ctx, { recursive: true });
+      await fsp.writeFile(path.join(ctx, 'Dockerfile'), `FROM ${base}\nLABEL private=1\n`);
+      expect(ok(docker(['build', '-t', 'on-private', ctx]))).toContain('Successfully tagged');
+      // wharf build sends the stored credentials the same way.
+      ok(docker(['rmi', 'on-private', base]));
+      const viaWharf = spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'bin/wharf'), 'build', '-t', 'on-private', ctx],
+        {
+          env: { ...process.env, DOCKER_CONFIG: cfg, WHARF_HOST: `unix://${d.socket}` },
+          timeout: 120_000,
+        },
+      );
+      expect(viaWharf.stderr.toString()).toBe('');
+      expect(viaWharf.stdout.toString()).toContain('Pulling from private/base');
+      // Without credentials the same pull is refused.
+      ok(docker(['rmi', 'on-private', base]));
+      const anon = d.cli(['build', ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+      expect(anon.code).toBe(1);
+    } finally {
+      await authReg.stop();
+      await fsp.rm(cfg, { recursive: true, force: true });
+    }
   });
 });

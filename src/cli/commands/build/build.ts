@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 import type { CommandSpec } from '../../command.js';
 import { StatusError } from '../../command.js';
 import { contextTar } from './context.js';
+import { configPath, loadAuth } from '../../docker-config.js';
+import type { RegistryAuthConfig } from '../../../client/index.js';
 
 /** `KEY=value` flags to a map; `KEY` alone takes the value from the environment (docker's). */
 function keyValues(list: string[], env: NodeJS.ProcessEnv): Record<string, string | null> {
@@ -15,6 +17,24 @@ function keyValues(list: string[], env: NodeJS.ProcessEnv): Record<string, strin
     else out[kv] = env[kv] ?? null;
   }
   return out;
+}
+
+/** Every stored credential, keyed by registry, as the docker CLI sends them for a build. */
+async function registryConfigHeader(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  let auths: Record<string, unknown>;
+  try {
+    const cfg = JSON.parse(await fsp.readFile(configPath(env), 'utf8')) as { auths?: object };
+    auths = (cfg.auths ?? {}) as Record<string, unknown>;
+  } catch {
+    return undefined; // no config: no credentials
+  }
+  const out: Record<string, RegistryAuthConfig> = {};
+  for (const server of Object.keys(auths)) {
+    const a = await loadAuth(env, server);
+    if (a) out[server] = a;
+  }
+  if (Object.keys(out).length === 0) return undefined;
+  return Buffer.from(JSON.stringify(out)).toString('base64url');
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -85,6 +105,7 @@ export const command: CommandSpec = {
       dockerfile = ctx.dockerfile;
     }
     const client = await cli.client();
+    const registryConfig = await registryConfigHeader(cli.env);
     let imageId = '';
     try {
       await client.imageBuild(
@@ -112,6 +133,8 @@ export const command: CommandSpec = {
           else if (m.status && !quiet && m.progressDetail?.current === undefined)
             cli.stdout.write(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
         },
+        undefined,
+        registryConfig,
       );
     } catch (err) {
       const code = (err as { exitCode?: unknown }).exitCode;
