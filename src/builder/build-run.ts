@@ -2,7 +2,9 @@
  * One build's run over a parsed Dockerfile: the needed stages in order, each step expanded,
  * looked up in the step cache, else executed (steps.ts, copy-step.ts) and recorded.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 
 import { errorKind, invalidArgument } from '../common/index.js';
 import { chainID as chainIDOf, type Digest, type ImageConfig } from '../oci/index.js';
@@ -306,6 +308,15 @@ export class BuildRun {
           cacheMountsDir: this.cacheMountsDir,
           workingDir: c.WorkingDir ?? '/',
         });
+        if (argv.length === 1 && argv[0]!.startsWith('/dev/pipes/')) {
+          const h = instr.heredocs[0]!;
+          const script = path.join(this.env.workDir, `heredoc-${randomBytes(8).toString('hex')}`);
+          await fsp.writeFile(script, h.chomp ? chompHeredoc(h.content) : h.content, {
+            mode: 0o755,
+          });
+          await fsp.chmod(script, 0o755);
+          mounts.binds.push(`${script}:${argv[0]}:ro`);
+        }
         layer = await runStep(this.env, {
           ...mounts,
           argv,
@@ -369,7 +380,10 @@ export class BuildRun {
     const only = instr.heredocs.length === 1 && /^<<-?["']?\w*["']?$/.test(text.trim());
     if (only) {
       const h = instr.heredocs[0]!;
-      return [...shell, h.chomp ? chompHeredoc(h.content) : h.content];
+      const body = h.chomp ? chompHeredoc(h.content) : h.content;
+      // A script with a shebang runs as its own program (BuildKit's /dev/pipes/<name>).
+      if (body.startsWith('#!')) return [`/dev/pipes/${h.name}`];
+      return [...shell, body];
     }
     // The shell reads the heredocs itself: give it the line with the bodies after it.
     return [...shell, `${text}\n${instr.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];

@@ -161,6 +161,15 @@ describe('classic builder semantics', () => {
     expect(r.stderr).toContain('RUN --mount=type=secret is not supported');
   });
 
+  it('runs a RUN heredoc with a shebang as its own program', async () => {
+    const dir = await context('shebang', {
+      Dockerfile: ['FROM busybox', 'RUN <<EOF', '#!/bin/sh', 'echo "$0" > /zero', 'EOF'].join('\n'),
+    });
+    ok(build(['-t', 'sem-shebang', dir]));
+    // Run as a file (not `sh -c`): $0 is the script's path.
+    expect(sh('sem-shebang', 'cat /zero')).toBe('/dev/pipes/EOF\n');
+  });
+
   it('leaves no intermediate containers or scratch state; a failed RUN keeps its container unless --force-rm', async () => {
     const before = ok(d.cli(['ps', '-aq'])).trim();
     expect(before).toBe('');
