@@ -330,6 +330,7 @@ export class BuildRun {
                 ? 'host'
                 : this.o.networkMode,
           extraHosts: this.o.extraHosts,
+          ...(this.o.runLimits ? { limits: this.o.runLimits } : {}),
           rm: this.o.rm,
           forceRm: this.o.forceRm,
         });

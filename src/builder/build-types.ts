@@ -21,6 +21,8 @@ export interface BuildOptions {
   pull: boolean;
   /** Credentials by registry (opaque here: the pull port picks the one for a reference). */
   registryAuth?: Record<string, unknown>;
+  /** HostConfig limits for RUN containers (Memory, CpuShares, ShmSize...). */
+  runLimits?: Record<string, number | string>;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;

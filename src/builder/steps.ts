@@ -50,6 +50,8 @@ export interface RunRequest {
   chainID: Digest | undefined;
   networkMode: string;
   extraHosts: string[];
+  /** HostConfig limits from the build's query (memory, cpu, shm size). */
+  limits?: Record<string, number | string>;
   /** From `--mount`: cache and context binds, tmpfs mounts. */
   binds: string[];
   tmpfs: Record<string, string>;
@@ -86,6 +88,7 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {
+        ...(req.limits ?? {}),
         NetworkMode: req.networkMode,
         ...(req.extraHosts.length ? { ExtraHosts: req.extraHosts } : {}),
         ...(req.binds.length ? { Binds: req.binds } : {}),

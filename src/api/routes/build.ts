@@ -24,6 +24,8 @@ export interface BuildRequest {
   pull: boolean;
   /** X-Registry-Config: credentials by registry, for pulling base images. */
   registryAuth: Record<string, RegistryCredentials>;
+  /** Limits for RUN containers (memory, memswap, cpu*, shmsize), as HostConfig fields. */
+  runLimits: Record<string, number | string>;
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
@@ -49,6 +51,32 @@ function jsonMap(ctx: RequestContext, name: string): Record<string, unknown> {
   if (typeof v !== 'object' || Array.isArray(v))
     throw invalidArgument(`invalid ${name}: expected a JSON object`);
   return v as Record<string, unknown>;
+}
+
+/** The resource query parameters of /build, for the RUN containers' HostConfig. */
+function runLimits(q: URLSearchParams): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  const num = (param: string, field: string): void => {
+    const v = q.get(param);
+    if (v === null || v === '') return;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw invalidArgument(`invalid ${param}: ${v}`);
+    if (n !== 0) out[field] = n;
+  };
+  num('memory', 'Memory');
+  num('memswap', 'MemorySwap');
+  num('cpushares', 'CpuShares');
+  num('cpuperiod', 'CpuPeriod');
+  num('cpuquota', 'CpuQuota');
+  num('shmsize', 'ShmSize');
+  for (const [param, field] of [
+    ['cpusetcpus', 'CpusetCpus'],
+    ['cpusetmems', 'CpusetMems'],
+  ] as const) {
+    const v = q.get(param);
+    if (v) out[field] = v;
+  }
+  return out;
 }
 
 function parseRequest(ctx: RequestContext): BuildRequest {
@@ -97,6 +125,7 @@ function parseRequest(ctx: RequestContext): BuildRequest {
     // `pull` is a bool for the classic builder (BuildKit's "force pull" takes any value).
     pull: qbool(q, 'pull'),
     registryAuth,
+    runLimits: runLimits(q),
     // As dockerd: intermediate containers are removed unless rm=0.
     rm: q.get('rm') === null ? true : qbool(q, 'rm'),
     forceRm: qbool(q, 'forcerm'),

@@ -161,6 +161,17 @@ describe('classic builder semantics', () => {
     expect(r.stderr).toContain('RUN --mount=type=secret is not supported');
   });
 
+  it('gives RUN containers the --memory and --shm-size limits of the build', async () => {
+    const dir = await context('limits', {
+      Dockerfile:
+        'FROM busybox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /mem && df -k /dev/shm | tail -1 > /shm\n',
+    });
+    ok(build(['--memory', '64m', '--shm-size', '32m', '-t', 'sem-limits', dir]));
+    const [mem, shm] = sh('sem-limits', 'cat /mem /shm').split('\n');
+    expect(mem).toBe(String(64 * 1024 * 1024));
+    expect(shm).toMatch(/^\S+\s+32768\s/);
+  });
+
   it('runs a RUN heredoc with a shebang as its own program', async () => {
     const dir = await context('shebang', {
       Dockerfile: ['FROM busybox', 'RUN <<EOF', '#!/bin/sh', 'echo "$0" > /zero', 'EOF'].join('\n'),
