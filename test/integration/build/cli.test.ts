@@ -8,7 +8,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { ROOT, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { ptyRun, q } from '../../harness/pty.js';
 
 let d: DaemonHandle;
 let tmp: string;
@@ -80,6 +81,31 @@ describe('wharf build', () => {
     ).trim();
     expect(q).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(JSON.parse(ok(d.cli(['image', 'inspect', q])))[0].Config.Labels).toEqual({ stdin: '1' });
+  });
+
+  it("draws a step list on a terminal, with the failed step's output and exit code", async () => {
+    const dir = await context('tty', {
+      Dockerfile: 'FROM busybox\nRUN echo tty-output-line\nLABEL done=1\n',
+    });
+    const wharf = (args: string[]) =>
+      [process.execPath, path.join(ROOT, 'bin/wharf'), '-H', `unix://${d.socket}`, ...args]
+        .map(q)
+        .join(' ');
+    const r = ptyRun(d, wharf(['build', '-t', 'tty-built', dir]), { timeoutMs: 120_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(' => [2/3] RUN echo tty-output-line');
+    expect(r.stdout).toContain('Successfully tagged tty-built:latest');
+    expect(r.stdout).toContain('\x1b[2K');
+    const again = ptyRun(d, wharf(['build', '-t', 'tty-built', dir]), { timeoutMs: 120_000 });
+    expect(again.stdout).toContain(' => CACHED [2/3] RUN echo tty-output-line');
+    await fsp.writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM busybox\nRUN echo why-it-failed; exit 4\n',
+    );
+    const failed = ptyRun(d, wharf(['build', dir]), { timeoutMs: 120_000 });
+    expect(failed.code).toBe(4);
+    expect(failed.stdout).toContain('why-it-failed');
+    expect(failed.stdout).toContain('returned a non-zero code: 4');
   });
 
   it("exits with the failed RUN's code, and builder prune clears the cache", async () => {

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { CommandSpec } from '../../command.js';
 import { StatusError } from '../../command.js';
 import { contextTar } from './context.js';
+import { BuildProgress } from './progress.js';
 import { configPath, loadAuth } from '../../docker-config.js';
 import type { RegistryAuthConfig } from '../../../client/index.js';
 
@@ -87,6 +88,11 @@ export const command: CommandSpec = {
     { name: 'iidfile', type: 'string', help: 'Write the image ID to the file' },
     { name: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
     { name: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+    {
+      name: 'progress-plain',
+      type: 'bool',
+      help: 'Print the build output as it comes, even on a terminal',
+    },
   ],
   args: { min: 1, max: 1 },
   async run(cli, f, args) {
@@ -107,6 +113,17 @@ export const command: CommandSpec = {
     const client = await cli.client();
     const registryConfig = await registryConfigHeader(cli.env);
     let imageId = '';
+    // On a terminal: a redrawn step list; elsewhere the stream as it comes.
+    const progress =
+      cli.stdout.isTTY && !quiet && !f.bool('progress-plain')
+        ? new BuildProgress(cli.stdout)
+        : undefined;
+    const ticker = progress ? setInterval(() => progress.write(''), 250) : undefined;
+    ticker?.unref();
+    const print = (text: string): void => {
+      if (progress) progress.write(text);
+      else cli.stdout.write(text);
+    };
     try {
       await client.imageBuild(
         {
@@ -128,20 +145,28 @@ export const command: CommandSpec = {
         (m) => {
           const aux = m.aux as { ID?: string } | undefined;
           if (aux?.ID) imageId = aux.ID;
-          if (m.stream && !quiet) cli.stdout.write(m.stream);
+          if (m.stream && !quiet) print(m.stream);
           // A base image's pull: its status lines (without the byte counts), as plain output.
           else if (m.status && !quiet && m.progressDetail?.current === undefined)
-            cli.stdout.write(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
+            print(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
         },
         undefined,
         registryConfig,
       );
     } catch (err) {
+      if (progress) {
+        // The failed step's output, unfolded, above the error.
+        progress.finish();
+        for (const line of progress.failedOutput()) cli.stdout.write(`${line}\n`);
+      }
       const code = (err as { exitCode?: unknown }).exitCode;
       if (typeof code === 'number' && code > 0)
         throw new StatusError(code, (err as Error).message, true);
       throw err;
+    } finally {
+      if (ticker) clearInterval(ticker);
     }
+    progress?.finish();
     if (quiet) cli.stdout.write(`${imageId}\n`);
     const iid = f.str('iidfile');
     if (iid) await fsp.writeFile(iid, imageId);
