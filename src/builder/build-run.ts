@@ -268,7 +268,10 @@ export class BuildRun {
           parts['from'] = img.id;
         }
       } else {
-        plan = await planCopy(this.contextDir, instr);
+        plan = await planCopy(this.contextDir, instr, {
+          dir: this.env.workDir,
+          signal: this.env.signal,
+        });
         parts['sources'] = plan.hash;
       }
     }

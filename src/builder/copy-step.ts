@@ -8,7 +8,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { applyLayer } from '../archive/index.js';
-import { invalidArgument, notImplemented } from '../common/index.js';
+import { invalidArgument } from '../common/index.js';
 import { resolveInRoot, resolveUserInRootfs } from '../containers/index.js';
 import type { Digest } from '../oci/index.js';
 import { matchSources } from './context.js';
@@ -26,6 +26,7 @@ import {
   type Heredoc,
   type Vars,
 } from './dockerfile/index.js';
+import { downloadUrl } from './fetch-url.js';
 import { Limiter } from './limit.js';
 import type { IngestedLayer } from './ports.js';
 import { layerStep, withMounted, type StepEnv } from './steps.js';
@@ -95,7 +96,7 @@ export async function hashSources(root: string, rels: string[]): Promise<string>
   return h.digest('hex');
 }
 
-type CopyItem = { heredoc: Heredoc } | { rel: string };
+type CopyItem = { heredoc: Heredoc } | { rel: string } | { url: string; file: string };
 
 /** What a COPY/ADD copies, resolved before anything is written, with its source digest. */
 export interface CopyPlan {
@@ -110,14 +111,24 @@ const destIsDirOf = (dest: string): boolean =>
   dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
 
 /** Resolve a COPY/ADD's sources under `srcRoot` (the context, or another stage's root). */
-export async function planCopy(srcRoot: string, instr: CopyInstruction): Promise<CopyPlan> {
+export async function planCopy(
+  srcRoot: string,
+  instr: CopyInstruction,
+  fetching?: { dir: string; signal: AbortSignal },
+): Promise<CopyPlan> {
   const items: CopyItem[] = [];
+  const urlDigests: string[] = [];
   for (const src of instr.sources) {
     const heredoc = heredocFor(instr, src);
     if (heredoc) items.push({ heredoc });
     else if (/^https?:\/\//.test(src)) {
       if (instr.kind === 'COPY') throw invalidArgument(`source can't be a URL for COPY`);
-      throw notImplemented('ADD from a URL is not supported by this Wharf daemon yet');
+      if (!fetching || instr.from !== undefined)
+        throw invalidArgument(`${instr.kind} --from cannot take a URL source`);
+      // Downloaded now: its content is part of the cache key, as Docker's.
+      const got = await downloadUrl(src, fetching.dir, instr.checksum, fetching.signal);
+      items.push({ url: src, file: got.file });
+      urlDigests.push(got.digest);
     } else for (const rel of await matchSources(srcRoot, src, instr.kind)) items.push({ rel });
   }
   if (items.length > 1 && !destIsDirOf(instr.dest))
@@ -125,13 +136,16 @@ export async function planCopy(srcRoot: string, instr: CopyInstruction): Promise
       `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
     );
   const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
-  const hash = await hashSources(srcRoot, rels);
-  const single = rels.length === 1 && items.length === 1;
-  const kindWord = single
-    ? (await fsp.stat(await resolveInRoot(srcRoot, rels[0]!))).isDirectory()
+  let hash = await hashSources(srcRoot, rels);
+  if (urlDigests.length > 0)
+    hash = createHash('sha256').update(hash).update(urlDigests.join('\n')).digest('hex');
+  const only = items.length === 1 ? items[0]! : undefined;
+  let kindWord = 'multi';
+  if (only && 'url' in only) kindWord = 'file';
+  else if (only && 'rel' in only)
+    kindWord = (await fsp.stat(await resolveInRoot(srcRoot, only.rel))).isDirectory()
       ? 'dir'
-      : 'file'
-    : 'multi';
+      : 'file';
   return { items, hash, comment: `${instr.kind} ${kindWord}:${hash} in ${instr.dest} ` };
 }
 
@@ -150,7 +164,9 @@ export async function copyStep(
   let comment = '';
   const run = async (srcRoot: string, fromContext: boolean): Promise<IngestedLayer> => {
     // Sources are resolved before writing: a missing one fails the step with nothing made.
-    const plan = (fromContext && contextPlan) || (await planCopy(srcRoot, instr));
+    const plan =
+      (fromContext && contextPlan) ||
+      (await planCopy(srcRoot, instr, { dir: env.workDir, signal: env.signal }));
     comment = plan.comment;
     const layer = await layerStep(env, req.chainID, async (rootfs) => {
       const identity = await identityOf(rootfs, instr.chown);
@@ -165,6 +181,11 @@ export async function copyStep(
           let content = h.chomp ? chompHeredoc(h.content) : h.content;
           if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
           await writeFileInRoot(rootfs, h.name, content, dest, destIsDir, opts);
+          continue;
+        }
+        if ('url' in item) {
+          // Never unpacked, whatever it holds; mode 0600 unless --chmod.
+          await copySource(rootfs, item.file, dest, destIsDir, { ...opts, dropSetid: false });
           continue;
         }
         const src = await resolveInRoot(srcRoot, item.rel);

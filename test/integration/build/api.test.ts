@@ -111,6 +111,61 @@ describe('POST /build', () => {
     }
   });
 
+  it('ADDs a URL (downloaded, not unpacked, mode 600, --checksum checked)', async () => {
+    const { Readable } = await import('node:stream');
+    // A gzip'ed tar: ADD of a URL copies it as it is, never unpacked.
+    await contextTar('url-payload', { 'inside.txt': 'in the archive\n' });
+    const body = execFileSync('tar', ['-cz', '-C', path.join(tmp, 'url-payload'), 'inside.txt']);
+    const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(body).digest('hex')}`;
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/files/tool.bin') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'Last-Modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const build = async (dockerfile: string, t: string) => {
+      const tar = await contextTar(`url-${t}`, { Dockerfile: dockerfile });
+      const stream = await d.docker.buildImage(Readable.from([tar]), { t });
+      return new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
+        d.docker.modem.followProgress(
+          stream,
+          (err: Error | null, o: Array<Record<string, unknown>>) =>
+            err ? reject(err) : resolve(o),
+        ),
+      );
+    };
+    try {
+      const url = `http://127.0.0.1:${port}/files/tool.bin`;
+      await build(`FROM busybox\nADD --checksum=${digest} ${url} /dl/\n`, 'url-ok');
+      const r = d.cli([
+        'run',
+        '--rm',
+        'url-ok',
+        'sh',
+        '-c',
+        'sha256sum /dl/tool.bin; stat -c "%a %Y" /dl/tool.bin',
+      ]);
+      expect(r.stdout).toBe(
+        `${digest.slice(7)}  /dl/tool.bin\n600 ${Date.parse('2024-01-01T00:00:00Z') / 1000}\n`,
+      );
+      const bad = await build(
+        `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl/\n`,
+        'url-bad',
+      ).catch((err: Error) => [{ error: err.message }]);
+      expect(JSON.stringify(bad)).toContain('digest mismatch');
+      const missing = await build(
+        `FROM busybox\nADD http://127.0.0.1:${port}/nope /x\n`,
+        'url-404',
+      ).catch((err: Error) => [{ error: err.message }]);
+      expect(JSON.stringify(missing)).toContain('404');
+    } finally {
+      server.close();
+    }
+  });
+
   it('cancels the build when the client goes away during a RUN', async () => {
     const tar = await contextTar('cancel', {
       Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\nLABEL never=1\n',
