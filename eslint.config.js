@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
  * Layers, lowest first (docs/architecture.md): a module may import only from layers below it.
  * Each entry: the directory, and the modules it must not import.
  */
-const ENGINE = ['runtime', 'network', 'volumes', 'images', 'containers', 'api', 'daemon', 'snapshots', 'content', 'archive', 'events'];
+const ENGINE = ['runtime', 'network', 'volumes', 'images', 'containers', 'api', 'daemon', 'snapshots', 'content', 'archive', 'events', 'builder'];
 const LAYERS = {
   common: ['oci', 'api-types', ...ENGINE, 'cli', 'client'],
   oci: [...ENGINE, 'cli', 'client'],
@@ -22,7 +22,9 @@ const LAYERS = {
   images: ['containers', 'api', 'daemon', 'runtime', 'network', 'cli', 'client'],
   containers: ['api', 'daemon', 'volumes', 'cli', 'client'],
   // The API layer sees services only through its backend interfaces.
-  api: ['daemon', 'runtime', 'network', 'volumes', 'images', 'containers', 'snapshots', 'content', 'archive', 'registry', 'cli', 'client'],
+  api: ['daemon', 'runtime', 'network', 'volumes', 'images', 'containers', 'snapshots', 'content', 'archive', 'registry', 'cli', 'client', 'builder'],
+  // The builder is layer 6: it drives images and containers, never the API or the daemon.
+  builder: ['api', 'daemon', 'registry', 'cli', 'client'],
   // The CLI and its client are API clients: never engine internals.
   client: [...ENGINE, 'cli'],
   cli: [...ENGINE, 'registry'],

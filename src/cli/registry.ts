@@ -77,6 +77,11 @@ const s = {
   prune: () => import('./commands/system/prune.js'),
 } satisfies Record<string, Loader>;
 
+const b = {
+  build: () => import('./commands/build/build.js'),
+  prune: () => import('./commands/build/prune.js'),
+} satisfies Record<string, Loader>;
+
 const r = {
   serve: () => import('./commands/registry/serve.js'),
   gc: () => import('./commands/registry/gc.js'),
@@ -84,6 +89,7 @@ const r = {
 
 export const TOP_LEVEL: Record<string, Loader> = {
   attach: c.attach,
+  build: b.build,
   create: c.create,
   diff: c.diff,
   export: c.export,
@@ -132,7 +138,11 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
   },
   image: {
     description: 'Manage images',
-    commands: { ...i, list: i.ls, remove: i.rm },
+    commands: { ...i, list: i.ls, remove: i.rm, build: b.build },
+  },
+  builder: {
+    description: 'Manage builds',
+    commands: { build: b.build, prune: b.prune },
   },
   volume: {
     description: 'Manage volumes',
@@ -155,6 +165,7 @@ export const GROUPS: Record<string, { description: string; commands: Record<stri
 export const TOP_LEVEL_HELP: Array<[string, string]> = [
   ['run', 'Create and run a new container from an image'],
   ['exec', 'Execute a command in a running container'],
+  ['build', 'Build an image from a Dockerfile'],
   ['ps', 'List containers'],
   ['pull', 'Download an image from a registry'],
   ['push', 'Upload an image to a registry'],

@@ -640,6 +640,43 @@ export class EngineClient {
     });
   }
 
+  /**
+   * POST /build (the classic builder): `context` is the tar. Messages go to `onMessage`; an
+   * error message rejects with a StreamError whose `exitCode` is the failed RUN's, if any.
+   */
+  async imageBuild(
+    query: Query,
+    context: Readable,
+    onMessage: (m: JSONMessage) => void,
+    signal?: AbortSignal,
+    /** X-Registry-Config: base64 JSON of the credentials by registry, for base images. */
+    registryConfig?: string,
+  ): Promise<void> {
+    const res = await this.raw({
+      method: 'POST',
+      path: '/build',
+      query,
+      body: context,
+      headers: {
+        'Content-Type': 'application/x-tar',
+        ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}),
+      },
+      signal,
+    });
+    await readJsonLines<JSONMessage>(res, (m) => {
+      if (m.error || m.errorDetail?.message) {
+        const err = new StreamError(m.errorDetail?.message ?? m.error ?? '');
+        throw Object.assign(err, { exitCode: m.errorDetail?.code });
+      }
+      onMessage(m);
+    });
+  }
+
+  /** POST /build/prune: clear the step cache. */
+  buildPrune(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    return this.json({ method: 'POST', path: '/build/prune' });
+  }
+
   /** `GET /system/df`; `types` limits the parts computed (API 1.42+). */
   diskUsage(types: string[] = []): Promise<DiskUsageResponse> {
     return this.json({ method: 'GET', path: '/system/df', query: { type: types } });

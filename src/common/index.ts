@@ -3,3 +3,4 @@ export * from './exec.js';
 export * from './fs.js';
 export * from './kmutex.js';
 export * from './logger.js';
+export * from './dockerignore.js';

@@ -24,7 +24,14 @@ import {
 import { LogRotator, parseLogOpts } from '../containers/logs/index.js';
 import { EventBus } from '../events/index.js';
 import { diskUsage, diskUsageTypes } from './disk-usage.js';
-import { commitImage, ImageStore, pruneImages } from '../images/index.js';
+import {
+  commitImage,
+  familiarString,
+  ImageStore,
+  parseNormalizedNamed,
+  pruneImages,
+  tagNameOnly,
+} from '../images/index.js';
 import type { ImageConfigConfig } from '../oci/index.js';
 import { connectContainer, disconnectContainer, NetworkManager } from '../network/index.js';
 import { buildSpec, hostBoundingSet, kernelMissingArches } from '../runtime/index.js';
@@ -34,6 +41,8 @@ import type { DaemonConfig } from './config.js';
 import { daemonPaths } from './paths.js';
 import { RuntimeAdapter } from './runtime-adapter.js';
 import { WHARF_VERSION } from './version.js';
+import { wireBuilder } from './build-wiring.js';
+import type { BuildBackend } from '../api/routes/build.js';
 // Kept on its own line: the images import above is a busy merge spot.
 import { ImageDistribution } from '../images/index.js';
 import { ImageLoader, saveImages } from '../images/index.js';
@@ -47,6 +56,7 @@ export interface Engine {
   system: SystemBackend;
   volumes: VolumesBackend;
   networks: NetworksBackend;
+  build: BuildBackend;
   close(): Promise<void>;
 }
 
@@ -128,8 +138,29 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   const missingArches = await kernelMissingArches();
   const initPath = await findInit();
 
+  // The builder's RUN steps create containers from build states that are not images yet.
+  const builds = wireBuilder({
+    root: path.join(config.dataRoot, 'builder'),
+    cacheDir: path.join(config.dataRoot, 'buildcache'),
+    images,
+    snapshotter,
+    containers: () => containers,
+    events,
+    log: log.child({ module: 'builder' }),
+    // `distribution` is made further down; a build only pulls once the daemon serves.
+    pull: async (ref, onProgress, signal, credentials) => {
+      const fromImage = familiarString(tagNameOnly(parseNormalizedNamed(ref)));
+      const o = { fromImage, ...(credentials ? { credentials } : {}) };
+      for (const p of await distribution.pull(o, onProgress, signal)) {
+        events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
+      }
+    },
+  });
+  await builds.reconcile(p.snapshots);
   const imagesPort: ImagesPort = {
     resolve: async (ref) => {
+      const building = builds.runImage(ref);
+      if (building) return building;
       const rec = await images.resolve(ref);
       return {
         id: rec.id,
@@ -559,6 +590,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     containers,
     exec: containers.exec,
     images: { ...imagesBackend, ...distributionBackend },
+    build: builds.backend,
     system,
     volumes: {
       list: (filters) => volumes.list(filters),

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { ApiServer } from '../api/server.js';
 import { Router } from '../api/router.js';
+import { buildRoutes } from '../api/routes/build.js';
 import { containerRoutes, execRoutes } from '../api/routes/containers.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
@@ -76,6 +77,7 @@ async function run(config: DaemonConfig, log: Logger): Promise<void> {
   router.add(imageRoutes(engine.images));
   router.add(volumeRoutes(engine.volumes));
   router.add(networkRoutes(engine.networks));
+  router.add(buildRoutes(engine.build));
   router.add(unavailableRoutes());
 
   const servers: ApiServer[] = [];

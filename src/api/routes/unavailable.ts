@@ -24,7 +24,6 @@ export function unavailableRoutes(): Route[] {
   const later = (what: string) => (): never => {
     throw notImplemented(`${what} is not supported by this Wharf daemon yet`);
   };
-  routes.push({ method: 'POST', path: '/build', handler: later('building images') });
   routes.push({ method: 'GET', path: '/containers/{id}/stats', handler: later('container stats') });
   routes.push({ method: 'GET', path: '/plugins', handler: (ctx) => sendJson(ctx.res, 200, []) });
   routes.push({ method: 'POST', path: '/session', handler: later('BuildKit sessions') });

@@ -1,0 +1,395 @@
+/**
+ * One build's run over a parsed Dockerfile: the needed stages in order, each step expanded,
+ * looked up in the step cache, else executed (steps.ts, copy-step.ts) and recorded.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { errorKind, invalidArgument } from '../common/index.js';
+import { chainID as chainIDOf, type Digest, type ImageConfig } from '../oci/index.js';
+import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
+import type { BuildOptions, StageState } from './build-types.js';
+import { BuildCache, stepKey } from './cache.js';
+import { planRunMounts } from './run-mounts.js';
+import { applyConfigStep, DEFAULT_PATH, resolveWorkdir, shellOf } from './config-steps.js';
+import {
+  chompHeredoc,
+  expandInstruction,
+  processWord,
+  readDockerfile,
+  type Dockerfile,
+  type Instruction,
+  type Stage,
+} from './dockerfile/index.js';
+import type { BuilderPorts, IngestedLayer } from './ports.js';
+import { copyStep, planCopy, type CopyPlan } from './copy-step.js';
+import { BuildCancelledError, runStep, workdirStep, type StepEnv } from './steps.js';
+
+export function stateId(st: StageState): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(st.image)).digest('hex')}`;
+}
+
+export const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+
+function emptyImage(): ImageConfig {
+  return {
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [] },
+    history: [],
+  };
+}
+
+/** The stages the target needs: itself and, transitively, those it builds FROM or COPYs from. */
+export function neededStages(
+  df: Dockerfile,
+  target: number,
+  stageOf: (ref: string) => number | undefined,
+): Set<number> {
+  const need = new Set<number>();
+  const visit = (i: number): void => {
+    if (need.has(i)) return;
+    need.add(i);
+    const s = df.stages[i]!;
+    const base = stageOf(s.from.image);
+    if (base !== undefined && base < i) visit(base);
+    for (const instr of s.instructions) {
+      if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.from !== undefined) {
+        const dep = stageOf(instr.from);
+        if (dep !== undefined && dep < i) visit(dep);
+      }
+    }
+  };
+  visit(target);
+  return need;
+}
+
+export class BuildRun {
+  private readonly stageNames = new Map<string, number>();
+  private readonly done = new Map<number, StageState>();
+  private readonly consumed = new Set<string>();
+  private readonly meta: Map<string, string>;
+  private stepNo = 0;
+  private totalSteps = 0;
+
+  constructor(
+    private readonly ports: BuilderPorts,
+    private readonly df: Dockerfile,
+    private readonly o: BuildOptions,
+    private readonly env: StepEnv,
+    private readonly contextDir: string,
+    private readonly made: IngestedLayer[],
+    private readonly cache: BuildCache,
+    private readonly recorded: Set<Digest>,
+    private readonly cacheMountsDir: string,
+    private readonly pullMessage: (m: Record<string, unknown>) => void,
+  ) {
+    this.meta = metaArgValues(df, o.buildArgs, this.consumed);
+    for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
+  }
+
+  private stageOf = (ref: string): number | undefined => {
+    const name = processWord(ref, this.meta, this.df.directives.escape).toLowerCase();
+    if (this.stageNames.has(name)) return this.stageNames.get(name);
+    if (/^\d+$/.test(name) && Number(name) < this.df.stages.length) return Number(name);
+    return undefined;
+  };
+
+  async execute(): Promise<StageState> {
+    let target = this.df.stages.length - 1;
+    if (this.o.target) {
+      const t = this.stageNames.get(this.o.target.toLowerCase());
+      if (t === undefined)
+        throw invalidArgument(`failed to reach build target ${this.o.target} in Dockerfile`);
+      target = t;
+    }
+    const need = neededStages(this.df, target, this.stageOf);
+    const labels = Object.entries(this.o.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const i of need) this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
+    if (labels.length > 0) this.totalSteps++;
+    let final: StageState | undefined;
+    for (const stage of this.df.stages) {
+      if (!need.has(stage.index)) continue;
+      final = await this.runStage(stage, stage.index === target ? labels : []);
+      this.done.set(stage.index, final);
+      if (stage.index === target) break;
+    }
+    const unused = unconsumedArgs(this.o.buildArgs, this.consumed);
+    if (unused.length > 0)
+      this.env.emit(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    return final!;
+  }
+
+  private async from(stage: Stage): Promise<StageState> {
+    const ref = processWord(stage.from.image, this.meta, this.df.directives.escape);
+    const prior = this.stageOf(stage.from.image);
+    if (prior !== undefined && prior < stage.index) {
+      const s = this.done.get(prior)!;
+      return { ...structuredClone(s), cmdSet: false };
+    }
+    // (Stage and scratch keys are distinct from image IDs by their prefix.)
+    if (ref === '')
+      throw invalidArgument('base name (' + stage.from.image + ') should not be blank');
+    if (ref.toLowerCase() === 'scratch')
+      return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined, key: 'scratch' };
+    const base = await this.baseImage(ref);
+    const image = structuredClone(base.config);
+    image.history ??= [];
+    return {
+      image,
+      cmdSet: false,
+      layers: [...base.layers],
+      chainID: chainIDOf(image.rootfs.diff_ids),
+      key: `image:${base.id}`,
+    };
+  }
+
+  /** A base image, pulled when missing (or always with `pull`), as Docker's classic builder. */
+  private async baseImage(ref: string) {
+    if (!this.o.pull) {
+      try {
+        return await this.ports.images.resolve(ref);
+      } catch (err) {
+        if (errorKind(err) !== 'not-found') throw err;
+      }
+    }
+    await this.ports.images.pull(ref, this.pullMessage, this.env.signal, this.o.registryAuth);
+    return this.ports.images.resolve(ref);
+  }
+
+  private step(original: string): void {
+    if (this.env.signal.aborted) throw new BuildCancelledError();
+    this.stepNo++;
+    this.env.emit(`Step ${this.stepNo}/${this.totalSteps} : ${original}\n`);
+  }
+
+  private async runStage(stage: Stage, labels: Array<[string, string]>): Promise<StageState> {
+    this.step(stage.from.original);
+    let st = await this.from(stage);
+    const c = (st.image.config ??= {});
+    // Docker gives every built image a PATH, even one on an imported base or scratch.
+    if (!(c.Env ?? []).some((e) => e.startsWith('PATH='))) c.Env = [...(c.Env ?? []), DEFAULT_PATH];
+    const args = new StageArgs(this.o.buildArgs, this.meta, this.consumed);
+    const triggers = c.OnBuild ?? [];
+    c.OnBuild = null;
+    this.env.emit(` ---> ${short(stateId(st))}\n`);
+    if (triggers.length > 0) {
+      this.env.emit(
+        `# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`,
+      );
+      const parsed = readDockerfile(`FROM scratch\n${triggers.join('\n')}`).stages[0]!.instructions;
+      for (const instr of parsed) st = await this.instruction(st, instr, args);
+    }
+    const instrs = [...stage.instructions];
+    for (const instr of instrs) {
+      this.step(instr.original);
+      st = await this.instruction(st, instr, args);
+      this.env.emit(` ---> ${short(stateId(st))}\n`);
+    }
+    if (labels.length > 0) {
+      // Docker's text for the injected step: keys sorted, `"key"='value'`.
+      const line = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}='${v}'`).join(' ')}`;
+      this.step(line);
+      st = await this.instruction(
+        st,
+        {
+          kind: 'LABEL',
+          line: 0,
+          endLine: 0,
+          original: line,
+          pairs: labels.map(([key, value]) => ({ key, value })),
+        },
+        args,
+        false,
+      );
+      this.env.emit(` ---> ${short(stateId(st))}\n`);
+    }
+    return st;
+  }
+
+  private history(st: StageState, createdBy: string, empty: boolean): void {
+    st.image.history = [
+      ...(st.image.history ?? []),
+      {
+        created: new Date().toISOString(),
+        created_by: createdBy,
+        ...(empty ? { empty_layer: true } : {}),
+      },
+    ];
+  }
+
+  private addLayer(st: StageState, layer: IngestedLayer): void {
+    this.made.push(layer);
+    st.layers = [...st.layers, layer.descriptor];
+    st.image.rootfs = { type: 'layers', diff_ids: [...st.image.rootfs.diff_ids, layer.diffID] };
+    st.chainID = layer.chainID;
+  }
+
+  private async instruction(
+    prev: StageState,
+    raw: Instruction,
+    args: StageArgs,
+    expand = true,
+  ): Promise<StageState> {
+    const st: StageState = structuredClone(prev);
+    const c = (st.image.config ??= {});
+    const env = c.Env ?? [];
+    const used = new Set<string>();
+    const escape = this.df.directives.escape;
+    const vars = args.vars(env);
+    const instr = expand ? expandInstruction(raw, { vars, escape, used }) : raw;
+    if (instr.kind === 'ARG') for (const a of instr.args) args.declare(a.key, a.value);
+
+    // The cache key: what decides this step's result (never line numbers or mtimes).
+    const { line: _l, endLine: _e, original: _o, ...what } = instr;
+    const parts: Record<string, unknown> = {
+      what,
+      vars: [...used].sort().map((n) => [n, vars.get(n) ?? null]),
+    };
+    let from: { chainID: Digest | undefined } | undefined;
+    let plan: CopyPlan | undefined;
+    // An ARG's own step does not depend on the value given: as Docker, a changed build arg
+    // misses the cache where it is used (and at every RUN, whose environment holds it).
+    if (instr.kind === 'RUN') parts['run'] = [args.runEnv(env), this.o.networkMode];
+    if (instr.kind === 'COPY' || instr.kind === 'ADD') {
+      if (instr.from !== undefined) {
+        const dep = this.stageOf(instr.from);
+        if (dep !== undefined && this.done.has(dep)) {
+          const s = this.done.get(dep)!;
+          from = { chainID: s.chainID };
+          parts['from'] = s.key;
+        } else if (dep !== undefined) {
+          throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
+        } else {
+          const img = await this.baseImage(instr.from);
+          from = { chainID: chainIDOf(img.config.rootfs.diff_ids) };
+          parts['from'] = img.id;
+        }
+      } else {
+        plan = await planCopy(this.contextDir, instr, {
+          dir: this.env.workDir,
+          signal: this.env.signal,
+        });
+        parts['sources'] = plan.hash;
+      }
+    }
+    const key = stepKey(prev.key, parts);
+    if (!this.o.noCache) {
+      const hit = await this.cache.get(key);
+      if (hit) {
+        this.env.emit(' ---> Using cache\n');
+        return { ...hit, key };
+      }
+    }
+
+    const nop = (comment: string, spaces = '  ') =>
+      `${shellOf(c).join(' ')} #(nop)${spaces}${comment}`;
+    let layer: IngestedLayer | undefined;
+    switch (instr.kind) {
+      case 'ARG':
+        this.history(
+          st,
+          nop(
+            `ARG ${instr.args.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`,
+          ),
+          true,
+        );
+        break;
+      case 'WORKDIR': {
+        c.WorkingDir = resolveWorkdir(c.WorkingDir, instr.value);
+        layer = await workdirStep(this.env, st.chainID, c.WorkingDir);
+        this.history(st, nop(`WORKDIR ${c.WorkingDir}`, ' '), !layer);
+        break;
+      }
+      case 'RUN': {
+        const argv = this.runArgv(instr, c);
+        const histArgs = args.historyArgs(env);
+        const mounts = await planRunMounts(instr.mounts, {
+          contextDir: this.contextDir,
+          cacheMountsDir: this.cacheMountsDir,
+          workingDir: c.WorkingDir ?? '/',
+        });
+        if (argv.length === 1 && argv[0]!.startsWith('/dev/pipes/')) {
+          const h = instr.heredocs[0]!;
+          const script = path.join(this.env.workDir, `heredoc-${randomBytes(8).toString('hex')}`);
+          await fsp.writeFile(script, h.chomp ? chompHeredoc(h.content) : h.content, {
+            mode: 0o755,
+          });
+          await fsp.chmod(script, 0o755);
+          mounts.binds.push(`${script}:${argv[0]}:ro`);
+        }
+        layer = await runStep(this.env, {
+          ...mounts,
+          argv,
+          env: args.runEnv(env),
+          config: c,
+          chainID: st.chainID,
+          networkMode:
+            instr.network === 'none'
+              ? 'none'
+              : instr.network === 'host'
+                ? 'host'
+                : this.o.networkMode,
+          extraHosts: this.o.extraHosts,
+          ...(this.o.runLimits ? { limits: this.o.runLimits } : {}),
+          rm: this.o.rm,
+          forceRm: this.o.forceRm,
+        });
+        const prefix = histArgs.length > 0 ? `|${histArgs.length} ${histArgs.join(' ')} ` : '';
+        this.history(st, `${prefix}${argv.join(' ')}`, false);
+        break;
+      }
+      case 'COPY':
+      case 'ADD': {
+        const out = await copyStep(
+          this.env,
+          {
+            instr,
+            contextDir: this.contextDir,
+            ...(from ? { from } : {}),
+            workingDir: c.WorkingDir ?? '/',
+            vars,
+            escape,
+            chainID: st.chainID,
+          },
+          plan,
+        );
+        layer = out.layer;
+        this.history(st, nop(out.comment, ' '), false);
+        break;
+      }
+      default:
+        this.history(st, nop(applyConfigStep(st, instr)), true);
+    }
+    if (layer) this.addLayer(st, layer);
+    st.image.created = st.image.history!.at(-1)!.created!;
+    st.key = key;
+    const { key: _k, ...cached } = st;
+    await this.cache.put(key, cached, layer);
+    if (layer) this.recorded.add(layer.chainID);
+    return st;
+  }
+
+  /** The argv of a RUN: exec form as given; shell form through SHELL, heredocs appended. */
+  private runArgv(
+    instr: Extract<Instruction, { kind: 'RUN' }>,
+    c: NonNullable<ImageConfig['config']>,
+  ): string[] {
+    if (instr.command.json) return instr.command.argv;
+    const shell = shellOf(c);
+    const text = instr.command.text;
+    if (instr.heredocs.length === 0) return [...shell, text];
+    const only = instr.heredocs.length === 1 && /^<<-?["']?\w*["']?$/.test(text.trim());
+    if (only) {
+      const h = instr.heredocs[0]!;
+      const body = h.chomp ? chompHeredoc(h.content) : h.content;
+      // A script with a shebang runs as its own program (BuildKit's /dev/pipes/<name>).
+      if (body.startsWith('#!')) return [`/dev/pipes/${h.name}`];
+      return [...shell, body];
+    }
+    // The shell reads the heredocs itself: give it the line with the bodies after it.
+    return [...shell, `${text}\n${instr.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
+  }
+}

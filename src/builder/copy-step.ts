@@ -1,0 +1,241 @@
+/**
+ * COPY/ADD as a step: sources resolved and digested first (planCopy: the cache key needs the
+ * digest before anything runs), then copied into a mounted snapshot of the stage (copy.ts)
+ * and committed as a layer.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { applyLayer } from '../archive/index.js';
+import { invalidArgument } from '../common/index.js';
+import { resolveInRoot, resolveUserInRootfs } from '../containers/index.js';
+import type { Digest } from '../oci/index.js';
+import { matchSources } from './context.js';
+import {
+  copySource,
+  isLocalArchive,
+  writeFileInRoot,
+  type CopyOptions,
+  type Identity,
+} from './copy.js';
+import {
+  chompHeredoc,
+  processWord,
+  type CopyInstruction,
+  type Heredoc,
+  type Vars,
+} from './dockerfile/index.js';
+import { downloadUrl } from './fetch-url.js';
+import { Limiter } from './limit.js';
+import type { IngestedLayer } from './ports.js';
+import { layerStep, withMounted, type StepEnv } from './steps.js';
+
+/** Where COPY --from reads: another stage's layers, or an image's. */
+export interface CopyFrom {
+  chainID: Digest | undefined;
+}
+
+export interface CopyRequest {
+  instr: CopyInstruction;
+  /** The build context's directory. */
+  contextDir: string;
+  from?: CopyFrom;
+  workingDir: string;
+  vars: Vars;
+  escape: string;
+  chainID: Digest | undefined;
+}
+
+async function identityOf(rootfs: string, chown: string | undefined): Promise<Identity> {
+  if (!chown) return { uid: 0, gid: 0 };
+  const [user, group] = chown.split(':', 2) as [string, string | undefined];
+  try {
+    const u = await resolveUserInRootfs(rootfs, user);
+    if (group === undefined || group === '') return { uid: u.uid, gid: u.uid };
+    const g = await resolveUserInRootfs(rootfs, `0:${group}`);
+    return { uid: u.uid, gid: g.gid };
+  } catch (err) {
+    throw invalidArgument(
+      `unable to convert uid/gid chown string to host mapping: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+function heredocFor(instr: CopyInstruction, src: string): Heredoc | undefined {
+  const m = /^\d*<<-?(.+)$/.exec(src);
+  if (!m) return undefined;
+  const name = m[1]!.replace(/["']/g, '');
+  return instr.heredocs.find((h) => h.name === name);
+}
+
+/** A digest of the sources' paths, modes and contents (history now, the cache next). */
+export async function hashSources(root: string, rels: string[]): Promise<string> {
+  const io = new Limiter(16);
+  // A tree digest: each entry's metadata and content (or its children's digests, in name
+  // order), computed in parallel, combined in a fixed order.
+  const visit = async (rel: string): Promise<string> => {
+    const abs = rel === '' ? root : path.join(root, rel);
+    const st = await fsp.lstat(abs);
+    const h = createHash('sha256').update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
+    if (st.isSymbolicLink()) h.update(await fsp.readlink(abs));
+    else if (st.isDirectory()) {
+      const names = (await fsp.readdir(abs)).sort();
+      const kids = await Promise.all(names.map((n) => visit(rel === '' ? n : `${rel}/${n}`)));
+      for (const k of kids) h.update(k);
+    } else if (st.isFile()) {
+      await io.run(async () => {
+        for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+      });
+    }
+    return h.digest('hex');
+  };
+  const h = createHash('sha256');
+  for (const d of await Promise.all(rels.map(visit))) h.update(d);
+  return h.digest('hex');
+}
+
+type CopyItem = { heredoc: Heredoc } | { rel: string } | { url: string; file: string };
+
+/** What a COPY/ADD copies, resolved before anything is written, with its source digest. */
+export interface CopyPlan {
+  items: CopyItem[];
+  /** Digest of the sources (paths, modes, owners, contents; not mtimes): the cache's. */
+  hash: string;
+  /** History text: `COPY file:<digest> in <dest> ` as Docker's. */
+  comment: string;
+}
+
+const destIsDirOf = (dest: string): boolean =>
+  dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+
+/** Resolve a COPY/ADD's sources under `srcRoot` (the context, or another stage's root). */
+export async function planCopy(
+  srcRoot: string,
+  instr: CopyInstruction,
+  fetching?: { dir: string; signal: AbortSignal },
+): Promise<CopyPlan> {
+  const items: CopyItem[] = [];
+  const urlDigests: string[] = [];
+  for (const src of instr.sources) {
+    const heredoc = heredocFor(instr, src);
+    if (heredoc) items.push({ heredoc });
+    else if (/^https?:\/\//.test(src)) {
+      if (instr.kind === 'COPY') throw invalidArgument(`source can't be a URL for COPY`);
+      if (!fetching || instr.from !== undefined)
+        throw invalidArgument(`${instr.kind} --from cannot take a URL source`);
+      // Downloaded now: its content is part of the cache key, as Docker's.
+      const got = await downloadUrl(src, fetching.dir, instr.checksum, fetching.signal);
+      items.push({ url: src, file: got.file });
+      urlDigests.push(got.digest);
+    } else for (const rel of await matchSources(srcRoot, src, instr.kind)) items.push({ rel });
+  }
+  if (items.length > 1 && !destIsDirOf(instr.dest))
+    throw invalidArgument(
+      `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
+    );
+  const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
+  let hash = await hashSources(srcRoot, rels);
+  if (urlDigests.length > 0)
+    hash = createHash('sha256').update(hash).update(urlDigests.join('\n')).digest('hex');
+  const only = items.length === 1 ? items[0]! : undefined;
+  let kindWord = 'multi';
+  if (only && 'url' in only) kindWord = 'file';
+  else if (only && 'rel' in only)
+    kindWord = (await fsp.stat(await resolveInRoot(srcRoot, only.rel))).isDirectory()
+      ? 'dir'
+      : 'file';
+  return { items, hash, comment: `${instr.kind} ${kindWord}:${hash} in ${instr.dest} ` };
+}
+
+/** COPY/ADD: the copied files as a new layer, and the history comment. */
+export async function copyStep(
+  env: StepEnv,
+  req: CopyRequest,
+  contextPlan?: CopyPlan,
+): Promise<{ layer: IngestedLayer; comment: string }> {
+  const { instr } = req;
+  let dest = req.instr.dest;
+  const destIsDir = destIsDirOf(dest);
+  if (!dest.startsWith('/')) dest = path.posix.join(req.workingDir || '/', dest);
+  dest = path.posix.normalize(dest);
+  const chmod = instr.chmod ? parseInt(instr.chmod, 8) : undefined;
+  let comment = '';
+  const run = async (srcRoot: string, fromContext: boolean): Promise<IngestedLayer> => {
+    // Sources are resolved before writing: a missing one fails the step with nothing made.
+    const plan =
+      (fromContext && contextPlan) ||
+      (await planCopy(srcRoot, instr, { dir: env.workDir, signal: env.signal }));
+    comment = plan.comment;
+    const layer = await layerStep(env, req.chainID, async (rootfs) => {
+      const identity = await identityOf(rootfs, instr.chown);
+      const opts: CopyOptions = {
+        identity,
+        dropSetid: fromContext,
+        ...(chmod !== undefined ? { chmod } : {}),
+      };
+      for (const item of plan.items) {
+        if ('heredoc' in item) {
+          const h = item.heredoc;
+          let content = h.chomp ? chompHeredoc(h.content) : h.content;
+          if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
+          await writeFileInRoot(rootfs, h.name, content, dest, destIsDir, opts);
+          continue;
+        }
+        if ('url' in item) {
+          // Never unpacked, whatever it holds; mode 0600 unless --chmod.
+          await copySource(rootfs, item.file, dest, destIsDir, { ...opts, dropSetid: false });
+          continue;
+        }
+        const src = await resolveInRoot(srcRoot, item.rel);
+        if (
+          instr.kind === 'ADD' &&
+          fromContext &&
+          (await fsp.stat(src)).isFile() &&
+          (await isLocalArchive(src))
+        ) {
+          if (
+            await addArchive(env, src, rootfs, dest, {
+              ...opts,
+              identity: instr.chown ? identity : undefined,
+              dropSetid: false,
+            })
+          )
+            continue;
+        }
+        await copySource(rootfs, src, dest, destIsDir, opts);
+      }
+      return true;
+    });
+    return layer!;
+  };
+  if (req.from) {
+    const layer = await withMounted(env, req.from.chainID, (root) => run(root, false));
+    return { layer, comment };
+  }
+  return { layer: await run(req.contextDir, true), comment };
+}
+
+/** ADD of a local tar: unpacked into `dest`; false when it is not a readable tar after all. */
+async function addArchive(
+  env: StepEnv,
+  file: string,
+  rootfs: string,
+  dest: string,
+  opts: CopyOptions,
+): Promise<boolean> {
+  const tmp = path.join(env.workDir, `unpack-${randomBytes(8).toString('hex')}`);
+  await fsp.mkdir(tmp, { recursive: true });
+  try {
+    try {
+      await applyLayer(createReadStream(file), tmp);
+    } catch {
+      return false; // a gzip file that is not a tar is copied as it is
+    }
+    await copySource(rootfs, tmp, dest, true, opts);
+    return true;
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * `RUN --mount=…` (BuildKit's syntax, which Docker's classic builder refuses): `type=cache`
+ * (a directory kept across builds under the build cache, by `id`, default the target),
+ * `type=tmpfs`, and read-only `type=bind` from the build context. Secret and ssh mounts need
+ * what the classic protocol cannot carry, and binds from another stage or read-write binds
+ * are not done yet: those are refused with a clear message rather than ignored.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { invalidArgument, notImplemented } from '../common/index.js';
+import { resolveInRoot } from '../containers/index.js';
+
+export interface RunMounts {
+  /** `host:target[:ro]` binds for the RUN container. */
+  binds: string[];
+  tmpfs: Record<string, string>;
+}
+
+function parseSpec(spec: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const field of spec.split(',')) {
+    if (field === '') continue;
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    out.set(key, eq < 0 ? 'true' : field.slice(eq + 1));
+  }
+  return out;
+}
+
+const truthy = (v: string | undefined): boolean => v !== undefined && v !== 'false';
+
+/** Resolve the `--mount` flags of one RUN. `workingDir` makes relative targets absolute. */
+export async function planRunMounts(
+  specs: readonly string[],
+  opts: { contextDir: string; cacheMountsDir: string; workingDir: string },
+): Promise<RunMounts> {
+  const out: RunMounts = { binds: [], tmpfs: {} };
+  for (const spec of specs) {
+    const m = parseSpec(spec);
+    const type = m.get('type') ?? 'bind';
+    const rawTarget = m.get('target') ?? m.get('dst') ?? m.get('destination');
+    if (type === 'secret' || type === 'ssh')
+      throw notImplemented(
+        `RUN --mount=type=${type} is not supported by this Wharf daemon yet (the classic build protocol carries no secrets)`,
+      );
+    if (!rawTarget) throw invalidArgument(`mount ${spec}: target is required`);
+    const target = path.posix.resolve(opts.workingDir || '/', rawTarget);
+    const readonly = truthy(m.get('readonly')) || truthy(m.get('ro'));
+    switch (type) {
+      case 'cache': {
+        if (m.has('from') || m.has('source'))
+          throw notImplemented('RUN --mount=type=cache with from/source is not supported yet');
+        const id = m.get('id') || target;
+        const dir = path.join(
+          opts.cacheMountsDir,
+          createHash('sha256').update(id).digest('hex').slice(0, 32),
+        );
+        let created = false;
+        try {
+          await fsp.mkdir(dir, { recursive: false, mode: 0o755 });
+          created = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+            await fsp.mkdir(opts.cacheMountsDir, { recursive: true, mode: 0o700 });
+            await fsp.mkdir(dir, { mode: 0o755 });
+            created = true;
+          } else if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        if (created) {
+          if (m.has('mode')) await fsp.chmod(dir, parseInt(m.get('mode')!, 8));
+          if (m.has('uid') || m.has('gid'))
+            await fsp.chown(dir, Number(m.get('uid') ?? 0), Number(m.get('gid') ?? 0));
+        }
+        out.binds.push(`${dir}:${target}${readonly ? ':ro' : ''}`);
+        break;
+      }
+      case 'tmpfs':
+        out.tmpfs[target] = m.has('size') ? `size=${m.get('size')}` : '';
+        break;
+      case 'bind': {
+        if (m.has('from'))
+          throw notImplemented('RUN --mount=type=bind,from=… is not supported yet');
+        if (truthy(m.get('rw')) || truthy(m.get('readwrite')))
+          throw notImplemented('RUN --mount=type=bind,rw is not supported yet');
+        const source = m.get('source') ?? m.get('src') ?? '/';
+        const rel = path.posix.normalize(`/${source}`);
+        const host = await resolveInRoot(opts.contextDir, rel);
+        await fsp.lstat(host).catch(() => {
+          throw invalidArgument(`failed to mount ${source}: not found in the build context`);
+        });
+        out.binds.push(`${host}:${target}:ro`);
+        break;
+      }
+      default:
+        throw invalidArgument(`unsupported mount type "${type}"`);
+    }
+  }
+  return out;
+}
