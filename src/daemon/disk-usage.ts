@@ -44,7 +44,7 @@ export async function diskUsage(
     out.Containers = await deps.containers.list({ all: true, size: true, filters: new Map() });
   }
   if (types.has('volume')) out.Volumes = await deps.volumes.usage();
-  // The builder keeps no cache yet; an empty list is the truth, not a placeholder.
+  // Not reported yet: the builder's step cache (cleared by builder prune) is left out.
   if (types.has('build-cache')) out.BuildCache = [];
   return out;
 }

@@ -3,6 +3,9 @@
  * writable layers, volumes with their usage; checked against what the store holds, and
  * `wharf system df` printing what the docker CLI prints from the same answer.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDaemon, type DaemonHandle } from '../../harness/daemon.js';
@@ -188,6 +191,15 @@ describe('network and system prune', () => {
     expect(out).not.toContain('Deleted Volumes');
     expect(out).toContain(`Deleted Images:\ndeleted: ${image}\n`);
     expect(out).toMatch(/\nTotal reclaimed space: [\d.]+k?B\n$/);
+    // A build's step cache goes too.
+    const ctx = path.join(d.dataRoot, '..', `${scope}-ctx`);
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo cached > /c\n');
+    ok(d.wharf(['build', '-q', ctx]));
+    expect(ok(d.wharf(['system', 'prune', '-f']))).toMatch(
+      /Deleted build cache objects:\n[0-9a-f]{64}\n/,
+    );
+    rmSync(ctx, { recursive: true, force: true });
     expect(d.cli(['inspect', scope]).code).toBe(1);
     expect(d.cli(['network', 'inspect', scope]).code).toBe(1);
     expect(d.cli(['image', 'inspect', image]).code).toBe(1);

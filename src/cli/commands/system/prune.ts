@@ -1,4 +1,4 @@
-/** `wharf system prune`: containers, networks, (volumes,) images, as docker runs them. */
+/** `wharf system prune`: containers, networks, (volumes,) images, build cache, as docker. */
 import { filtersFromArgs } from '../../../client/engine-client.js';
 import type { CommandSpec } from '../../command.js';
 import { deleteLines } from '../image/prune.js';
@@ -57,6 +57,10 @@ export const command: CommandSpec = {
     });
     reclaimed += images.SpaceReclaimed ?? 0;
     cli.stdout.write(deletedSection('Deleted Images', deleteLines(images.ImagesDeleted)));
+    // The step cache holds no in-use entries between builds: all of it goes, with or without -a.
+    const cache = await client.buildPrune();
+    reclaimed += cache.SpaceReclaimed ?? 0;
+    cli.stdout.write(deletedSection('Deleted build cache objects', cache.CachesDeleted));
     cli.stdout.write(reclaimedLine(reclaimed));
     return 0;
   },
