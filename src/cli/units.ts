@@ -1,5 +1,6 @@
 /** Sizes, durations and times as docker's CLI parses and prints them (go-units semantics). */
 import { humanDuration } from '../api-types/human.js';
+import { parseGoDuration } from '../api-types/time.js';
 
 const BINARY: Record<string, number> = {
   '': 1,
@@ -34,41 +35,8 @@ export function parseCpus(value: string): number {
   return Number(m[1] || '0') * 1e9 + Number(frac.padEnd(9, '0') || '0');
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  μs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
 /** Go's time.ParseDuration, in nanoseconds: "1h30m", "300ms", "-1.5h", "0". */
-export function parseDuration(s: string): number {
-  const orig = s;
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') throw new Error(`time: invalid duration "${orig}"`);
-  let total = 0;
-  const re = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
-  while (s !== '') {
-    const m = re.exec(s);
-    if (!m) {
-      if (/^(\d+(?:\.\d*)?|\.\d+)$/.test(s))
-        throw new Error(`time: missing unit in duration "${orig}"`);
-      throw new Error(`time: invalid duration "${orig}"`);
-    }
-    total += Number.parseFloat(m[1] as string) * (DURATION_UNITS[m[2] as string] as number);
-    s = s.slice(m[0].length);
-  }
-  return sign * Math.round(total);
-}
+export const parseDuration = parseGoDuration;
 
 export { humanDuration };
 

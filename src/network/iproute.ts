@@ -171,3 +171,48 @@ export async function enableRouteLocalnet(bridge: string): Promise<void> {
   const file = `/proc/sys/net/ipv4/conf/${checkIfName(bridge, 'bridge name')}/route_localnet`;
   if ((await fsp.readFile(file, 'utf8')).trim() !== '1') await fsp.writeFile(file, '1\n');
 }
+
+/** The veth devices enslaved to `bridge`. */
+export async function vethsOnBridge(bridge: string): Promise<string[]> {
+  const links = await ipJson<LinkAddrEntry>(['-d', 'link', 'show', 'master', bridge]);
+  return links.filter((l) => l.linkinfo?.info_kind === 'veth').map((l) => l.ifname);
+}
+
+/** Delete links; ones already gone are no error. */
+export async function deleteLinks(names: readonly string[]): Promise<void> {
+  try {
+    await ipBatch(deleteLinkLines(names));
+  } catch (err) {
+    const stderr = (err as { stderr?: unknown }).stderr;
+    if (typeof stderr === 'string' && isNoSuchDevice(stderr)) return;
+    throw err;
+  }
+}
+
+/**
+ * A bridge's reconcile at daemon start: delete the veths on it that no live endpoint owns
+ * (left by a crash mid-connect) and forget the endpoints of containers not in `liveIds`,
+ * releasing their addresses. Returns how many veths and endpoints went; the caller saves.
+ */
+export async function dropDeadEndpoints(
+  bridge: string,
+  endpoints: Record<string, { hostVeth: string }>,
+  release: (containerId: string) => void,
+  liveIds: ReadonlySet<string>,
+): Promise<number> {
+  const attached = await vethsOnBridge(bridge).catch(() => []);
+  const liveVeths = new Set(
+    Object.entries(endpoints)
+      .filter(([cid]) => liveIds.has(cid))
+      .map(([, ep]) => ep.hostVeth),
+  );
+  const stale = attached.filter((v) => !liveVeths.has(v));
+  if (stale.length > 0)
+    await ipBatch(deleteLinkLines(stale), { force: true }).catch(() => undefined);
+  const dead = Object.keys(endpoints).filter((cid) => !liveIds.has(cid));
+  for (const cid of dead) {
+    delete endpoints[cid];
+    release(cid);
+  }
+  return stale.length + dead.length;
+}

@@ -35,13 +35,15 @@ import {
   containerIfLines,
   containerVethLines,
   deleteLinkLines,
+  deleteLinks,
+  dropDeadEndpoints,
   enableRouteLocalnet,
   hostVethLines,
   ipBatch,
   ipJson,
-  isNoSuchDevice,
   type ContainerIfPlan,
   type LinkAddrEntry,
+  vethsOnBridge,
 } from './iproute.js';
 import {
   chainNames,
@@ -703,7 +705,7 @@ export class NetworkManager {
 
   /** Undo reserve() and whatever devices a failed connect made; returns the error to throw. */
   private async unreserve(id: string, rec: EndpointRecord, cause: unknown): Promise<Error> {
-    await this.deleteVeths([rec.hostVeth]).catch((e: unknown) =>
+    await deleteLinks([rec.hostVeth]).catch((e: unknown) =>
       this.log.warn({ container: id, err: errorMessage(e) }, 'cleaning up a failed connect'),
     );
     delete this.record.endpoints[id];
@@ -756,7 +758,7 @@ export class NetworkManager {
           ),
       );
       this.background(
-        this.deleteVeths([rec.hostVeth])
+        deleteLinks([rec.hostVeth])
           .catch((err: unknown) =>
             // The next start's reconcile deletes veths on our bridge that no endpoint owns.
             this.log.warn(
@@ -789,21 +791,12 @@ export class NetworkManager {
    */
   async reconcile(liveIds: ReadonlySet<string>): Promise<void> {
     await this.settled();
-    const attached = await this.attachedVeths();
-    const liveVeths = new Set(
-      Object.entries(this.record.endpoints)
-        .filter(([cid]) => liveIds.has(cid))
-        .map(([, ep]) => ep.hostVeth),
+    const freed = await dropDeadEndpoints(
+      this.bridge.name,
+      this.record.endpoints,
+      (cid) => this.allocator.release(cid),
+      liveIds,
     );
-    const stale = attached.filter((v) => !liveVeths.has(v));
-    if (stale.length > 0)
-      await ipBatch(deleteLinkLines(stale), { force: true }).catch(() => undefined);
-
-    const dead = Object.keys(this.record.endpoints).filter((cid) => !liveIds.has(cid));
-    for (const cid of dead) {
-      delete this.record.endpoints[cid];
-      this.allocator.release(cid);
-    }
     await this.writer.save();
     for (const net of this.users.all()) {
       const n = await net.reconcile(liveIds).catch((err: unknown) => {
@@ -833,11 +826,8 @@ export class NetworkManager {
     for (const [cid, ep] of live) {
       if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
     }
-    if (stale.length + dead.length + deadNs.length > 0) {
-      this.log.info(
-        { endpoints: dead.length, veths: stale.length, netns: deadNs.length },
-        'reconciled network state',
-      );
+    if (freed + deadNs.length > 0) {
+      this.log.info({ endpointsAndVeths: freed, netns: deadNs.length }, 'reconciled network state');
     }
     this.fillSpare();
   }
@@ -871,7 +861,7 @@ export class NetworkManager {
     await this.users.dns.close();
     this.spare = undefined;
     await this.settled();
-    const veths = await this.attachedVeths().catch(() => []);
+    const veths = await vethsOnBridge(this.bridge.name).catch(() => []);
     await ipBatch(deleteLinkLines([...veths, this.bridge.name]), { force: true }).catch(
       () => undefined,
     );
@@ -904,22 +894,6 @@ export class NetworkManager {
       macAddress: rec.macAddress,
       hostVeth: rec.hostVeth,
     };
-  }
-
-  /** veth devices enslaved to our bridge. */
-  private async attachedVeths(): Promise<string[]> {
-    const links = await ipJson<LinkAddrEntry>(['-d', 'link', 'show', 'master', this.bridge.name]);
-    return links.filter((l) => l.linkinfo?.info_kind === 'veth').map((l) => l.ifname);
-  }
-
-  private async deleteVeths(names: readonly string[]): Promise<void> {
-    try {
-      await ipBatch(deleteLinkLines(names));
-    } catch (err) {
-      const stderr = (err as { stderr?: unknown }).stderr;
-      if (typeof stderr === 'string' && isNoSuchDevice(stderr)) return;
-      throw err;
-    }
   }
 }
 

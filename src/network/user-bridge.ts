@@ -16,12 +16,13 @@ import {
   attachLines,
   containerVethLines,
   deleteLinkLines,
+  deleteLinks,
+  dropDeadEndpoints,
   enableRouteLocalnet,
   hostVethLines,
   ipBatch,
-  ipJson,
-  isNoSuchDevice,
   type LinkAddrEntry,
+  vethsOnBridge,
 } from './iproute.js';
 import { portRules, type BridgeRuleSpec } from './iptables.js';
 import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
@@ -158,7 +159,7 @@ export class UserBridge {
 
   /** Delete the bridge and whatever veths are still on it. */
   async removeDevice(): Promise<void> {
-    const veths = await this.attachedVeths().catch(() => []);
+    const veths = await vethsOnBridge(this.bridgeName).catch(() => []);
     await ipBatch(deleteLinkLines([...veths, this.bridgeName]), { force: true }).catch(
       () => undefined,
     );
@@ -234,7 +235,7 @@ export class UserBridge {
         }
       } catch (err) {
         await saved.catch(() => undefined);
-        await this.deleteVeth(rec.hostVeth).catch(() => undefined);
+        await deleteLinks([rec.hostVeth]).catch(() => undefined);
         // A conflict means the namespace already existed: not ours to remove.
         if (opts.createNetns && errorKind(err) !== 'conflict')
           await netns.removeNetns(netnsPath).catch(() => undefined);
@@ -282,7 +283,7 @@ export class UserBridge {
       const rec = this.record.endpoints[cid];
       if (!rec) return undefined;
       delete this.record.endpoints[cid];
-      await this.deleteVeth(rec.hostVeth).catch((err: unknown) =>
+      await deleteLinks([rec.hostVeth]).catch((err: unknown) =>
         this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting veth'),
       );
       this.allocator.release(cid);
@@ -293,22 +294,14 @@ export class UserBridge {
 
   /** At daemon start: free endpoints of containers not running, and veths nobody owns. */
   async reconcile(liveIds: ReadonlySet<string>): Promise<number> {
-    const attached = await this.attachedVeths().catch(() => []);
-    const live = new Set(
-      Object.entries(this.record.endpoints)
-        .filter(([cid]) => liveIds.has(cid))
-        .map(([, ep]) => ep.hostVeth),
+    const n = await dropDeadEndpoints(
+      this.bridgeName,
+      this.record.endpoints,
+      (cid) => this.allocator.release(cid),
+      liveIds,
     );
-    const stale = attached.filter((v) => !live.has(v));
-    if (stale.length > 0)
-      await ipBatch(deleteLinkLines(stale), { force: true }).catch(() => undefined);
-    const dead = Object.keys(this.record.endpoints).filter((cid) => !liveIds.has(cid));
-    for (const cid of dead) {
-      delete this.record.endpoints[cid];
-      this.allocator.release(cid);
-    }
-    if (dead.length > 0) await this.writer.save();
-    return stale.length + dead.length;
+    if (n > 0) await this.writer.save();
+    return n;
   }
 
   toEndpoint(rec: EndpointRecord): Endpoint {
@@ -321,20 +314,5 @@ export class UserBridge {
       macAddress: rec.macAddress,
       hostVeth: rec.hostVeth,
     };
-  }
-
-  private async attachedVeths(): Promise<string[]> {
-    const links = await ipJson<LinkAddrEntry>(['-d', 'link', 'show', 'master', this.bridgeName]);
-    return links.filter((l) => l.linkinfo?.info_kind === 'veth').map((l) => l.ifname);
-  }
-
-  private async deleteVeth(name: string): Promise<void> {
-    try {
-      await ipBatch(deleteLinkLines([name]));
-    } catch (err) {
-      const stderr = (err as { stderr?: unknown }).stderr;
-      if (typeof stderr === 'string' && isNoSuchDevice(stderr)) return;
-      throw err;
-    }
   }
 }

@@ -1,7 +1,6 @@
 export { DockerfileError } from './errors.js';
 export { expandInstruction, expandWord, type ExpandContext } from './expand.js';
 export {
-  parseGoDuration,
   parseJsonArray,
   readDockerfile,
   type CommandForm,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { expandInstruction } from './expand.js';
-import { parseGoDuration, readDockerfile, type Instruction } from './instructions.js';
+import { parseGoDuration } from '../../api-types/index.js';
+import { readDockerfile, type Instruction } from './instructions.js';
 import { parseDockerfile } from './parser.js';
 
 /** The instructions of the single stage, without line bookkeeping. */
@@ -433,5 +434,5 @@ describe('Go durations', () => {
     ['0', 0],
   ])('%s', (s, ns) => expect(parseGoDuration(s)).toBe(ns));
   it('rejects a number without unit', () =>
-    expect(() => parseGoDuration('5')).toThrow('time: invalid duration "5"'));
+    expect(() => parseGoDuration('5')).toThrow('time: missing unit in duration "5"'));
 });

@@ -4,6 +4,7 @@
  * kept as written: variable substitution happens when the stage runs (expand.ts), because
  * it depends on the build args and the ENV of the stage so far.
  */
+import { parseGoDuration } from '../../api-types/index.js';
 import { DockerfileError } from './errors.js';
 import { FLAG_SPECS, parseFlags, type ParsedFlags } from './flags.js';
 import { parseDockerfile, splitWords, type Directives, type Heredoc, type Node } from './parser.js';
@@ -150,27 +151,6 @@ export function parseJsonArray(rest: string): string[] | undefined {
   if (!value.every((v) => typeof v === 'string'))
     throw new Error('when using JSON array syntax, arrays must be comprised of strings only');
   return value as string[];
-}
-
-/** Go's time.ParseDuration, in nanoseconds. */
-export function parseGoDuration(s: string): number {
-  const units: Record<string, number> = {
-    ns: 1,
-    us: 1e3,
-    µs: 1e3,
-    μs: 1e3,
-    ms: 1e6,
-    s: 1e9,
-    m: 60e9,
-    h: 3600e9,
-  };
-  const m = /^([-+]?)((?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h))+|0)$/.exec(s);
-  if (!m || s === '') throw new Error(`time: invalid duration ${JSON.stringify(s)}`);
-  let total = 0;
-  for (const part of m[2]!.matchAll(/(\d*\.?\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * units[part[2]!]!;
-  }
-  return Math.round(m[1] === '-' ? -total : total);
 }
 
 function whitespaceWords(rest: string): string[] {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROOT, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 import { ptyRun, q } from '../../harness/pty.js';
+import { writeContext } from './helpers.js';
 
 let d: DaemonHandle;
 let tmp: string;
@@ -22,14 +23,8 @@ afterAll(async () => {
   if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
 });
 
-async function context(name: string, files: Record<string, string>): Promise<string> {
-  const dir = path.join(tmp, name);
-  for (const [rel, content] of Object.entries(files)) {
-    await fsp.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await fsp.writeFile(path.join(dir, rel), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>): Promise<string> =>
+  writeContext(tmp, name, files);
 
 function ok(r: { code: number; stdout: string; stderr: string }): string {
   if (r.code !== 0)
