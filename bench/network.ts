@@ -20,8 +20,22 @@ function dk(e: Engine, args: string[]): string {
   return r.stdout.toString().trim();
 }
 
-/** Sends TRANSFER_MB to host:port and resolves with MB/s once the receiver closes. */
-function transfer(host: string, port: number): Promise<number> {
+/**
+ * Sends TRANSFER_MB to host:port and resolves with MB/s once the receiver closes. A refused
+ * connect (the sink not listening yet) is retried for a moment.
+ */
+async function transfer(host: string, port: number): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await transferOnce(host, port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function transferOnce(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(1 << 20);
     let left = TRANSFER_MB;
@@ -44,7 +58,7 @@ function transfer(host: string, port: number): Promise<number> {
   });
 }
 
-/** A receiver that discards one connection after another, published on `publish`. */
+/** A persistent receiver (busybox `nc -ll -e`) that discards what it gets, published on `publish`. */
 function startSink(e: Engine, name: string, network: string, publish: string[]): void {
   dk(e, [
     'run',
@@ -57,7 +71,7 @@ function startSink(e: Engine, name: string, network: string, publish: string[]):
     'busybox',
     'sh',
     '-c',
-    'while true; do nc -l -p 5000 > /dev/null; done',
+    'nc -ll -p 5000 -e sh -c "cat > /dev/null"',
   ]);
 }
 
