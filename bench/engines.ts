@@ -103,14 +103,7 @@ export async function startWharf(base: string): Promise<Engine> {
       // The exec root holds a bind mount (netns/): unmount before removing it.
       spawnSync('umount', ['-l', '/run/wharf-bench/netns']);
       rmSync('/run/wharf-bench', { recursive: true, force: true });
-      for (const [t, c, j] of [
-        ['filter', 'FORWARD', 'WHARFBENCH-FORWARD'],
-        ['nat', 'POSTROUTING', 'WHARFBENCH-POSTROUTING'],
-      ] as const) {
-        spawnSync('iptables', ['-t', t, '-D', c, '-j', j]);
-        spawnSync('iptables', ['-t', t, '-F', j]);
-        spawnSync('iptables', ['-t', t, '-X', j]);
-      }
+      removeChains('WHARFBENCH');
     },
   };
 }
@@ -165,4 +158,31 @@ export async function startDocker(
 
 export function row(label: string, w: string, d?: string, target?: string): string {
   return `${label.padEnd(52)} ${w.padStart(10)} ${(d ?? '-').padStart(10)}   ${target ?? ''}`;
+}
+
+/**
+ * Delete every iptables chain named `<prefix>-…` (the bench daemon's) and the rules that
+ * jump to them, in the filter and nat tables; nothing else is touched.
+ */
+export function removeChains(prefix: string): void {
+  for (const table of ['filter', 'nat']) {
+    const rules = spawnSync('iptables', ['-t', table, '-S']).stdout.toString().split('\n');
+    for (const rule of rules) {
+      if (
+        rule.startsWith('-A ') &&
+        rule.includes(`-j ${prefix}-`) &&
+        !rule.startsWith(`-A ${prefix}-`)
+      ) {
+        spawnSync('iptables', ['-t', table, ...rule.replace(/^-A /, '-D ').split(' ')]);
+      }
+    }
+    for (const rule of rules) {
+      const chain = /^-N (\S+)$/.exec(rule)?.[1];
+      if (chain?.startsWith(`${prefix}-`)) spawnSync('iptables', ['-t', table, '-F', chain]);
+    }
+    for (const rule of rules) {
+      const chain = /^-N (\S+)$/.exec(rule)?.[1];
+      if (chain?.startsWith(`${prefix}-`)) spawnSync('iptables', ['-t', table, '-X', chain]);
+    }
+  }
 }
