@@ -39,6 +39,7 @@ export interface DaemonHandle {
   output(): string;
   /** SIGKILL the daemon (containers keep running) — restart with `restart()`. */
   crash(): Promise<void>;
+  /** Start the daemon again, after stopping it with SIGTERM if it still runs. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -183,7 +184,8 @@ export async function startDaemon(
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (!alive) throw new Error(`wharfd exited: ${Buffer.concat(logs).toString()}`);
-      if (await ping(socket)) return;
+      // The answer must come from this process (it still runs after the ping).
+      if ((await ping(socket)) && alive) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`wharfd did not answer /_ping: ${Buffer.concat(logs).toString()}`);
@@ -222,6 +224,12 @@ export async function startDaemon(
       await exited();
     },
     restart: async () => {
+      // A restart of a running daemon stops it first: launching beside it would find the
+      // old one answering on the socket (and the new one refused the data root).
+      if (alive) {
+        child.kill('SIGTERM');
+        await exited();
+      }
       await launch();
     },
     stop: async () => {
