@@ -108,6 +108,34 @@ describe('blobs', () => {
     expect(await errorCode(again)).toBe('BLOB_UNKNOWN');
   });
 
+  it('serves large blobs whole and in ranges, and survives a client that leaves mid-blob', async () => {
+    const repo = uniqueRepo('big');
+    const blob = randomBlob(9 * 1024 * 1024 + 123); // several read buffers, an odd tail
+    const digest = sha256(blob);
+    await pushBlob(url, repo, blob);
+    const whole = Buffer.from(
+      await (await fetch(`${url}/v2/${repo}/blobs/${digest}`)).arrayBuffer(),
+    );
+    expect(sha256(whole)).toBe(digest);
+    const part = await fetch(`${url}/v2/${repo}/blobs/${digest}`, {
+      headers: { Range: 'bytes=1048570-3145740' },
+    });
+    expect(part.status).toBe(206);
+    expect(Buffer.from(await part.arrayBuffer()).equals(blob.subarray(1048570, 3145741))).toBe(
+      true,
+    );
+    for (let i = 0; i < 3; i++) {
+      const abort = new AbortController();
+      const r = await fetch(`${url}/v2/${repo}/blobs/${digest}`, { signal: abort.signal });
+      await r.body!.getReader().read(); // the first bytes, then the client is gone
+      abort.abort();
+    }
+    const again = Buffer.from(
+      await (await fetch(`${url}/v2/${repo}/blobs/${digest}`)).arrayBuffer(),
+    );
+    expect(sha256(again)).toBe(digest);
+  });
+
   it('rejects a wrong or malformed digest and leaves nothing behind', async () => {
     const repo = uniqueRepo('digest');
     const data = randomBlob(1000);
