@@ -3,6 +3,7 @@
  * and the build backend the API's /build route calls. Kept apart from engine.ts, which only
  * constructs it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -19,14 +20,9 @@ import {
   parseNormalizedNamed,
   repoTagReference,
   type ImageStore,
+  type Lease,
 } from '../images/index.js';
-import {
-  MediaType,
-  sha256Digest,
-  type Descriptor,
-  type Digest,
-  type Manifest,
-} from '../oci/index.js';
+import { chainIDs, MediaType, type Descriptor, type Digest } from '../oci/index.js';
 import type { OverlaySnapshotter } from '../snapshots/index.js';
 
 /** Demultiplex docker's 8-byte-header frames (a non-tty container's log stream). */
@@ -90,6 +86,15 @@ export function wireBuilder(deps: {
 }): BuildWiring {
   const { images, snapshotter } = deps;
   const running = new Map<string, RunImage>();
+  // Each build holds one lease on every layer and blob it finds or makes (its base, cached
+  // steps, new layers) until it ends, so an rmi or a prune beside it cannot take them away.
+  // The ports are shared by all builds; the build they serve is the async context's.
+  const buildLease = new AsyncLocalStorage<Lease>();
+  const lease = (): Lease => {
+    const l = buildLease.getStore();
+    if (!l) throw new Error('builder port called outside a build');
+    return l;
+  };
   const ports: BuilderPorts = {
     images: {
       resolve: async (ref) => {
@@ -97,6 +102,7 @@ export function wireBuilder(deps: {
         const layers = rec.layers ?? [];
         if (layers.length !== rec.config.rootfs.diff_ids.length)
           throw invalidArgument(`image ${ref} has no layer blobs to build on`);
+        lease().hold(...chainIDs(rec.config.rootfs.diff_ids), ...layers.map((l) => l.digest));
         return { id: rec.id, config: rec.config, layers };
       },
       pull: async (ref, onMessage, signal, registryAuth) => {
@@ -109,7 +115,7 @@ export function wireBuilder(deps: {
         );
       },
       ingestLayer: async (tar, parent) => {
-        const { blob, layer } = await images.ingestLayer(tar, parent);
+        const { blob, layer } = await images.ingestLayer(tar, parent, lease());
         const descriptor: Descriptor = {
           mediaType: layer.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer,
           digest: blob.digest,
@@ -118,30 +124,11 @@ export function wireBuilder(deps: {
         return { descriptor, diffID: layer.diffID, chainID: layer.chainID };
       },
       createImage: async (config, layers, refs) => {
-        const configBytes = Buffer.from(JSON.stringify(config));
-        const configDigest = sha256Digest(configBytes);
-        await images.content.put(configBytes, { digest: configDigest });
-        const manifest: Manifest = {
-          schemaVersion: 2,
-          mediaType: MediaType.OciManifest,
-          config: {
-            mediaType: MediaType.OciConfig,
-            digest: configDigest,
-            size: configBytes.length,
-          },
-          layers,
-        };
-        const manifestBytes = Buffer.from(JSON.stringify(manifest));
-        const manifestDesc: Descriptor = {
-          mediaType: MediaType.OciManifest,
-          ...(await images.content.put(manifestBytes)),
-        };
-        const { id } = await images.createImage({
+        const { id } = await images.storeImage({
           config,
-          configDigest,
-          manifest: manifestDesc,
           layers,
           refs: refs.map((r) => repoTagReference(r)),
+          lease: lease(),
         });
         for (const r of refs)
           deps.events.publish('image', 'tag', { ID: id, Attributes: { name: r } });
@@ -159,8 +146,8 @@ export function wireBuilder(deps: {
         return size;
       },
       hasLayers: async (layers, chainID) => {
-        if (chainID !== undefined && !(await snapshotter.hasLayer(chainID))) return false;
-        for (const l of layers) if (!(await images.content.has(l.digest))) return false;
+        if (chainID !== undefined && !(await images.hasLayer(lease(), chainID))) return false;
+        for (const l of layers) if (!(await images.hasBlob(lease(), l.digest))) return false;
         return true;
       },
     },
@@ -232,7 +219,12 @@ export function wireBuilder(deps: {
       build: async (o, emit, signal) => {
         // Tags are checked (and normalised: `foo` → `foo:latest`) before any work.
         const tags = o.tags.map((t) => familiarString(repoTagReference(t)));
-        return builder.build({ ...o, tags }, emit, signal);
+        const l = images.lease();
+        try {
+          return await buildLease.run(l, () => builder.build({ ...o, tags }, emit, signal));
+        } finally {
+          l.release();
+        }
       },
       prune: async () => {
         const { deleted, reclaimed } = await builder.cache.prune();

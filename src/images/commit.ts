@@ -2,18 +2,12 @@
 import type { Readable } from 'node:stream';
 
 import { invalidArgument } from '../common/index.js';
-import {
-  MediaType,
-  sha256Digest,
-  type Descriptor,
-  type Digest,
-  type ImageConfig,
-  type ImageConfigConfig,
-  type Manifest,
-} from '../oci/index.js';
+import type { Descriptor, Digest, ImageConfig, ImageConfigConfig } from '../oci/index.js';
 import { applyChanges } from './changes.js';
 import { layerMediaType, type ImageStore } from './image-store.js';
-import { repoTagReference } from './reference.js';
+import type { Lease } from './lease.js';
+import type { ImageRecord } from './records.js';
+import { repoTagReference, type Reference } from './reference.js';
 
 export interface CommitOptions {
   /** The image the container was created from (its ID). */
@@ -42,8 +36,23 @@ export interface CommitOptions {
 export async function commitImage(store: ImageStore, opts: CommitOptions): Promise<{ id: Digest }> {
   const ref = opts.ref ? repoTagReference(opts.ref) : undefined;
   const parent = store.resolveSync(opts.parent);
+  const lease = store.lease();
+  try {
+    return await commitLayer(store, opts, parent, ref, lease);
+  } finally {
+    lease.release();
+  }
+}
+
+async function commitLayer(
+  store: ImageStore,
+  opts: CommitOptions,
+  parent: ImageRecord,
+  ref: Reference | undefined,
+  lease: Lease,
+): Promise<{ id: Digest }> {
   const runtime = applyChanges(opts.config, opts.changes ?? []);
-  const { blob, layer } = await store.ingestLayer(opts.layer, parent.chainID);
+  const { blob, layer } = await store.ingestLayer(opts.layer, parent.chainID, lease);
   const created = new Date().toISOString();
   const history = [
     ...(parent.config.history ?? []),
@@ -66,9 +75,6 @@ export async function commitImage(store: ImageStore, opts: CommitOptions): Promi
     rootfs: { type: 'layers', diff_ids: [...parent.config.rootfs.diff_ids, layer.diffID] },
     history,
   };
-  const configBytes = Buffer.from(JSON.stringify(config));
-  const configDigest = sha256Digest(configBytes);
-  await store.content.put(configBytes, { digest: configDigest });
   const layers: Descriptor[] = [
     ...(parent.layers ?? []),
     { mediaType: layerMediaType(layer.compression), digest: blob.digest, size: blob.size },
@@ -76,22 +82,5 @@ export async function commitImage(store: ImageStore, opts: CommitOptions): Promi
   if (layers.length !== config.rootfs.diff_ids.length) {
     throw invalidArgument(`image ${opts.parent} has no layer blobs to build on`);
   }
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.OciManifest,
-    config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
-    layers,
-  };
-  const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const manifestDesc: Descriptor = {
-    mediaType: MediaType.OciManifest,
-    ...(await store.content.put(manifestBytes)),
-  };
-  return store.createImage({
-    config,
-    configDigest,
-    manifest: manifestDesc,
-    layers,
-    refs: ref ? [ref] : [],
-  });
+  return store.storeImage({ config, layers, refs: ref ? [ref] : [], lease });
 }

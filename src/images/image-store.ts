@@ -33,6 +33,7 @@ import type { Snapshotter } from '../snapshots/index.js';
 import { applyChanges } from './changes.js';
 import { danglingFilter, matchLabels, validateFilters } from './filters.js';
 import { deleteImage, type DeleteResponseItem, type RemoveOptions } from './image-delete.js';
+import { LeaseTable, type Lease } from './lease.js';
 import type { ImageRecord, RefsFile } from './records.js';
 import {
   familiarMatch,
@@ -70,6 +71,7 @@ export class ImageStore {
   /** @internal normalised reference string → image ID */
   readonly refs = new Map<string, Digest>();
   private readonly lock = new KeyedMutex();
+  private readonly leases = new LeaseTable();
 
   private constructor(
     private readonly root: string,
@@ -165,7 +167,22 @@ export class ImageStore {
   async import(body: Readable, opts: ImportOptions = {}): Promise<{ id: string }> {
     const ref = opts.ref ? repoTagReference(opts.ref) : undefined;
     const runtimeConfig = applyChanges({}, opts.changes ?? []);
-    const { blob, layer } = await this.ingestLayer(body);
+    const lease = this.lease();
+    try {
+      return await this.importLayer(body, ref, runtimeConfig, opts, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async importLayer(
+    body: Readable,
+    ref: Reference | undefined,
+    runtimeConfig: ReturnType<typeof applyChanges>,
+    opts: ImportOptions,
+    lease: Lease,
+  ): Promise<{ id: string }> {
+    const { blob, layer } = await this.ingestLayer(body, undefined, lease);
     const created = (opts.created ?? new Date()).toISOString();
     const comment = opts.message || 'Imported from -';
     const config: ImageConfig = {
@@ -177,46 +194,43 @@ export class ImageStore {
       os: 'linux',
       rootfs: { type: 'layers', diff_ids: [layer.diffID] },
     };
-    const configBytes = Buffer.from(JSON.stringify(config));
-    const id = sha256Digest(configBytes);
-    await this.content.put(configBytes, { digest: id });
+    const { id } = await this.storeImage({
+      config,
+      layers: [
+        { mediaType: layerMediaType(layer.compression), digest: blob.digest, size: blob.size },
+      ],
+      refs: ref ? [ref] : [],
+      lease,
+    });
+    return { id };
+  }
+
+  /**
+   * Record an image made here (import, commit, build): its config and an OCI manifest go
+   * into the content store, then the record (createImage). `layers` are committed blobs and
+   * layers held by `lease`.
+   */
+  async storeImage(opts: {
+    config: ImageConfig;
+    layers: Descriptor[];
+    refs: Reference[];
+    lease: Lease;
+  }): Promise<{ id: Digest; updated: boolean }> {
+    const configBytes = Buffer.from(JSON.stringify(opts.config));
+    const configDigest = sha256Digest(configBytes);
+    await this.content.put(configBytes, { digest: configDigest });
     const manifest: Manifest = {
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
-      config: { mediaType: MediaType.OciConfig, digest: id, size: configBytes.length },
-      layers: [
-        {
-          mediaType: layerMediaType(layer.compression),
-          digest: blob.digest,
-          size: blob.size,
-        },
-      ],
+      config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
+      layers: opts.layers,
     };
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
     const manifestDesc: Descriptor = {
       mediaType: MediaType.OciManifest,
       ...(await this.content.put(manifestBytes)),
     };
-    await this.mutate(async () => {
-      const now = new Date().toISOString();
-      const prev = this.images.get(id);
-      await this.saveRecord({
-        schemaVersion: 1,
-        id,
-        manifest: manifestDesc,
-        layers: manifest.layers,
-        chainID: layer.chainID,
-        size: layer.size,
-        ...(ref || prev?.lastTagTime ? { lastTagTime: ref ? now : prev?.lastTagTime } : {}),
-        config,
-      });
-      if (ref) {
-        this.refs.set(referenceString(ref), id);
-        await this.saveRefs();
-      }
-    });
-    this.logger.info({ id, ref: ref && familiarString(ref) }, 'image imported');
-    return { id };
+    return this.createImage({ ...opts, configDigest, manifest: manifestDesc });
   }
 
   /**
@@ -230,11 +244,26 @@ export class ImageStore {
     manifest: Descriptor;
     layers: Descriptor[];
     refs: Reference[];
+    /** The caller's lease on the layers and blobs (held until this returns). */
+    lease: Lease;
   }): Promise<{ id: Digest; updated: boolean }> {
     const id = opts.configDigest;
     const chain = chainIDs(opts.config.rootfs.diff_ids);
+    // Each must exist, checked under the lease: nothing can remove it between here and the
+    // record (a concurrent rmi or prune that got there first makes this a clear failure).
+    const blobs = [opts.configDigest, opts.manifest.digest, ...opts.layers.map((l) => l.digest)];
+    for (const d of blobs) {
+      if (!(await this.hasBlob(opts.lease, d))) {
+        throw notFound(`blob ${d} was removed while the image was being made`);
+      }
+    }
     let size = 0;
-    for (const c of chain) size += (await this.snapshots.layer(c)).size; // each must exist
+    for (const c of chain) {
+      if (!(await this.hasLayer(opts.lease, c))) {
+        throw notFound(`layer ${c} was removed while the image was being made`);
+      }
+      size += (await this.snapshots.layer(c)).size;
+    }
     return this.mutate(async () => {
       const prev = this.images.get(id);
       const changed = opts.refs.filter((r) => this.refs.get(referenceString(r)) !== id);
@@ -271,7 +300,7 @@ export class ImageStore {
    * @internal Feed one body to the content store (as sent) and to the snapshotter (unpacked
    * on `parent`, a chain ID). On failure neither keeps anything no image uses.
    */
-  async ingestLayer(body: Readable, parent?: Digest) {
+  async ingestLayer(body: Readable, parent: Digest | undefined, lease: Lease) {
     const toContent = new PassThrough();
     const toLayer = new PassThrough();
     body.on('error', (e) => {
@@ -300,16 +329,38 @@ export class ImageStore {
       if (layer.status === 'fulfilled') await this.dropUnusedLayer(layer.value.chainID);
       throw layer.status === 'rejected' ? layer.reason : (blob as PromiseRejectedResult).reason;
     }
+    lease.hold(blob.value.digest, layer.value.chainID);
     return { blob: blob.value, layer: layer.value };
   }
 
-  /** @internal Delete a blob no image's manifest/config mentions. */
+  /**
+   * A lease for an operation about to reference layers and blobs (lease.ts). Hold what the
+   * operation finds present before checking it (`hasLayer`/`hasBlob`), hold what it adds,
+   * and release once its image record is written or it failed.
+   */
+  lease(): Lease {
+    return this.leases.take();
+  }
+
+  /** Whether a layer exists, under `lease` and ordered against any drop of it. */
+  hasLayer(lease: Lease, chainID: Digest): Promise<boolean> {
+    return lease.has(chainID, (c) => this.snapshots.hasLayer(c));
+  }
+
+  /** Whether a blob exists, under `lease` and ordered against any drop of it. */
+  hasBlob(lease: Lease, digest: Digest): Promise<boolean> {
+    return lease.has(digest, (d) => this.content.has(d));
+  }
+
+  /** @internal Delete a blob no image's manifest/config mentions and no lease holds. */
   async dropUnusedBlob(digest: Digest): Promise<void> {
-    const used = [...this.images.values()].some(
-      (r) =>
-        r.id === digest || r.manifest?.digest === digest || this.layerBlobs(r).includes(digest),
-    );
-    if (!used) await this.content.delete(digest);
+    await this.leases.guarded(digest, async () => {
+      const used = [...this.images.values()].some(
+        (r) =>
+          r.id === digest || r.manifest?.digest === digest || this.layerBlobs(r).includes(digest),
+      );
+      if (!used && !this.leases.held(digest)) await this.content.delete(digest);
+    });
   }
 
   /** @internal */
@@ -317,22 +368,29 @@ export class ImageStore {
     return (r.layers ?? []).map((d) => d.digest);
   }
 
-  /** @internal Remove a layer (and its unused parents) that no image needs; false if kept. */
+  /** @internal Remove a layer (and its unused parents) that no image or lease needs. */
   async dropUnusedLayer(chainID: Digest): Promise<Digest[]> {
-    const needed = new Set<Digest>();
-    for (const r of this.images.values())
-      for (const c of chainIDs(r.config.rootfs.diff_ids)) needed.add(c);
     const removed: Digest[] = [];
-    for (let c: Digest | undefined = chainID; c !== undefined && !needed.has(c);) {
-      const parent: Digest | undefined = (await this.snapshots.layer(c)).parent;
-      try {
-        await this.snapshots.removeLayer(c);
-      } catch (err) {
-        if (errorKind(err) === 'conflict') break; // a container (or a child layer) still uses it
-        throw err;
-      }
-      removed.push(c);
-      c = parent;
+    for (let c: Digest | undefined = chainID; c !== undefined;) {
+      const layer: Digest = c;
+      const next = await this.leases.guarded(layer, async () => {
+        if (this.leases.held(layer)) return { stop: true };
+        for (const r of this.images.values()) {
+          if (chainIDs(r.config.rootfs.diff_ids).includes(layer)) return { stop: true };
+        }
+        const parent: Digest | undefined = (await this.snapshots.layer(layer)).parent;
+        try {
+          await this.snapshots.removeLayer(layer);
+        } catch (err) {
+          // a container (or a child layer) still uses it
+          if (errorKind(err) === 'conflict') return { stop: true };
+          throw err;
+        }
+        return { stop: false, parent };
+      });
+      if (next.stop) break;
+      removed.push(layer);
+      c = next.parent;
     }
     return removed;
   }

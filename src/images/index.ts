@@ -1,6 +1,7 @@
 export { applyChanges } from './changes.js';
 export type { DeleteResponseItem, ImageUser, RemoveOptions } from './image-delete.js';
 export { ImageStore, type ImportOptions } from './image-store.js';
+export type { Lease } from './lease.js';
 export { pruneImages, type PruneResult } from './image-prune.js';
 export { imagesDiskUsage, type ImagesDiskUsage } from './disk-usage.js';
 export { commitImage, type CommitOptions } from './commit.js';

@@ -16,6 +16,7 @@ import { decompressed, detectCompression, type Compression } from '../archive/in
 import { errorMessage, invalidArgument, type Logger } from '../common/index.js';
 import { chainIDs, MediaType, sha256Digest, type Descriptor, type Digest } from '../oci/index.js';
 import { layerMediaType, type ImageStore } from './image-store.js';
+import type { Lease } from './lease.js';
 import { planLoad, type ImagePlan, type LayerSource } from './load-plan.js';
 import { SpooledArchive } from './load-spool.js';
 import { shortLayerId, throttledProgress, type ProgressEvent } from './progress.js';
@@ -57,16 +58,22 @@ export class ImageLoader {
       const added = { blobs: [] as Digest[], layers: [] as Digest[] };
       const ingested: Array<{ plan: ImagePlan; layers: Descriptor[] }> = [];
       const out: LoadedImage[] = [];
+      const lease = this.store.lease();
       try {
         for (const plan of plans) {
-          ingested.push({ plan, layers: await this.ingest(arc, plan, added, sink, opts) });
+          ingested.push({ plan, layers: await this.ingest(arc, plan, added, lease, sink, opts) });
         }
-        for (const { plan, layers } of ingested) out.push(await this.register(plan, layers, sink));
+        for (const { plan, layers } of ingested) {
+          out.push(await this.register(plan, layers, lease, sink));
+        }
       } catch (err) {
-        // Only what no recorded image uses is dropped: images registered before a failure
-        // (and anything a concurrent pull has recorded meanwhile) keep their blobs and layers.
+        // Only what no recorded image uses and no other operation holds is dropped: images
+        // registered before a failure, and what a concurrent pull has or needs, stay.
+        lease.release();
         await this.rollback(added);
         throw err;
+      } finally {
+        lease.release();
       }
       return out;
     } finally {
@@ -79,10 +86,12 @@ export class ImageLoader {
     arc: SpooledArchive,
     plan: ImagePlan,
     added: { blobs: Digest[]; layers: Digest[] },
+    lease: Lease,
     sink: (e: LoadEvent) => void,
     opts: { quiet?: boolean },
   ): Promise<Descriptor[]> {
     const { content, snapshots } = this.store;
+    lease.hold(plan.configDigest);
     await content.put(plan.configBytes, { digest: plan.configDigest });
     added.blobs.push(plan.configDigest);
     const diffIDs = plan.config.rootfs.diff_ids;
@@ -95,7 +104,7 @@ export class ImageLoader {
       };
       const mediaType =
         layer.mediaType ?? mediaTypeOf(detectCompression(await arc.head(layer.name)));
-      if (await this.alreadyHave(file, layer, diffIDs[i]!, chain[i]!, sink, opts)) {
+      if (await this.alreadyHave(file, layer, diffIDs[i]!, chain[i]!, lease, sink, opts)) {
         const { size } = await content.info(diffIDs[i]!);
         out.push({ mediaType, digest: diffIDs[i]!, size });
         continue;
@@ -107,7 +116,8 @@ export class ImageLoader {
         })
         .catch(fail);
       added.blobs.push(info.digest);
-      if (await snapshots.hasLayer(chain[i]!)) {
+      lease.hold(info.digest);
+      if (await this.store.hasLayer(lease, chain[i]!)) {
         // Already unpacked by another image: still check this blob is that layer.
         if (info.digest !== diffIDs[i]) await this.checkDiffID(file, diffIDs[i]!).catch(fail);
       } else {
@@ -133,12 +143,13 @@ export class ImageLoader {
     layer: LayerSource,
     diffID: Digest,
     chainID: Digest,
+    lease: Lease,
     sink: (e: LoadEvent) => void,
     opts: { quiet?: boolean },
   ): Promise<boolean> {
     if (layer.digest !== undefined && layer.digest !== diffID) return false;
-    const { content, snapshots } = this.store;
-    if (!(await snapshots.hasLayer(chainID)) || !(await content.has(diffID))) return false;
+    if (!(await this.store.hasLayer(lease, chainID))) return false;
+    if (!(await this.store.hasBlob(lease, diffID))) return false;
     const h = createHash('sha256');
     for await (const c of this.read(file, diffID, sink, opts)) h.update(c);
     const got = `sha256:${h.digest('hex')}` as Digest;
@@ -185,6 +196,7 @@ export class ImageLoader {
   private async register(
     plan: ImagePlan,
     layers: Descriptor[],
+    lease: Lease,
     sink: (e: LoadEvent) => void,
   ): Promise<LoadedImage> {
     const { content } = this.store;
@@ -216,6 +228,7 @@ export class ImageLoader {
       manifest: manifest!,
       layers,
       refs: plan.tags,
+      lease,
     });
     for (const [t, prev] of previous) {
       if (prev !== undefined && prev !== id) {

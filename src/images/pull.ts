@@ -32,6 +32,7 @@ import {
   type Repository,
 } from '../registry/client/index.js';
 import type { ImageStore } from './image-store.js';
+import type { Lease } from './lease.js';
 import { ingestAndUnpack } from './layer-fetch.js';
 import { shortLayerId, throttledProgress, type ProgressSink } from './progress.js';
 import { familiarString, withTag, type Reference } from './reference.js';
@@ -108,21 +109,36 @@ export class ImagePuller {
     sink: ProgressSink,
     opts: PullOptions,
   ): Promise<{ id: Digest; digest: Digest; updated: boolean }> {
-    const { ref, repo, parsed } = r;
+    const { ref } = r;
     sink({
       kind: 'message',
       id: ref.digest ?? ref.tag ?? 'latest',
       status: `Pulling from ${ref.path}`,
     });
+    const lease = this.store.lease();
+    try {
+      return await this.pullLeased(r, sink, opts, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async pullLeased(
+    r: ResolvedPull,
+    sink: ProgressSink,
+    opts: PullOptions,
+    lease: Lease,
+  ): Promise<{ id: Digest; digest: Digest; updated: boolean }> {
+    const { ref, repo, parsed } = r;
     const content = this.store.content;
-    const config = await this.fetchConfig(repo, parsed.config, opts.signal);
+    const config = await this.fetchConfig(repo, parsed.config, lease, opts.signal);
     const diffIDs = config.rootfs?.diff_ids ?? [];
     if (diffIDs.length !== parsed.layers.length) {
       throw invalidArgument(
         `${familiarString(ref)}: the config lists ${diffIDs.length} layers, the manifest ${parsed.layers.length}`,
       );
     }
-    await this.fetchLayers(repo, parsed.layers, diffIDs, sink, opts.signal);
+    await this.fetchLayers(repo, parsed.layers, diffIDs, sink, lease, opts.signal);
     await content.put(r.manifest.bytes, { digest: r.manifest.digest });
     // The reference by digest (RepoDigests) names what the registry serves for the tag: the
     // index when there is one, as docker records it.
@@ -142,6 +158,7 @@ export class ImagePuller {
         size: l.size,
       })),
       refs,
+      lease,
     });
     sink({ kind: 'message', status: `Digest: ${r.top.digest}` });
     sink({
@@ -154,10 +171,11 @@ export class ImagePuller {
   private async fetchConfig(
     repo: Repository,
     desc: Descriptor,
+    lease: Lease,
     signal?: AbortSignal,
   ): Promise<ImageConfig> {
     const content = this.store.content;
-    if (!(await content.has(desc.digest))) {
+    if (!(await this.store.hasBlob(lease, desc.digest))) {
       const { stream } = await repo.fetchBlob(desc.digest, signal);
       await content.ingest(stream, { digest: desc.digest, size: desc.size }).catch((e: unknown) => {
         throw verifyError(desc.digest, e);
@@ -178,6 +196,7 @@ export class ImagePuller {
     layers: Descriptor[],
     diffIDs: Digest[],
     sink: ProgressSink,
+    lease: Lease,
     outer?: AbortSignal,
   ): Promise<void> {
     const { content, snapshots } = this.store;
@@ -192,8 +211,8 @@ export class ImagePuller {
         desc,
         i,
         id: shortLayerId(desc.digest),
-        haveLayer: await snapshots.hasLayer(chain[i]!),
-        haveBlob: await content.has(desc.digest),
+        haveLayer: await this.store.hasLayer(lease, chain[i]!),
+        haveBlob: await this.store.hasBlob(lease, desc.digest),
       })),
     );
     for (const p of plan) {
