@@ -3,6 +3,7 @@ import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { isErrno } from './errors.js';
+import { run } from './exec.js';
 
 /**
  * Write a file so that a reader (or a restart after kill -9) sees either the old content or
@@ -50,6 +51,39 @@ export async function syncDir(dir: string): Promise<void> {
     await dh.sync();
   } finally {
     await dh.close();
+  }
+}
+
+/**
+ * syncfs(2) of one filesystem (through coreutils' `sync -f`: Node has no binding), coalesced:
+ * a call resolves after a sync that started after the call, and callers arriving while one
+ * runs share the next. Layers unpacked side by side by one pull then pay for one or two
+ * flushes, not one each in chain order.
+ */
+export class FilesystemSync {
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  sync(): Promise<void> {
+    if (this.running === undefined) {
+      this.running = run(['sync', '--file-system', this.dir]).then(
+        () => void (this.running = undefined),
+        (err: unknown) => {
+          this.running = undefined;
+          throw err;
+        },
+      );
+      return this.running;
+    }
+    this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.sync();
+      });
+    return this.next;
   }
 }
 

@@ -13,6 +13,7 @@ import {
   notFound,
   readJson,
   run,
+  FilesystemSync,
   syncDir,
   writeJsonAtomic,
   type Logger,
@@ -56,11 +57,14 @@ interface SnapshotRecord {
  */
 export class OverlaySnapshotter implements Snapshotter {
   private readonly locks = new KeyedMutex();
+  private readonly fsSync: FilesystemSync;
 
   private constructor(
     readonly root: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.fsSync = new FilesystemSync(root);
+  }
 
   static async open(root: string, logger: Logger): Promise<OverlaySnapshotter> {
     const s = new OverlaySnapshotter(path.resolve(root), logger);
@@ -158,10 +162,6 @@ export class OverlaySnapshotter implements Snapshotter {
           `layer diffID mismatch: got ${applied.diffID}, expected ${opts.expectedDiffID}`,
         );
       }
-      if (opts.commitAfter !== undefined) {
-        await opts.commitAfter;
-        await checkParent();
-      }
       const chainID =
         parent === undefined ? applied.diffID : sha256Digest(`${parent} ${applied.diffID}`);
       const rec: LayerRecord = {
@@ -174,9 +174,15 @@ export class OverlaySnapshotter implements Snapshotter {
         created: new Date().toISOString(),
         link: randomLink(),
       };
-      await writeJsonAtomic(path.join(tmp, 'layer.json'), rec, 0o600);
-      // Data written by tar must be on disk before the rename makes the layer "complete".
-      await run(['sync', '--file-system', tmp]);
+      await writeJsonAtomic(path.join(tmp, 'layer.json'), rec, 0o600, { durable: false });
+      // Data written by tar must be on disk before the rename makes the layer "complete". The
+      // flush runs while the parent layer is still on its way (and is shared with the layers
+      // unpacked beside this one), not after it in chain order.
+      await this.fsSync.sync();
+      if (opts.commitAfter !== undefined) {
+        await opts.commitAfter;
+        await checkParent();
+      }
       return await this.locks.run(chainID, async () => {
         const existing = await this.readLayer(chainID);
         if (existing) return { ...publicInfo(existing), compression: applied.compression };
