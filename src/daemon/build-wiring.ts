@@ -3,7 +3,6 @@
  * and the build backend the API's /build route calls. Kept apart from engine.ts, which only
  * constructs it.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -87,103 +86,100 @@ export function wireBuilder(deps: {
   const { images, snapshotter } = deps;
   const running = new Map<string, RunImage>();
   // Each build holds one lease on every layer and blob it finds or makes (its base, cached
-  // steps, new layers) until it ends, so an rmi or a prune beside it cannot take them away.
-  // The ports are shared by all builds; the build they serve is the async context's.
-  const buildLease = new AsyncLocalStorage<Lease>();
-  const lease = (): Lease => {
-    const l = buildLease.getStore();
-    if (!l) throw new Error('builder port called outside a build');
-    return l;
+  // steps, new layers) until it ends, so an rmi or a prune beside it cannot take them away:
+  // a build gets ports bound to its lease (a Builder is cheap to make).
+  const portsFor = (held: Lease | undefined): BuilderPorts => {
+    const lease = (): Lease => {
+      if (!held) throw new Error('builder images port used outside a build');
+      return held;
+    };
+    return {
+      images: {
+        resolve: async (ref) => {
+          const rec = await images.resolve(ref);
+          const layers = rec.layers ?? [];
+          if (layers.length !== rec.config.rootfs.diff_ids.length)
+            throw invalidArgument(`image ${ref} has no layer blobs to build on`);
+          lease().hold(...chainIDs(rec.config.rootfs.diff_ids), ...layers.map((l) => l.digest));
+          return { id: rec.id, config: rec.config, layers };
+        },
+        pull: async (ref, onMessage, signal, registryAuth) => {
+          if (!deps.pull) throw notFound(`No such image: ${ref}`);
+          await deps.pull(
+            ref,
+            (e) => onMessage(toJSONMessage(e) as Record<string, unknown>),
+            signal,
+            credentialsFor(ref, registryAuth),
+          );
+        },
+        ingestLayer: async (tar, parent) => {
+          const { blob, layer } = await images.ingestLayer(tar, parent, lease());
+          const descriptor: Descriptor = {
+            mediaType: layer.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer,
+            digest: blob.digest,
+            size: blob.size,
+          };
+          return { descriptor, diffID: layer.diffID, chainID: layer.chainID };
+        },
+        createImage: async (config, layers, refs) => {
+          const { id } = await images.storeImage({
+            config,
+            layers,
+            refs: refs.map((r) => repoTagReference(r)),
+            lease: lease(),
+          });
+          for (const r of refs)
+            deps.events.publish('image', 'tag', { ID: id, Attributes: { name: r } });
+          return id;
+        },
+        dropUnused: async (layer) => {
+          let size = 0;
+          try {
+            size = (await snapshotter.layer(layer.chainID)).size;
+            if (!(await images.dropUnusedLayer(layer.chainID)).includes(layer.chainID)) size = 0;
+          } catch (err) {
+            if (errorKind(err) !== 'not-found') throw err; // gone with a child already
+          }
+          await images.dropUnusedBlob(layer.descriptor.digest);
+          return size;
+        },
+        hasLayers: async (layers, chainID) => {
+          if (chainID !== undefined && !(await images.hasLayer(lease(), chainID))) return false;
+          for (const l of layers) if (!(await images.hasBlob(lease(), l.digest))) return false;
+          return true;
+        },
+      },
+      snapshots: {
+        prepare: (key, parent) => snapshotter.prepare(key, parent),
+        mount: (key, target) => snapshotter.mount(key, target),
+        unmount: (target) => snapshotter.unmount(target),
+        remove: (key) => snapshotter.remove(key),
+        diff: (key) => overlayDiff(snapshotter.snapshotDirs(key).upper),
+      },
+      containers: {
+        register: (image) => {
+          running.set(image.id, image);
+          return () => running.delete(image.id);
+        },
+        create: async (req) => (await deps.containers().create(req)).Id,
+        start: (id) => deps.containers().start(id),
+        output: (id, signal) =>
+          demux(
+            deps
+              .containers()
+              .logs(id, { follow: true, stdout: true, stderr: true, timestamps: false }, signal),
+          ),
+        wait: (id) => deps.containers().wait(id, 'not-running'),
+        diff: async (id) => {
+          const src = await deps.containers().commitSource(id, { pause: false });
+          return { layer: src.layer, done: src.done };
+        },
+        remove: (id) => deps.containers().remove(id, { force: true, volumes: true }),
+      },
+    };
   };
-  const ports: BuilderPorts = {
-    images: {
-      resolve: async (ref) => {
-        const rec = await images.resolve(ref);
-        const layers = rec.layers ?? [];
-        if (layers.length !== rec.config.rootfs.diff_ids.length)
-          throw invalidArgument(`image ${ref} has no layer blobs to build on`);
-        lease().hold(...chainIDs(rec.config.rootfs.diff_ids), ...layers.map((l) => l.digest));
-        return { id: rec.id, config: rec.config, layers };
-      },
-      pull: async (ref, onMessage, signal, registryAuth) => {
-        if (!deps.pull) throw notFound(`No such image: ${ref}`);
-        await deps.pull(
-          ref,
-          (e) => onMessage(toJSONMessage(e) as Record<string, unknown>),
-          signal,
-          credentialsFor(ref, registryAuth),
-        );
-      },
-      ingestLayer: async (tar, parent) => {
-        const { blob, layer } = await images.ingestLayer(tar, parent, lease());
-        const descriptor: Descriptor = {
-          mediaType: layer.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer,
-          digest: blob.digest,
-          size: blob.size,
-        };
-        return { descriptor, diffID: layer.diffID, chainID: layer.chainID };
-      },
-      createImage: async (config, layers, refs) => {
-        const { id } = await images.storeImage({
-          config,
-          layers,
-          refs: refs.map((r) => repoTagReference(r)),
-          lease: lease(),
-        });
-        for (const r of refs)
-          deps.events.publish('image', 'tag', { ID: id, Attributes: { name: r } });
-        return id;
-      },
-      dropUnused: async (layer) => {
-        let size = 0;
-        try {
-          size = (await snapshotter.layer(layer.chainID)).size;
-          if (!(await images.dropUnusedLayer(layer.chainID)).includes(layer.chainID)) size = 0;
-        } catch (err) {
-          if (errorKind(err) !== 'not-found') throw err; // gone with a child already
-        }
-        await images.dropUnusedBlob(layer.descriptor.digest);
-        return size;
-      },
-      hasLayers: async (layers, chainID) => {
-        if (chainID !== undefined && !(await images.hasLayer(lease(), chainID))) return false;
-        for (const l of layers) if (!(await images.hasBlob(lease(), l.digest))) return false;
-        return true;
-      },
-    },
-    snapshots: {
-      prepare: (key, parent) => snapshotter.prepare(key, parent),
-      mount: (key, target) => snapshotter.mount(key, target),
-      unmount: (target) => snapshotter.unmount(target),
-      remove: (key) => snapshotter.remove(key),
-      diff: (key) => overlayDiff(snapshotter.snapshotDirs(key).upper),
-    },
-    containers: {
-      register: (image) => {
-        running.set(image.id, image);
-        return () => running.delete(image.id);
-      },
-      create: async (req) => (await deps.containers().create(req)).Id,
-      start: (id) => deps.containers().start(id),
-      output: (id, signal) =>
-        demux(
-          deps
-            .containers()
-            .logs(id, { follow: true, stdout: true, stderr: true, timestamps: false }, signal),
-        ),
-      wait: (id) => deps.containers().wait(id, 'not-running'),
-      diff: async (id) => {
-        const src = await deps.containers().commitSource(id, { pause: false });
-        return { layer: src.layer, done: src.done };
-      },
-      remove: (id) => deps.containers().remove(id, { force: true, volumes: true }),
-    },
-  };
-  const builder = new Builder(ports, {
-    root: deps.root,
-    cacheDir: deps.cacheDir,
-    log: deps.log,
-  });
+  const builderOpts = { root: deps.root, cacheDir: deps.cacheDir, log: deps.log };
+  const builder = new Builder(portsFor(undefined), builderOpts);
   return {
     reconcile: async (snapshotsRoot) => {
       const root = path.resolve(deps.root);
@@ -219,11 +215,15 @@ export function wireBuilder(deps: {
       build: async (o, emit, signal) => {
         // Tags are checked (and normalised: `foo` → `foo:latest`) before any work.
         const tags = o.tags.map((t) => familiarString(repoTagReference(t)));
-        const l = images.lease();
+        const lease = images.lease();
         try {
-          return await buildLease.run(l, () => builder.build({ ...o, tags }, emit, signal));
+          return await new Builder(portsFor(lease), builderOpts).build(
+            { ...o, tags },
+            emit,
+            signal,
+          );
         } finally {
-          l.release();
+          lease.release();
         }
       },
       prune: async () => {
