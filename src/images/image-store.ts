@@ -267,6 +267,9 @@ export class ImageStore {
     return this.mutate(async () => {
       const prev = this.images.get(id);
       const changed = opts.refs.filter((r) => this.refs.get(referenceString(r)) !== id);
+      if (prev?.manifest?.digest === opts.manifest.digest && changed.length === 0) {
+        return { id, updated: false }; // a rebuild or re-pull of what is recorded: no writes
+      }
       const tagged = changed.some((r) => r.tag !== undefined);
       await this.saveRecord({
         schemaVersion: 1,
