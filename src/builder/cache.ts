@@ -109,4 +109,42 @@ export class BuildCache {
     }
     return { deleted, reclaimed };
   }
+
+  /**
+   * Every record, for `system df`: its key, when it was made, the step (its history line),
+   * the layer it keeps, and the cache mounts (RUN --mount=type=cache) by id.
+   */
+  async list(): Promise<{ steps: CacheEntry[]; mounts: Array<{ id: string; dir: string }> }> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.dir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return { steps: [], mounts: [] };
+      throw err;
+    }
+    const steps: CacheEntry[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const rec = await readJson<CacheRecord>(path.join(this.dir, name)).catch(() => undefined);
+      if (!rec || rec.schemaVersion !== 1) continue;
+      steps.push({
+        key: rec.key,
+        created: rec.created,
+        description: rec.state.image.history?.at(-1)?.created_by ?? '',
+        ...(rec.layer ? { layer: rec.layer } : {}),
+      });
+    }
+    const mountsDir = path.join(this.dir, 'mounts');
+    const mounts = (await fsp.readdir(mountsDir).catch(() => [] as string[])).map((id) => ({
+      id,
+      dir: path.join(mountsDir, id),
+    }));
+    return { steps, mounts };
+  }
+}
+
+export interface CacheEntry {
+  key: string;
+  created: string;
+  description: string;
+  layer?: IngestedLayer;
 }

@@ -23,6 +23,7 @@ import {
 } from '../images/index.js';
 import { chainIDs, MediaType, type Descriptor, type Digest } from '../oci/index.js';
 import type { OverlaySnapshotter } from '../snapshots/index.js';
+import type { BuildCacheContents } from './disk-usage.js';
 
 /** Demultiplex docker's 8-byte-header frames (a non-tty container's log stream). */
 async function* demux(frames: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -64,6 +65,8 @@ export interface BuildWiring {
   reconcile(snapshotsRoot: string): Promise<void>;
   /** For the container service's image lookups: a RUN step's state, by its ID. */
   runImage(ref: string): ResolvedImage | undefined;
+  /** What the step cache holds, for `system df`. */
+  cacheContents(): Promise<BuildCacheContents>;
 }
 
 export function wireBuilder(deps: {
@@ -181,6 +184,7 @@ export function wireBuilder(deps: {
   const builderOpts = { root: deps.root, cacheDir: deps.cacheDir, log: deps.log };
   const builder = new Builder(portsFor(undefined), builderOpts);
   return {
+    cacheContents: () => builder.cache.list(),
     reconcile: async (snapshotsRoot) => {
       const root = path.resolve(deps.root);
       const mountinfo = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');

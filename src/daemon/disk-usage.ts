@@ -1,9 +1,18 @@
 /** `GET /system/df`: what images, containers, volumes and the build cache hold on disk. */
-import type { Volume } from '../api-types/index.js';
+import { promises as fsp } from 'node:fs';
+
+import type { BuildCacheRecord, Volume } from '../api-types/index.js';
 import { invalidArgument } from '../common/index.js';
 import type { Containers } from '../containers/index.js';
 import { imagesDiskUsage, type ImageStore } from '../images/index.js';
-import type { VolumeService } from '../volumes/index.js';
+import type { Digest } from '../oci/index.js';
+import { dirSize, type VolumeService } from '../volumes/index.js';
+
+/** What the builder's step cache holds (Builder.cache.list()). */
+export interface BuildCacheContents {
+  steps: Array<{ key: string; created: string; description: string; layer?: { chainID: Digest } }>;
+  mounts: Array<{ id: string; dir: string }>;
+}
 
 const TYPES = ['container', 'image', 'volume', 'build-cache'] as const;
 type DiskUsageType = (typeof TYPES)[number];
@@ -13,7 +22,7 @@ export interface DiskUsage {
   Images?: unknown[];
   Containers?: unknown[];
   Volumes?: Volume[];
-  BuildCache?: unknown[];
+  BuildCache?: BuildCacheRecord[];
 }
 
 /** The object types a `type=` query asks for; none means all, as dockerd. */
@@ -29,7 +38,12 @@ export function diskUsageTypes(requested: string[]): Set<DiskUsageType> {
 }
 
 export async function diskUsage(
-  deps: { images: ImageStore; containers: Containers; volumes: VolumeService },
+  deps: {
+    images: ImageStore;
+    containers: Containers;
+    volumes: VolumeService;
+    buildCache: () => Promise<BuildCacheContents>;
+  },
   types: Set<DiskUsageType>,
 ): Promise<DiskUsage> {
   const out: DiskUsage = {};
@@ -44,7 +58,60 @@ export async function diskUsage(
     out.Containers = await deps.containers.list({ all: true, size: true, filters: new Map() });
   }
   if (types.has('volume')) out.Volumes = await deps.volumes.usage();
-  // Not reported yet: the builder's step cache (cleared by builder prune) is left out.
-  if (types.has('build-cache')) out.BuildCache = [];
+  if (types.has('build-cache')) {
+    out.BuildCache = await buildCacheRecords(deps.images, await deps.buildCache());
+  }
+  return out;
+}
+
+/**
+ * The step cache as BuildKit's records: a step that made a layer is `regular`, sized by that
+ * layer alone, `Shared` when an image uses the layer (removing the record frees nothing), in
+ * use while a build holds it; a step without a layer (ENV, LABEL…) is a zero-size record;
+ * cache mounts are `exec.cachemount`. A record whose layer is gone (an image removal took it)
+ * is a miss for the builder and is not listed. Use counts are not kept: 0, never used.
+ */
+async function buildCacheRecords(
+  images: ImageStore,
+  cache: BuildCacheContents,
+): Promise<BuildCacheRecord[]> {
+  const layers = new Map((await images.snapshots.listLayers()).map((l) => [l.chainID, l]));
+  const used = new Set<Digest>();
+  for (const img of images.images.values()) {
+    for (let c = img.chainID; c !== undefined; c = layers.get(c)?.parent) used.add(c);
+  }
+  const out: BuildCacheRecord[] = [];
+  for (const step of cache.steps) {
+    const layer = step.layer && layers.get(step.layer.chainID);
+    if (step.layer && !layer) continue;
+    out.push({
+      ID: step.key.slice(0, 25),
+      Parents: null,
+      Type: 'regular',
+      Description: step.description,
+      InUse: layer ? images.leased(layer.chainID) : false,
+      Shared: layer ? used.has(layer.chainID) : false,
+      Size: layer?.size ?? 0,
+      CreatedAt: step.created,
+      LastUsedAt: null,
+      UsageCount: 0,
+    });
+  }
+  for (const m of cache.mounts) {
+    const st = await fsp.stat(m.dir).catch(() => undefined);
+    if (!st) continue;
+    out.push({
+      ID: m.id.slice(0, 25),
+      Parents: null,
+      Type: 'exec.cachemount',
+      Description: `cache mount ${m.id.slice(0, 12)}`,
+      InUse: false,
+      Shared: false,
+      Size: await dirSize(m.dir).catch(() => 0),
+      CreatedAt: st.birthtime.toISOString(),
+      LastUsedAt: st.mtime.toISOString(),
+      UsageCount: 0,
+    });
+  }
   return out;
 }

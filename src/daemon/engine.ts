@@ -398,7 +398,10 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       };
     },
     diskUsage: async (types) => ({
-      ...(await diskUsage({ images, containers, volumes }, diskUsageTypes(types))),
+      ...(await diskUsage(
+        { images, containers, volumes, buildCache: () => builds.cacheContents() },
+        diskUsageTypes(types),
+      )),
     }),
     subscribe: (o, onEvent: (ev: EventMessage) => void, onEnd?: () => void) =>
       events.subscribe(o, onEvent, onEnd),

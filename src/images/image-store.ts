@@ -345,6 +345,11 @@ export class ImageStore {
     return this.leases.take();
   }
 
+  /** Whether an operation in flight holds this chain ID or blob. */
+  leased(d: Digest): boolean {
+    return this.leases.held(d);
+  }
+
   /** Whether a layer exists, under `lease` and ordered against any drop of it. */
   hasLayer(lease: Lease, chainID: Digest): Promise<boolean> {
     return lease.has(chainID, (c) => this.snapshots.hasLayer(c));

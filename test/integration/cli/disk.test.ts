@@ -25,7 +25,13 @@ interface Du {
   Images: Array<{ Id: string; Size: number; SharedSize: number; Containers: number }>;
   Containers: Array<{ Id: string; SizeRw: number; State: string }>;
   Volumes: Array<{ Name: string; UsageData: { Size: number; RefCount: number } }>;
-  BuildCache: unknown[];
+  BuildCache: Array<{
+    Type: string;
+    Description: string;
+    Size: number;
+    Shared: boolean;
+    InUse: boolean;
+  }>;
 }
 
 async function df(query = ''): Promise<Du> {
@@ -94,6 +100,54 @@ describe('system df', () => {
     expect(after.Containers).toBeUndefined();
     ok(d.cli(['volume', 'rm', vol]));
     ok(d.cli(['rmi', `${child}:v1`]));
+  });
+
+  it('lists the build cache: step layers, shared while an image uses them, and cache mounts', async () => {
+    const dir = path.join(d.dataRoot, '..', uniq('df-ctx'));
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(
+        path.join(dir, 'Dockerfile'),
+        'FROM busybox AS tools\n' +
+          'RUN head -c 9000 /dev/zero > /nine\n' +
+          'FROM busybox\n' +
+          'COPY --from=tools /nine /nine\n' +
+          'RUN head -c 7000 /dev/zero > /seven\n' +
+          'ENV STEP=two\n' +
+          'RUN --mount=type=cache,target=/cache head -c 3000 /dev/zero > /cache/three\n',
+      );
+      const tag = `${uniq('df-built')}:v1`;
+      // The docker CLI warns on stderr that the classic builder is deprecated.
+      const built = d.cli(['build', '-q', '-t', tag, dir], { env: { DOCKER_BUILDKIT: '0' } });
+      expect(built.code, built.stderr).toBe(0);
+      let du = await df('?type=build-cache');
+      const regular = du.BuildCache.filter((b) => b.Type === 'regular');
+      const layered = regular.find((b) => b.Description.includes('head -c 7000'))!;
+      expect(layered.Size).toBeGreaterThanOrEqual(7000);
+      expect(layered.Shared).toBe(true); // the tagged image uses its layer
+      expect(layered.InUse).toBe(false);
+      expect(regular.find((b) => b.Description.includes('STEP=two'))?.Size).toBe(0);
+      // A build stage's layer no image uses: the cache's own, reclaimable.
+      const stage = regular.find((b) => b.Description.includes('head -c 9000'))!;
+      expect(stage.Size).toBeGreaterThanOrEqual(9000);
+      expect(stage.Shared).toBe(false);
+      const mount = du.BuildCache.find((b) => b.Type === 'exec.cachemount')!;
+      expect(mount.Size).toBe(3000);
+      expectSame(d, ['system', 'df']);
+      expectSame(d, ['system', 'df', '-v']);
+
+      // Removing the image frees its layers, and the steps that made them stop being cached.
+      ok(d.cli(['rmi', tag]));
+      du = await df('?type=build-cache');
+      expect(du.BuildCache.find((b) => b.Description.includes('head -c 7000'))).toBeUndefined();
+      expect(du.BuildCache.find((b) => b.Description.includes('head -c 9000'))).toBeDefined();
+      const pruned = d.cli(['builder', 'prune', '-f']); // warns that the legacy builder is deprecated
+      expect(pruned.code, pruned.stderr).toBe(0);
+      du = await df('?type=build-cache');
+      expect(du.BuildCache).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown object type as dockerd does', async () => {
