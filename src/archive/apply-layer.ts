@@ -39,10 +39,12 @@ export async function applyLayer(
   const { stream, compression } = await input;
   const hash = createHash('sha256');
   let tarSize = 0;
+  const room = new DiskRoom(destDir);
   const hashed = (async function* () {
     for await (const chunk of stream) {
       hash.update(chunk);
       tarSize += chunk.length;
+      if (tarSize >= room.nextCheck) await room.check(tarSize);
       yield chunk as Buffer;
     }
   })();
@@ -71,4 +73,30 @@ export async function applyLayer(
     );
   }
   return { diffID: `sha256:${hash.digest('hex')}`, size, tarSize, compression };
+}
+
+/**
+ * Free space kept while a layer unpacks. A gzip bomb (a few MB that inflate to terabytes of
+ * zeros) or just a layer larger than the disk would otherwise fill the filesystem the daemon
+ * keeps its state on before failing. The unpack stops with a clear error once what is left
+ * falls under a reserve (5% of the filesystem, at most 1 GiB); statfs is asked again after
+ * half the remaining headroom (1 to 64 MiB) has streamed through.
+ */
+class DiskRoom {
+  nextCheck = 0;
+
+  constructor(private readonly dir: string) {}
+
+  async check(tarSize: number): Promise<void> {
+    const st = await fsp.statfs(this.dir);
+    const avail = st.bavail * st.bsize;
+    const reserve = Math.min(1 << 30, (st.blocks * st.bsize) / 20);
+    if (avail < reserve) {
+      throw invalidArgument(
+        `layer too large: unpacking it would fill the disk (${tarSize} bytes unpacked so far, ` +
+          `${avail} bytes left)`,
+      );
+    }
+    this.nextCheck = tarSize + Math.min(64 << 20, Math.max(1 << 20, (avail - reserve) / 2));
+  }
 }

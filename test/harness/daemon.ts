@@ -134,7 +134,12 @@ export function busyboxRootfsTar(): string {
 }
 
 export async function startDaemon(
-  opts: { withBusybox?: boolean; daemonJson?: Record<string, unknown> } = {},
+  opts: {
+    withBusybox?: boolean;
+    daemonJson?: Record<string, unknown>;
+    /** Keep the data root on a tmpfs of this size (`64m`): a small disk to fill. */
+    dataRootTmpfs?: string;
+  } = {},
 ): Promise<DaemonHandle> {
   const name = `wt${randomBytes(3).toString('hex')}`;
   const base = path.join(os.tmpdir(), `wharf-it-${name}`);
@@ -146,6 +151,19 @@ export async function startDaemon(
   const chainPrefix = `W${name.toUpperCase()}`;
   await fsp.mkdir(base, { recursive: true });
   await fsp.writeFile(path.join(base, 'daemon.json'), JSON.stringify(opts.daemonJson ?? {}));
+  if (opts.dataRootTmpfs) {
+    // Unmounted by stop() with everything else under the data root.
+    await fsp.mkdir(dataRoot, { recursive: true });
+    const m = spawnSync('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=${opts.dataRootTmpfs}`,
+      'tmpfs',
+      dataRoot,
+    ]);
+    if (m.status !== 0) throw new Error(`mounting a tmpfs data root: ${m.stderr}`);
+  }
   const logs: Buffer[] = [];
   // bin/wharfd is run as the program it is (its shebang carries node's flags).
   const args = [

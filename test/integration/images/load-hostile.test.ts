@@ -3,10 +3,12 @@
  * daemon keeps serving, and the store is exactly as before (no image, blob, layer or spool
  * file left behind). Also a daemon killed mid-load: after restart nothing of it remains.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createGzip } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -220,4 +222,76 @@ describe('a daemon killed mid-load', () => {
       'Loaded image: victim:v1\n',
     );
   });
+});
+
+describe('a gzip bomb', () => {
+  let small: DaemonHandle | undefined;
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it('stops unpacking before the disk fills, and leaves nothing behind', async () => {
+    small = await startDaemon({ dataRootTmpfs: '192m' });
+    // 512 MiB of zeros in one file: ~0.5 MB of gzip, more than the daemon's whole disk.
+    const size = 512 << 20;
+    const header = Buffer.alloc(512);
+    header.write('zeros', 0);
+    header.write('0000644\0', 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+    header.write('14540000000\0', 136);
+    header.write('        ', 148);
+    header.write('0', 156);
+    header.write('ustar\0', 257);
+    header.write('00', 263);
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    const zeros = Buffer.alloc(1 << 20);
+    const diff = createHash('sha256');
+    const gz: Buffer[] = [];
+    const gzip = createGzip({ level: 1 });
+    gzip.on('data', (c: Buffer) => gz.push(c));
+    const done = new Promise((r) => gzip.on('end', r));
+    const feed = async (b: Buffer): Promise<void> => {
+      diff.update(b);
+      if (!gzip.write(b)) await new Promise((r) => gzip.once('drain', r));
+    };
+    await feed(header);
+    for (let i = 0; i < size >> 20; i++) await feed(zeros);
+    await feed(Buffer.alloc(1024));
+    gzip.end();
+    await done;
+    const layer = Buffer.concat(gz);
+    const config = JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [`sha256:${diff.digest('hex')}`] },
+    });
+    const configName = `${sha256(Buffer.from(config))}.json`;
+    const tar = await writeArchive([
+      { name: configName, data: config },
+      { name: 'bomb/layer.tar', data: layer },
+      {
+        name: 'manifest.json',
+        data: JSON.stringify([
+          { Config: configName, RepoTags: ['bomb:v1'], Layers: ['bomb/layer.tar'] },
+        ]),
+      },
+    ]);
+    const file = path.join(tmp, 'bomb.tar');
+    writeFileSync(file, tar);
+    const before = storeState(small);
+    const r = small.cli(['load', '-i', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/layer too large: unpacking it would fill the disk/);
+    expect(small.alive).toBe(true);
+    expect(storeState(small)).toEqual(before);
+    // The space came back: a container still runs and writes.
+    expect(ok(small.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo ok > /f && cat /f']))).toBe(
+      'ok\n',
+    );
+  }, 120_000);
 });
