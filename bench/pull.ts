@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import {
+  fileTar,
   freePort,
   makeOciLayout,
   skopeoCopy,
@@ -19,31 +20,6 @@ import { DOCKER, type Engine, median, ROOT, row, startDocker, startWharf } from 
 
 const PULL_RUNS = Number(process.env['BENCH_PULL_RUNS'] ?? 5);
 const LAYER_MB = 40;
-
-/** A tar of one file; tar-stream is not needed for a single regular file. */
-function oneFileTar(name: string, data: Buffer): Buffer {
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100, 'utf8');
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  header.write(
-    `${Math.floor(Date.now() / 1000)
-      .toString(8)
-      .padStart(11, '0')}\0`,
-    136,
-  );
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
-  return Buffer.concat([header, data, pad, Buffer.alloc(1024)]);
-}
 
 function compressible(bytes: number): Buffer {
   const line = Buffer.from('wharf benchmark: a compressible log line with some words in it\n');
@@ -154,8 +130,10 @@ export async function benchPull(base: string): Promise<void> {
     return;
   }
   const layers = [
-    ...Array.from({ length: 4 }, (_, i) => oneFileTar(`random${i}`, randomBytes(LAYER_MB << 20))),
-    oneFileTar('text', compressible(LAYER_MB << 20)),
+    ...Array.from({ length: 4 }, (_, i) =>
+      fileTar({ [`random${i}`]: randomBytes(LAYER_MB << 20) }),
+    ),
+    fileTar({ text: compressible(LAYER_MB << 20) }),
   ];
   const layout = path.join(base, 'layout');
   await makeOciLayout(layout, 'bench', [{ layers, compression: 'gzip', cmd: ['true'] }]);

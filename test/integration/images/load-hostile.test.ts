@@ -22,6 +22,7 @@ import {
   writeArchive,
   type Entry,
 } from './save-load-helpers.js';
+import { tarFileHeader } from '../pull/registry.js';
 
 let d: DaemonHandle;
 let tmp: string;
@@ -234,20 +235,7 @@ describe('a gzip bomb', () => {
     small = await startDaemon({ dataRootTmpfs: '192m' });
     // 512 MiB of zeros in one file: ~0.5 MB of gzip, more than the daemon's whole disk.
     const size = 512 << 20;
-    const header = Buffer.alloc(512);
-    header.write('zeros', 0);
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-    header.write('14540000000\0', 136);
-    header.write('        ', 148);
-    header.write('0', 156);
-    header.write('ustar\0', 257);
-    header.write('00', 263);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    const header = tarFileHeader('zeros', size);
     const zeros = Buffer.alloc(1 << 20);
     const diff = createHash('sha256');
     const gz: Buffer[] = [];
