@@ -7,7 +7,12 @@ export {
   type Endpoint,
   type NetworkManagerOptions,
 } from './manager.js';
-export { parseNetworkMode, type NetworkMode } from './mode.js';
+export {
+  checkContainerNetworkMode,
+  joinedNetns,
+  parseNetworkMode,
+  type NetworkMode,
+} from './mode.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './pools.js';
 export { PREDEFINED_NETWORKS } from './create-plan.js';
 export {
