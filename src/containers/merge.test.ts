@@ -243,9 +243,7 @@ describe('normalizeHostConfig', () => {
 
   it('leaves user-defined networks and container: mode to the network module', () => {
     expect(normalizeHostConfig({ NetworkMode: 'mynet' }).NetworkMode).toBe('mynet');
-    expect(normalizeHostConfig({ NetworkMode: 'container:abc' }).NetworkMode).toBe(
-      'container:abc',
-    );
+    expect(normalizeHostConfig({ NetworkMode: 'container:abc' }).NetworkMode).toBe('container:abc');
   });
 
   it('keeps user values', () => {
