@@ -15,7 +15,7 @@ import {
   type Logger,
 } from '../common/index.js';
 import type { OciMount } from '../oci/index.js';
-import { checkContainerNetworkMode, joinedNetns } from '../network/index.js';
+import { checkContainerNetworkMode, joinedNetns, onDefaultBridge } from '../network/index.js';
 import { RuntimeStartError } from '../runtime/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf, withHostGateway } from './etc-files.js';
@@ -260,7 +260,7 @@ export class ContainerService {
     const ownNetns = mode !== 'host' && mode !== 'none' && !joinsOwner;
     const attach = () =>
       this.opts.network.attach(id, {
-        defaultBridge: hc.NetworkMode === 'bridge',
+        defaultBridge: onDefaultBridge(rec),
         networks: rec.runtime.networks ?? [],
         names: [rec.Name.slice(1), id.slice(0, 12)],
         upstreams: hc.Dns ?? undefined,
@@ -313,7 +313,8 @@ export class ContainerService {
           ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => hostsFile(rec.Config.Hostname!))
           : hostsFile(
               rec.Config.Hostname!,
-              attached?.ip,
+              // As dockerd: a line per network the container is on.
+              Object.values(attached?.networks ?? {}).map((n) => n.IPAddress),
               withHostGateway(hc.ExtraHosts ?? [], attached?.gateway),
             );
       // On a user-defined network the embedded DNS is the nameserver, and --dns servers are

@@ -1,5 +1,5 @@
 import type { EndpointConfigRequest, EndpointSettings } from '../api-types/index.js';
-import { invalidArgument, notImplemented, WharfError } from '../common/index.js';
+import { invalidArgument, WharfError } from '../common/index.js';
 import type { NetworkManager } from './manager.js';
 import { portRequests, portsView } from './ports.js';
 import { endpointSettings } from './views.js';
@@ -48,12 +48,12 @@ export interface Attached {
   ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 }
 
-const forbidden = (message: string): WharfError =>
+export const forbidden = (message: string): WharfError =>
   new WharfError('forbidden', 'ERR_FORBIDDEN', message);
 
 const BUILTIN = new Set(['bridge', 'host', 'none', 'default']);
 
-function checkConfig(c: unknown, network: string): EndpointConfigRequest {
+export function checkConfig(c: unknown, network: string): EndpointConfigRequest {
   if (c === undefined || c === null) return {};
   if (typeof c !== 'object' || Array.isArray(c))
     throw invalidArgument(`invalid endpoint settings for network ${network}`);
@@ -135,7 +135,7 @@ function plan(mgr: NetworkManager, ref: string, config: EndpointConfigRequest): 
   return resolve(mgr, ref, config);
 }
 
-function resolve(
+export function resolve(
   mgr: NetworkManager,
   ref: string,
   config: EndpointConfigRequest,
@@ -152,7 +152,8 @@ function resolve(
 /** eth0, eth1, …: the lowest name none of the container's endpoints uses. */
 export function nextIfName(mgr: NetworkManager, id: string): string {
   const used = new Set<string>();
-  if (mgr.endpoint(id)) used.add('eth0');
+  const onDefault = mgr.defaultIfName(id);
+  if (onDefault) used.add(onDefault);
   for (const n of mgr.users.all()) {
     const ep = n.endpointRecord(id);
     if (ep) used.add(ep.ifName ?? 'eth0');
@@ -271,88 +272,4 @@ export async function detachContainer(mgr: NetworkManager, id: string): Promise<
   await mgr.disconnectAll(id).catch((err: unknown) => (first ??= err));
   await mgr.removeNetns(id).catch((err: unknown) => (first ??= err));
   if (first !== undefined) throw first;
-}
-
-/** The parts of a container record that network connect/disconnect read and change. */
-export interface ContainerNetworks {
-  Id: string;
-  Name: string;
-  State: { Running: boolean };
-  HostConfig: { NetworkMode?: string; Dns?: string[] | null };
-  NetworkSettings: { SandboxKey: string; Networks: Record<string, EndpointSettings> };
-  runtime: { networks?: PlannedAttachment[] };
-}
-
-function sharedNamespace(c: ContainerNetworks): string | undefined {
-  const mode = c.HostConfig.NetworkMode ?? 'bridge';
-  if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return mode;
-  return undefined;
-}
-
-/**
- * POST /networks/{id}/connect: a running container gets the interface now (hot-plugged into
- * its namespace), a stopped one at its next start. Changes `c` (the caller saves it).
- */
-export async function connectContainer(
-  mgr: NetworkManager,
-  c: ContainerNetworks,
-  ref: string,
-  raw: unknown,
-): Promise<string> {
-  const target = mgr.resolveNetwork(ref);
-  if (target.builtin) {
-    if (target.name === 'host' || target.name === 'none')
-      throw forbidden(
-        `container cannot be disconnected from host network or connected to ${target.name} network`,
-      );
-    throw notImplemented(
-      'connecting a container to the default bridge network afterwards is not supported by Wharf yet',
-    );
-  }
-  if (sharedNamespace(c))
-    throw forbidden(
-      'container sharing network namespace with another container or host cannot be connected to any other network',
-    );
-  const p = resolve(mgr, target.name, checkConfig(raw, target.name));
-  const planned = c.runtime.networks ?? [];
-  if (planned.some((x) => x.name === p.name) || c.NetworkSettings.Networks[p.name])
-    throw forbidden(`endpoint with name ${c.Name.slice(1)} already exists in network ${p.name}`);
-  if (c.State.Running && c.NetworkSettings.SandboxKey) {
-    const routed =
-      (c.HostConfig.NetworkMode ?? 'bridge') === 'bridge' ||
-      planned.some((x) => mgr.users.find(x.name)?.internal === false);
-    const r = await connectPlanned(mgr, c.Id, c.NetworkSettings.SandboxKey, p, {
-      names: [c.Name.slice(1), c.Id.slice(0, 12)],
-      upstreams: c.HostConfig.Dns ?? undefined,
-      defaultRoute: !routed,
-    });
-    c.NetworkSettings.Networks[r.name] = r.settings;
-  }
-  c.runtime.networks = [...planned, p];
-  return target.id;
-}
-
-/** POST /networks/{id}/disconnect: the interface goes now if running. Changes `c`. */
-export async function disconnectContainer(
-  mgr: NetworkManager,
-  c: ContainerNetworks,
-  ref: string,
-): Promise<string> {
-  const target = mgr.resolveNetwork(ref);
-  if (target.builtin) {
-    if (target.name === 'host' || target.name === 'none')
-      throw forbidden(`container cannot be disconnected from ${target.name} network`);
-    throw notImplemented(
-      'disconnecting a container from the default bridge network is not supported by Wharf yet',
-    );
-  }
-  const planned = c.runtime.networks ?? [];
-  const attached =
-    planned.some((x) => x.name === target.name) || c.NetworkSettings.Networks[target.name];
-  if (!attached)
-    throw invalidArgument(`container ${c.Id} is not connected to network ${target.name}`);
-  await mgr.disconnectFrom(target.name, c.Id);
-  delete c.NetworkSettings.Networks[target.name];
-  c.runtime.networks = planned.filter((x) => x.name !== target.name);
-  return target.id;
 }

@@ -17,10 +17,7 @@ export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './pools.js';
 export { PREDEFINED_NETWORKS } from './create-plan.js';
 export {
   attachContainer,
-  connectContainer,
   connectPlanned,
-  disconnectContainer,
-  type ContainerNetworks,
   detachContainer,
   planAttachments,
   type AttachRequest,
@@ -28,3 +25,9 @@ export {
   type PlannedAttachment,
 } from './attach.js';
 export { endpointSettings } from './views.js';
+export {
+  connectContainer,
+  disconnectContainer,
+  onDefaultBridge,
+  type ContainerNetworks,
+} from './connect.js';

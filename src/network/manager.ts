@@ -471,6 +471,14 @@ export class NetworkManager {
     if (hadPorts) await this.syncFirewall();
   }
 
+  /** Remove the container's default-bridge endpoint (`network disconnect bridge`); idempotent. */
+  async disconnectDefault(id: string): Promise<void> {
+    const hadPorts = (this.record.endpoints[id]?.ports?.length ?? 0) > 0;
+    if (hadPorts) this.proxies.release(id);
+    await this.disconnect(id);
+    if (hadPorts) await this.syncFirewall();
+  }
+
   /** Free every endpoint the container holds (default bridge and user-defined networks). */
   async disconnectAll(id: string): Promise<void> {
     const hadPorts = this.hasPorts(id);
@@ -526,6 +534,12 @@ export class NetworkManager {
     await netns.removeNetns(this.netnsPath(id));
   }
 
+  /** The interface the container's default-bridge endpoint has inside it, if connected. */
+  defaultIfName(id: string): string | undefined {
+    const ep = this.record.endpoints[id];
+    return ep && (ep.ifName ?? CONTAINER_IFNAME);
+  }
+
   /** The container's endpoint on the default bridge, if connected. */
   endpoint(id: string): Endpoint | undefined {
     const ep = this.record.endpoints[id];
@@ -533,11 +547,18 @@ export class NetworkManager {
   }
 
   /**
-   * Connect a container's namespace to the default bridge as eth0: allocate the lowest free
-   * address, create the veth pair (host end on the bridge), address it, route via the gateway.
+   * Connect a container's namespace to the default bridge as eth0 (or `ifName`, for a
+   * `network connect bridge` into a namespace that already has interfaces): allocate the lowest
+   * free address, create the veth pair (host end on the bridge), address it, and route via the
+   * gateway unless `defaultRoute` is false (the namespace already has its way out).
    */
-  connect(id: string, netnsPath: string, opts: { mac?: string } = {}): Promise<Endpoint> {
+  connect(
+    id: string,
+    netnsPath: string,
+    opts: { mac?: string; ifName?: string; defaultRoute?: boolean } = {},
+  ): Promise<Endpoint> {
     checkId(id);
+    const ifName = checkIfName(opts.ifName ?? CONTAINER_IFNAME);
     if (!path.isAbsolute(netnsPath)) {
       throw invalidArgument(`netns path must be absolute: ${netnsPath}`);
     }
@@ -545,6 +566,7 @@ export class NetworkManager {
     checkMac(opts.mac);
     return this.locks.run(id, async () => {
       const rec = this.reserve(id, opts.mac);
+      if (ifName !== CONTAINER_IFNAME) rec.ifName = ifName;
       // The allocation is durable before the address is configured (a crash in between leaves
       // at worst an address held for a dead container, which reconcile frees); the fsync runs
       // while the host side is being built.
@@ -556,14 +578,16 @@ export class NetworkManager {
             hostVethLines({
               hostVeth: rec.hostVeth,
               bridge: this.bridge.name,
-              ifName: CONTAINER_IFNAME,
+              ifName,
               mtu: this.mtu,
               macAddress: rec.macAddress,
               netnsPath,
             }),
           ),
         ]);
-        await ipBatch(containerIfLines(this.ifPlan(rec)), { netnsPath });
+        const plan = this.ifPlan(rec);
+        if (opts.defaultRoute === false) delete plan.gateway;
+        await ipBatch(containerIfLines(plan), { netnsPath });
       } catch (err) {
         await saved.catch(() => undefined);
         throw await this.unreserve(id, rec, err);
@@ -724,7 +748,7 @@ export class NetworkManager {
 
   private ifPlan(rec: EndpointRecord): ContainerIfPlan {
     return {
-      ifName: CONTAINER_IFNAME,
+      ifName: rec.ifName ?? CONTAINER_IFNAME,
       address: `${rec.ipAddress}/${this.bridge.prefixLen}`,
       gateway: this.bridge.gateway,
     };
