@@ -314,7 +314,10 @@ export class ContainerService {
           : hostsFile(
               rec.Config.Hostname!,
               // As dockerd: a line per network the container is on.
-              Object.values(attached?.networks ?? {}).map((n) => n.IPAddress),
+              Object.values(attached?.networks ?? {}).flatMap((n) => [
+                n.IPAddress,
+                n.GlobalIPv6Address,
+              ]),
               withHostGateway(hc.ExtraHosts ?? [], attached?.gateway),
             );
       // On a user-defined network the embedded DNS is the nameserver, and --dns servers are

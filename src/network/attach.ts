@@ -63,8 +63,6 @@ export function checkConfig(c: unknown, network: string): EndpointConfigRequest 
     !(Array.isArray(cfg.Aliases) && cfg.Aliases.every((a) => typeof a === 'string'))
   )
     throw invalidArgument('invalid endpoint settings: Aliases must be a list of strings');
-  if (cfg.IPAMConfig?.IPv6Address)
-    throw invalidArgument('IPv6 addresses are not supported by this Wharf daemon yet');
   return cfg;
 }
 
@@ -87,7 +85,7 @@ export function planAttachments(
         throw invalidArgument(
           'network-scoped alias is supported only for containers in user defined networks',
         );
-      if (cfg.IPAMConfig?.IPv4Address)
+      if (cfg.IPAMConfig?.IPv4Address || cfg.IPAMConfig?.IPv6Address)
         throw invalidArgument(
           'user specified IP address is supported on user defined networks only',
         );
@@ -142,7 +140,8 @@ export function resolve(
 ): PlannedAttachment {
   const net = mgr.userNetwork(ref);
   const ip = config.IPAMConfig?.IPv4Address;
-  if (ip && !net.record.user?.ipamConfigured)
+  const ip6 = config.IPAMConfig?.IPv6Address;
+  if ((ip && !net.record.user?.ipamConfigured) || (ip6 && !net.record.user?.ipv6?.ipamConfigured))
     throw invalidArgument(
       'user specified IP address is supported only when connecting to networks with user configured subnets',
     );
@@ -187,6 +186,7 @@ export async function connectPlanned(
   const { endpoint } = await mgr.connectTo(p.name, id, netnsPath, {
     ifName: nextIfName(mgr, id),
     ipv4Address: p.config.IPAMConfig?.IPv4Address || undefined,
+    ipv6Address: p.config.IPAMConfig?.IPv6Address || undefined,
     mac: p.config.MacAddress || undefined,
     aliases,
     dnsNames: names,

@@ -92,7 +92,11 @@ export async function connectContainer(
       defaultRoute: !routed(mgr, c),
     });
     c.NetworkSettings.Networks[r.name] = r.settings;
-    await updateHostsFile(c.HostsPath, (t) => addHostsLine(t, r.settings.IPAddress, hostname(c)));
+    const v6 = r.settings.GlobalIPv6Address;
+    await updateHostsFile(c.HostsPath, (t) => {
+      const v4 = addHostsLine(t, r.settings.IPAddress, hostname(c));
+      return v6 ? addHostsLine(v4, v6, hostname(c)) : v4;
+    });
   }
   c.runtime.networks = [...planned, p];
   return target.id;
@@ -141,7 +145,8 @@ export async function disconnectContainer(
     : planned.some((x) => x.name === target.name) || !!c.NetworkSettings.Networks[target.name];
   if (!attached)
     throw invalidArgument(`container ${c.Id} is not connected to network ${target.name}`);
-  const address = live(c) ? c.NetworkSettings.Networks[target.name]?.IPAddress : undefined;
+  const ep = live(c) ? c.NetworkSettings.Networks[target.name] : undefined;
+  const addresses = [ep?.IPAddress, ep?.GlobalIPv6Address].filter((a): a is string => !!a);
   if (target.builtin) {
     await mgr.disconnectDefault(c.Id);
     c.runtime.defaultBridge = false;
@@ -150,6 +155,9 @@ export async function disconnectContainer(
     c.runtime.networks = planned.filter((x) => x.name !== target.name);
   }
   delete c.NetworkSettings.Networks[target.name];
-  if (address) await updateHostsFile(c.HostsPath, (t) => removeHostsLine(t, address, hostname(c)));
+  if (addresses.length > 0)
+    await updateHostsFile(c.HostsPath, (t) =>
+      addresses.reduce((text, a) => removeHostsLine(text, a, hostname(c)), t),
+    );
   return target.id;
 }

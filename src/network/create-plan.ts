@@ -2,6 +2,7 @@ import type { NetworkCreateRequest } from '../api-types/index.js';
 import { invalidArgument, notFound, notImplemented, WharfError } from '../common/index.js';
 import { checkIfName } from './iproute.js';
 import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
+import { cidr6Contains, formatCidr6, parseCidr6, parseIPv6, type Cidr6 } from './ipv6.js';
 
 /** The predefined networks: they exist on every daemon and cannot be created or removed. */
 export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
@@ -36,6 +37,8 @@ export interface NetworkPlan {
   bridgeName?: string;
   mtu?: number;
   icc: boolean;
+  /** `--ipv6`: dual stack, with the v6 subnet given (else a random ULA /64 is chosen). */
+  ipv6?: { subnet?: Cidr6; gateway?: bigint };
 }
 
 const forbidden = (message: string): WharfError =>
@@ -89,10 +92,6 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
       throw notImplemented(`network driver ${driver} is not supported by this Wharf daemon yet`);
     throw notFound(`could not find plugin ${driver} in v1 plugin registry: plugin not found`);
   }
-  if (req.EnableIPv6 === true)
-    throw notImplemented(
-      'IPv6 networks are not supported by this Wharf daemon yet (create the network without --ipv6)',
-    );
   if (req.EnableIPv4 === false)
     throw invalidArgument('IPv4 cannot be disabled on a bridge network by this Wharf daemon');
   if (req.Ingress) throw forbidden('ingress networks are a swarm feature');
@@ -132,8 +131,10 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     throw notFound(`could not find plugin ${ipam.Driver} in v1 plugin registry: plugin not found`);
   const configs = ipam.Config ?? [];
   const v4 = configs.filter((c) => !(c.Subnet ?? '').includes(':'));
-  if (v4.length !== configs.length)
-    throw notImplemented('IPv6 subnets are not supported by this Wharf daemon yet');
+  const v6 = configs.filter((c) => (c.Subnet ?? '').includes(':'));
+  if (v6.length > 0 && req.EnableIPv6 !== true)
+    throw invalidArgument('IPv6 subnets need an IPv6 network: create it with --ipv6');
+  if (req.EnableIPv6 === true) plan.ipv6 = planIPv6(v6);
   if (v4.length > 1)
     throw notImplemented('more than one IPv4 subnet per network is not supported by Wharf yet');
   const c = v4[0];
@@ -171,4 +172,43 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     }
   }
   return plan;
+}
+
+/** The v6 half of a dual-stack network: one subnet, an optional gateway inside it. */
+function planIPv6(configs: NonNullable<NetworkCreateRequest['IPAM']>['Config']): {
+  subnet?: Cidr6;
+  gateway?: bigint;
+} {
+  const list = configs ?? [];
+  if (list.length > 1)
+    throw notImplemented('more than one IPv6 subnet per network is not supported by Wharf yet');
+  const c = list[0];
+  if (!c?.Subnet) return {};
+  let subnet: Cidr6;
+  try {
+    subnet = parseCidr6(c.Subnet);
+  } catch {
+    throw invalidArgument(`invalid subnet: invalid CIDR address: ${c.Subnet}`);
+  }
+  if (parseIPv6(c.Subnet.split('/')[0]!) !== subnet.network)
+    throw invalidArgument(`invalid subnet ${c.Subnet}: it should be ${formatCidr6(subnet)}`);
+  if (subnet.prefixLen > 126)
+    throw invalidArgument(`invalid subnet ${c.Subnet}: too small for containers`);
+  if (c.IPRange || Object.keys(c.AuxiliaryAddresses ?? {}).length > 0)
+    throw notImplemented(
+      '--ip-range and --aux-address in IPv6 subnets are not supported by Wharf yet',
+    );
+  const out: { subnet: Cidr6; gateway?: bigint } = { subnet };
+  if (c.Gateway) {
+    let gw: bigint;
+    try {
+      gw = parseIPv6(c.Gateway);
+    } catch {
+      throw invalidArgument(`invalid gateway address: ${c.Gateway}`);
+    }
+    if (!cidr6Contains(subnet, gw) || gw === subnet.network)
+      throw invalidArgument(`invalid gateway ${c.Gateway}: not inside subnet ${c.Subnet}`);
+    out.gateway = gw;
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ const NETS: DnsNetwork[] = [
     endpoints: [
       { containerId: 'a', ip: '10.1.0.2', names: ['web', 'www', 'aaaaaaaaaaaa'] },
       { containerId: 'b', ip: '10.1.0.3', names: ['api'], upstreams: ['127.0.0.53'] },
-      { containerId: 'c', ip: '10.1.0.4', names: ['api2', 'www'] },
+      { containerId: 'c', ip: '10.1.0.4', ipv6: 'fd00:1::4', names: ['api2', 'www'] },
     ],
   },
   {
@@ -87,6 +87,20 @@ describe('decide', () => {
       data: [],
     });
     expect(answer(query('example.org'), '10.2.0.3', '10.2.0.1')).toMatchObject({ rcode: 2 });
+  });
+
+  it('answers AAAA with the v6 addresses of dual-stack endpoints', () => {
+    expect(answer(query('api2', 'AAAA'), '10.1.0.3', '10.1.0.1')).toMatchObject({
+      rcode: 0,
+      data: ['fd00:1::4'],
+    });
+    // 'www' is two containers, one of them v4-only: one AAAA, two A.
+    expect(answer(query('www', 'AAAA'), '10.1.0.3', '10.1.0.1')).toMatchObject({
+      data: ['fd00:1::4'],
+    });
+    expect(answer(query('www'), '10.1.0.3', '10.1.0.1')).toMatchObject({
+      data: ['10.1.0.2', '10.1.0.4'],
+    });
   });
 
   it('answers PTR for container addresses in scope', () => {

@@ -18,6 +18,8 @@ export interface DnsNetwork {
 export interface DnsEndpoint {
   containerId: string;
   ip: string;
+  /** The v6 address on a dual-stack network (AAAA answers). */
+  ipv6?: string;
   /** Container name, aliases, short ID (DNSNames in inspect). */
   names: readonly string[];
   /** --dns servers of the container, forwarded to instead of the host's resolvers. */
@@ -103,16 +105,26 @@ export function decide(
     }
   } else {
     const ips: string[] = [];
+    const ips6: string[] = [];
+    let known = false;
     for (const n of scope) {
       for (const e of n.endpoints) {
-        if (e.names.some((x) => x.toLowerCase() === name) && !ips.includes(e.ip)) ips.push(e.ip);
+        if (!e.names.some((x) => x.toLowerCase() === name)) continue;
+        known = true;
+        if (!ips.includes(e.ip)) ips.push(e.ip);
+        if (e.ipv6 && !ips6.includes(e.ipv6)) ips6.push(e.ipv6);
       }
     }
-    if (ips.length > 0) {
-      // A known name: A records; other types get an empty answer (NODATA), not a forward
-      // (the outside world must not be asked about, or answer for, a container's name).
+    if (known) {
+      // A known name: A (and, on dual-stack networks, AAAA) records; other types get an
+      // empty answer (NODATA), not a forward (the outside world must not be asked about, or
+      // answer for, a container's name).
       const answers: dnsPacket.Answer[] =
-        q.type === 'A' ? ips.map((ip) => ({ type: 'A', name: q.name, ttl: 600, data: ip })) : [];
+        q.type === 'A'
+          ? ips.map((ip) => ({ type: 'A', name: q.name, ttl: 600, data: ip }))
+          : q.type === 'AAAA'
+            ? ips6.map((ip) => ({ type: 'AAAA', name: q.name, ttl: 600, data: ip }))
+            : [];
       return { kind: 'answer', response: reply(query, 0, answers) };
     }
   }

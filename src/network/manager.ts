@@ -51,6 +51,7 @@ import {
   iptablesSave,
   portRules,
   setupRestoreInput,
+  setupRestoreInput6,
   teardownRestoreInput,
   type BridgeRuleSpec,
   type ChainNames,
@@ -202,6 +203,8 @@ export class NetworkManager {
   private spare?: { key: string; ready: Promise<boolean> };
   private spareNetns = false;
   private closed = false;
+  /** Whether our ip6tables chains exist (undefined: not checked yet since start). */
+  private v6Chains: boolean | undefined;
   /** The host side of published ports. */
   private readonly proxies: PortProxies;
   /** User-defined bridge networks (set by open()). */
@@ -372,6 +375,19 @@ export class NetworkManager {
         })),
       ];
       await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
+      // ip6tables only while a dual-stack network exists (and once at start, to clear
+      // chains a crash left): no cost on the start path otherwise.
+      const wantV6 = this.users.all().some((n) => n.record.user?.ipv6 !== undefined);
+      if (wantV6 || this.v6Chains !== false) {
+        const saved6 = await iptablesSave(6);
+        await iptablesRestore(
+          wantV6
+            ? setupRestoreInput6(this.chains, specs, saved6)
+            : teardownRestoreInput(this.chains, saved6, ['filter']),
+          6,
+        );
+        this.v6Chains = wantV6;
+      }
     });
   }
 
@@ -898,6 +914,8 @@ export class NetworkManager {
     await Promise.all(names.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
     await netns.releaseNetnsDir(this.netnsDir);
     await iptablesRestore(teardownRestoreInput(this.chains, await iptablesSave()));
+    await iptablesRestore(teardownRestoreInput(this.chains, await iptablesSave(6), ['filter']), 6);
+    this.v6Chains = false;
     for (const cid of Object.keys(this.record.endpoints)) {
       delete this.record.endpoints[cid];
       this.allocator.release(cid);

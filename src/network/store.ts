@@ -14,6 +14,8 @@ export interface EndpointRecord {
   hostVeth: string;
   /** The interface inside the container (default bridge: eth0). */
   ifName?: string;
+  /** The v6 address on a dual-stack network. */
+  ipv6Address?: string;
   /** The address was asked for (--ip), not allocated. */
   staticIp?: boolean;
   aliases?: string[];
@@ -48,6 +50,8 @@ export interface NetworkRecord {
     ipamConfigured: boolean;
     mtu?: number;
     icc: boolean;
+    /** `--ipv6`: the v6 subnet and gateway (dual stack; the v4 ones above stay). */
+    ipv6?: { subnet: string; gateway: string; ipamConfigured: boolean };
   };
   /** By container ID. */
   endpoints: Record<string, EndpointRecord>;

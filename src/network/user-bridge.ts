@@ -18,6 +18,7 @@ import {
   deleteLinkLines,
   deleteLinks,
   dropDeadEndpoints,
+  enableIPv6,
   enableRouteLocalnet,
   hostVethLines,
   ipBatch,
@@ -26,6 +27,7 @@ import {
 } from './iproute.js';
 import { portRules, type BridgeRuleSpec } from './iptables.js';
 import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
+import { cidr6Contains, formatIPv6, parseCidr6, parseIPv6, Subnet6Allocator } from './ipv6.js';
 import * as netns from './netns.js';
 import {
   recordWriter,
@@ -43,6 +45,8 @@ export interface Endpoint {
   gateway: string;
   macAddress: string;
   hostVeth: string;
+  /** Dual-stack networks: the v6 address, its prefix length and the v6 gateway. */
+  ipv6?: { address: string; prefixLen: number; gateway: string };
 }
 
 export interface ConnectOptions {
@@ -50,6 +54,8 @@ export interface ConnectOptions {
   ifName: string;
   /** A static address (--ip): inside the subnet, not the gateway, not taken. */
   ipv4Address?: string;
+  /** A static v6 address (--ip6) on a dual-stack network. */
+  ipv6Address?: string;
   mac?: string;
   aliases?: string[];
   /** What the embedded DNS answers with this endpoint's address (name, aliases, short ID). */
@@ -80,6 +86,8 @@ export class UserBridge {
   private readonly writer: CoalescingWriter;
   private readonly locks = new KeyedMutex();
   readonly prefixLen: number;
+  /** Dual-stack networks (`--ipv6`): the v6 allocator. */
+  readonly allocator6?: Subnet6Allocator;
 
   constructor(
     readonly record: NetworkRecord,
@@ -101,7 +109,20 @@ export class UserBridge {
         delete record.endpoints[cid];
       }
     }
+    const v6 = record.user?.ipv6;
+    if (v6) {
+      const alloc = new Subnet6Allocator(parseCidr6(v6.subnet), [parseIPv6(v6.gateway)]);
+      for (const [cid, ep] of Object.entries(record.endpoints)) {
+        if (ep.ipv6Address) alloc.allocate(cid, parseIPv6(ep.ipv6Address));
+      }
+      this.allocator6 = alloc;
+    }
     this.writer = recordWriter(networksDir, () => structuredClone(this.record));
+  }
+
+  private get v6(): { subnet: string; gateway: string; prefixLen: number } | undefined {
+    const v6 = this.record.user?.ipv6;
+    return v6 && { ...v6, prefixLen: parseCidr6(v6.subnet).prefixLen };
   }
 
   get id(): string {
@@ -155,6 +176,17 @@ export class UserBridge {
       }),
     );
     await enableRouteLocalnet(this.bridgeName);
+    const v6 = this.v6;
+    if (v6) {
+      // The bridge's v6 address (no duplicate detection: the address is ours on a bridge we
+      // made, and DAD would hold it "tentative", unusable, for a second or more).
+      await enableIPv6(this.bridgeName);
+      const have = (link?.addr_info ?? []).some(
+        (a) => a.family === 'inet6' && a.local === v6.gateway,
+      );
+      if (!have)
+        await ipBatch([`addr add ${v6.gateway}/${v6.prefixLen} dev ${this.bridgeName} nodad`]);
+    }
   }
 
   /** Delete the bridge and whatever veths are still on it. */
@@ -180,6 +212,13 @@ export class UserBridge {
       if (this.record.endpoints[cid])
         throw conflict(`endpoint with name ${cid} already exists in network ${this.name}`);
       const ip = this.allocate(cid, opts.ipv4Address);
+      let ip6: bigint | undefined;
+      try {
+        ip6 = this.allocate6(cid, opts.ipv6Address);
+      } catch (err) {
+        this.allocator.release(cid);
+        throw err;
+      }
       const endpointId = randomBytes(32).toString('hex');
       const rec: EndpointRecord = {
         endpointId,
@@ -187,6 +226,7 @@ export class UserBridge {
         macAddress: (opts.mac ?? macFromIPv4(ip)).toLowerCase(),
         hostVeth: hostVethName(endpointId),
         ifName: opts.ifName,
+        ...(ip6 !== undefined ? { ipv6Address: formatIPv6(ip6) } : {}),
         ...(opts.ipv4Address ? { staticIp: true } : {}),
         ...(opts.aliases && opts.aliases.length > 0 ? { aliases: [...opts.aliases] } : {}),
         ...(opts.dnsNames && opts.dnsNames.length > 0 ? { dnsNames: [...opts.dnsNames] } : {}),
@@ -196,11 +236,20 @@ export class UserBridge {
       };
       this.record.endpoints[cid] = rec;
       const saved = this.writer.save();
+      const v6 = this.v6;
       const ifLines = containerIfLines({
         ifName: opts.ifName,
         address: `${rec.ipAddress}/${this.prefixLen}`,
         // An internal network gives no way out: no default route through it.
         gateway: opts.defaultRoute && !this.internal ? this.record.gateway : undefined,
+        ...(v6 && rec.ipv6Address
+          ? {
+              ipv6: {
+                address: `${rec.ipv6Address}/${v6.prefixLen}`,
+                gateway: opts.defaultRoute && !this.internal ? v6.gateway : undefined,
+              },
+            }
+          : {}),
       });
       try {
         if (opts.createNetns) {
@@ -241,6 +290,7 @@ export class UserBridge {
           await netns.removeNetns(netnsPath).catch(() => undefined);
         delete this.record.endpoints[cid];
         this.allocator.release(cid);
+        this.allocator6?.release(cid);
         await this.writer.save().catch(() => undefined);
         throw internal(
           `connecting container ${cid} to network ${this.name}: ${errorMessage(err)}`,
@@ -277,6 +327,33 @@ export class UserBridge {
     }
   }
 
+  /** The v6 address of a new endpoint on a dual-stack network (static: Docker's rules). */
+  private allocate6(cid: string, wanted: string | undefined): bigint | undefined {
+    const alloc = this.allocator6;
+    if (!alloc) {
+      if (wanted) throw invalidArgument(`network ${this.name} has no IPv6 subnet for ${wanted}`);
+      return undefined;
+    }
+    if (wanted === undefined) return alloc.allocate(cid);
+    let ip: bigint;
+    try {
+      ip = parseIPv6(wanted);
+    } catch {
+      throw invalidArgument(`invalid IPv6 address: ${wanted}`);
+    }
+    if (!cidr6Contains(alloc.subnet, ip))
+      throw invalidArgument(
+        `invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${wanted}`,
+      );
+    try {
+      return alloc.allocate(cid, ip);
+    } catch (err) {
+      if (err instanceof Error && /in use|not usable/.test(err.message))
+        throw conflict('Address already in use');
+      throw err;
+    }
+  }
+
   /** Remove a container's endpoint and veth; idempotent. */
   disconnect(cid: string): Promise<EndpointRecord | undefined> {
     return this.locks.run(cid, async () => {
@@ -287,6 +364,7 @@ export class UserBridge {
         this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting veth'),
       );
       this.allocator.release(cid);
+      this.allocator6?.release(cid);
       await this.writer.save();
       return rec;
     });
@@ -297,7 +375,10 @@ export class UserBridge {
     const n = await dropDeadEndpoints(
       this.bridgeName,
       this.record.endpoints,
-      (cid) => this.allocator.release(cid),
+      (cid) => {
+        this.allocator.release(cid);
+        this.allocator6?.release(cid);
+      },
       liveIds,
     );
     if (n > 0) await this.writer.save();
@@ -313,6 +394,15 @@ export class UserBridge {
       gateway: this.record.gateway,
       macAddress: rec.macAddress,
       hostVeth: rec.hostVeth,
+      ...(rec.ipv6Address && this.v6
+        ? {
+            ipv6: {
+              address: rec.ipv6Address,
+              prefixLen: this.v6.prefixLen,
+              gateway: this.v6.gateway,
+            },
+          }
+        : {}),
     };
   }
 }

@@ -9,11 +9,19 @@ import {
   WharfError,
   type Logger,
 } from '../common/index.js';
-import { planNetwork } from './create-plan.js';
+import { planNetwork, type NetworkPlan } from './create-plan.js';
 import type { DnsNetwork } from './dns-answer.js';
 import { EmbeddedDns } from './dns-server.js';
 import { ipJson, type LinkAddrEntry } from './iproute.js';
 import { cidrOverlaps, formatCidr, formatIPv4, parseCidr, type Cidr } from './ipv4.js';
+import {
+  cidr6Contains,
+  formatCidr6,
+  formatIPv6,
+  parseCidr6,
+  randomUlaSubnet,
+  type Cidr6,
+} from './ipv6.js';
 import { chooseSubnet, routedSubnets, type AddressPool, type RouteEntry } from './pools.js';
 import { deleteRecord, NETWORK_SCHEMA_VERSION, type NetworkRecord } from './store.js';
 import { UserBridge } from './user-bridge.js';
@@ -63,6 +71,7 @@ export class UserNetworks {
       endpoints: Object.entries(n.record.endpoints).map(([cid, ep]) => ({
         containerId: cid,
         ip: ep.ipAddress,
+        ...(ep.ipv6Address ? { ipv6: ep.ipv6Address } : {}),
         names: ep.dnsNames ?? [],
         upstreams: ep.dnsUpstreams,
       })),
@@ -144,6 +153,7 @@ export class UserNetworks {
       if (links.some((l) => l.ifname === bridgeName))
         throw conflict(`device ${bridgeName} already exists on the host`);
       const gateway = plan.gateway ?? subnet.network + 1;
+      const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all()) : undefined;
       const rec: NetworkRecord = {
         schemaVersion: NETWORK_SCHEMA_VERSION,
         id,
@@ -164,6 +174,7 @@ export class UserNetworks {
           ipamConfigured: plan.subnet !== undefined,
           ...(plan.mtu !== undefined ? { mtu: plan.mtu } : {}),
           icc: plan.icc,
+          ...(v6 ? { ipv6: v6 } : {}),
         },
       };
       const net = new UserBridge(
@@ -219,4 +230,25 @@ export class UserNetworks {
       return net;
     });
   }
+}
+
+/** The v6 subnet and gateway of a new dual-stack network; overlaps refused as for v4. */
+function ipv6Plan(
+  p: NonNullable<NetworkPlan['ipv6']>,
+  existing: readonly UserBridge[],
+): { subnet: string; gateway: string; ipamConfigured: boolean } {
+  const taken = existing
+    .map((n) => n.record.user?.ipv6?.subnet)
+    .filter((s): s is string => s !== undefined)
+    .map(parseCidr6);
+  const subnet = p.subnet ?? randomUlaSubnet(randomBytes(7));
+  const overlaps = (a: Cidr6, b: Cidr6): boolean =>
+    cidr6Contains(a, b.network) || cidr6Contains(b, a.network);
+  if (taken.some((t) => overlaps(t, subnet)))
+    throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+  return {
+    subnet: formatCidr6(subnet),
+    gateway: formatIPv6(p.gateway ?? subnet.network + 1n),
+    ipamConfigured: p.subnet !== undefined,
+  };
 }
