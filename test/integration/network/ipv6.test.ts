@@ -181,6 +181,27 @@ describe('IPv6 (dual-stack user-defined networks)', () => {
     const hosts = ok(['exec', a, 'cat', '/etc/hosts']);
     expect(hosts).toContain(`${n.ip(2)}\t${idA.slice(0, 12)}`);
     expect(hosts).toContain(`${n.ip6(2)}\t${idA.slice(0, 12)}`);
+    // The wharf CLI's --ip6.
+    const w = d.wharf([
+      'run',
+      '--rm',
+      '--network',
+      n.name,
+      '--ip6',
+      n.ip6(0x77),
+      'busybox',
+      'ip',
+      '-6',
+      '-o',
+      'addr',
+      'show',
+      'dev',
+      'eth0',
+      'scope',
+      'global',
+    ]);
+    expect(w.stderr).toBe('');
+    expect(w.stdout).toContain(`${n.ip6(0x77)}/64`);
     // Refusals: taken and out-of-subnet static v6 addresses.
     expect(
       fails(['run', '--rm', '--network', n.name, '--ip6', n.ip6(0x99), 'busybox', 'true']),
