@@ -179,7 +179,14 @@ export async function connectPlanned(
     /** Make the namespace with this first interface (see ConnectOptions.createNetns). */
     createNetns?: boolean;
   },
-): Promise<{ name: string; settings: EndpointSettings; gateway: string; internal: boolean }> {
+): Promise<{
+  name: string;
+  settings: EndpointSettings;
+  gateway: string;
+  internal: boolean;
+  /** A bridge of ours: its gateway is the host, and the embedded DNS listens there. */
+  hostGateway: boolean;
+}> {
   const aliases = p.config.Aliases ?? [];
   const names = dnsNames(req.names, aliases);
   const net = mgr.userNetwork(p.name);
@@ -198,6 +205,7 @@ export async function connectPlanned(
     name: net.name,
     gateway: endpoint.gateway,
     internal: net.internal,
+    hostGateway: net.isBridge,
     settings: endpointSettings(endpoint, {
       ipamConfig: p.config.IPAMConfig ?? undefined,
       aliases,
@@ -252,10 +260,11 @@ export async function attachContainer(
       networks[r.name] = r.settings;
       if (!ip) {
         ip = r.settings.IPAddress;
-        gateway = r.gateway;
+        // host.docker.internal: only a bridge's gateway is the host (a macvlan one is not).
+        gateway = r.hostGateway ? r.gateway : '';
         primary = r.name;
       }
-      dnsServer ??= r.gateway;
+      if (r.hostGateway) dnsServer ??= r.gateway;
     }
     const mappings = primary ? await mgr.publish(id, primary, reqs) : [];
     const ports = portsView(mappings, req.publish?.exposed);

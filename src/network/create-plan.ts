@@ -39,7 +39,12 @@ export interface NetworkPlan {
   icc: boolean;
   /** `--ipv6`: dual stack, with the v6 subnet given (else a random ULA /64 is chosen). */
   ipv6?: { subnet?: Cidr6; gateway?: bigint };
+  /** `-d macvlan`: the parent interface (none: Wharf makes one) and the mode. */
+  macvlan?: { parent?: string; mode: MacvlanMode };
 }
+
+export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
+export type MacvlanMode = (typeof MACVLAN_MODES)[number];
 
 const forbidden = (message: string): WharfError =>
   new WharfError('forbidden', 'ERR_FORBIDDEN', message);
@@ -87,8 +92,12 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
       `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
     );
   const driver = req.Driver || 'bridge';
-  if (driver !== 'bridge') {
-    if (['macvlan', 'ipvlan', 'overlay', 'host', 'null'].includes(driver))
+  if (driver === 'ipvlan')
+    throw notImplemented(
+      'network driver ipvlan is not supported here: this kernel has no ipvlan support (ip link add … type ipvlan: Unknown device type)',
+    );
+  if (driver !== 'bridge' && driver !== 'macvlan') {
+    if (['overlay', 'host', 'null'].includes(driver))
       throw notImplemented(`network driver ${driver} is not supported by this Wharf daemon yet`);
     throw notFound(`could not find plugin ${driver} in v1 plugin registry: plugin not found`);
   }
@@ -99,6 +108,7 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     throw notImplemented('config-only networks are not supported by this Wharf daemon yet');
   const labels = stringMap(req.Labels, 'Labels');
   const options = stringMap(req.Options, 'Options');
+  if (driver === 'macvlan') return planMacvlan(req, name, labels, options);
   for (const k of Object.keys(options)) {
     if (!KNOWN_BRIDGE_OPTS.has(k) && k.startsWith('com.docker.network.'))
       throw invalidArgument(`unknown bridge network option ${k}`);
@@ -211,4 +221,46 @@ function planIPv6(configs: NonNullable<NetworkCreateRequest['IPAM']>['Config']):
     out.gateway = gw;
   }
   return out;
+}
+
+/**
+ * `-d macvlan -o parent=IF -o macvlan_mode=M`: options checked as dockerd's macvlan driver
+ * does, IPAM as for a bridge (the same checks, by planning the request as one). `--internal`
+ * or no parent: Wharf makes the parent itself (see macvlan.ts).
+ */
+function planMacvlan(
+  req: NetworkCreateRequest,
+  name: string,
+  labels: Record<string, string>,
+  options: Record<string, string>,
+): NetworkPlan {
+  const mode = options['macvlan_mode'] ?? 'bridge';
+  if (!(MACVLAN_MODES as readonly string[]).includes(mode))
+    throw invalidArgument(
+      `requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`,
+    );
+  for (const k of Object.keys(options)) {
+    if (k !== 'parent' && k !== 'macvlan_mode')
+      throw invalidArgument(`unknown macvlan network option ${k}`);
+  }
+  const parent = options['parent'];
+  if (parent !== undefined) {
+    if (parent.includes('.'))
+      throw notImplemented(
+        `802.1q sub-interfaces (${parent}) are not made by Wharf: create the VLAN interface first`,
+      );
+    checkIfName(parent, 'parent interface name');
+  }
+  if (req.EnableIPv6 === true)
+    throw notImplemented('IPv6 on macvlan networks is not supported by this Wharf daemon yet');
+  const { Options: _ignored, Driver: _driver, ...rest } = req;
+  const base = planNetwork({ ...rest, Name: name, Labels: labels });
+  return {
+    ...base,
+    options,
+    macvlan: {
+      ...(parent !== undefined && !base.internal ? { parent } : {}),
+      mode: mode as MacvlanMode,
+    },
+  };
 }

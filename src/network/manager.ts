@@ -369,10 +369,14 @@ export class NetworkManager {
           subnet: this.bridge.subnet,
           ports: portRules(Object.values(this.record.endpoints)),
         },
-        ...this.users.all().map((n) => ({
-          ...n.ruleSpec(),
-          dnsPort: this.users.dns.portFor(n.record.gateway),
-        })),
+        // macvlan networks have no bridge, and their traffic never crosses the host's FORWARD.
+        ...this.users
+          .all()
+          .filter((n) => n.isBridge)
+          .map((n) => ({
+            ...n.ruleSpec(),
+            dnsPort: this.users.dns.portFor(n.record.gateway),
+          })),
       ];
       await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
       // ip6tables only while a dual-stack network exists (and once at start, to clear
@@ -519,7 +523,9 @@ export class NetworkManager {
     const user = network === DEFAULT_NETWORK_NAME ? undefined : this.users.find(network);
     const ep = user ? user.endpointRecord(id) : this.record.endpoints[id];
     if (!ep) throw internal(`container ${id} has no endpoint on ${network} to publish ports on`);
-    if (user?.internal) return [];
+    // Nothing to publish on an internal network, nor on a macvlan one (the host cannot reach
+    // its own macvlan children through their parent; dockerd ignores ports there too).
+    if (user?.internal || (user && !user.isBridge)) return [];
     const mappings = await this.proxies.bind(id, ep.ipAddress, reqs);
     ep.ports = mappings;
     try {

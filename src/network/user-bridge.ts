@@ -28,6 +28,7 @@ import {
 import { portRules, type BridgeRuleSpec } from './iptables.js';
 import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
 import { cidr6Contains, formatIPv6, parseCidr6, parseIPv6, Subnet6Allocator } from './ipv6.js';
+import { macvlanLines, ownParentLines } from './macvlan.js';
 import * as netns from './netns.js';
 import {
   recordWriter,
@@ -140,6 +141,10 @@ export class UserBridge {
   get internal(): boolean {
     return this.record.user?.internal ?? false;
   }
+  /** A Linux bridge of ours (not macvlan): firewall rules, embedded DNS on the gateway. */
+  get isBridge(): boolean {
+    return this.record.driver === 'bridge';
+  }
 
   save(): Promise<void> {
     return this.writer.save();
@@ -158,6 +163,15 @@ export class UserBridge {
 
   /** Make the bridge (or fix its address and state) from the record; idempotent. */
   async ensureDevice(links: readonly LinkAddrEntry[]): Promise<void> {
+    const mv = this.record.user?.macvlan;
+    if (mv) {
+      // macvlan: the parent Wharf made is remade; a user's parent must exist.
+      if (links.some((l) => l.ifname === mv.parent)) return;
+      if (!mv.own)
+        throw invalidArgument(`-o parent interface was not found on the host: ${mv.parent}`);
+      await ipBatch(ownParentLines(this.id));
+      return;
+    }
     const link = links.find((l) => l.ifname === this.bridgeName);
     if (link && link.linkinfo?.info_kind !== 'bridge')
       throw conflict(`device ${this.bridgeName} exists and is not a bridge`);
@@ -191,6 +205,12 @@ export class UserBridge {
 
   /** Delete the bridge and whatever veths are still on it. */
   async removeDevice(): Promise<void> {
+    const mv = this.record.user?.macvlan;
+    if (mv) {
+      // Only a parent Wharf made (its children live in containers' namespaces).
+      if (mv.own) await ipBatch(deleteLinkLines([mv.parent]), { force: true }).catch(() => 0);
+      return;
+    }
     const veths = await vethsOnBridge(this.bridgeName).catch(() => []);
     await ipBatch(deleteLinkLines([...veths, this.bridgeName]), { force: true }).catch(
       () => undefined,
@@ -234,6 +254,13 @@ export class UserBridge {
           ? { dnsUpstreams: [...opts.upstreams] }
           : {}),
       };
+      const mv = this.record.user?.macvlan;
+      if (mv) {
+        // No host end: the interface lives in the namespace only.
+        rec.hostVeth = '';
+        rec.netnsPath = netnsPath;
+        if (mv.mode === 'passthru') rec.macAddress = '';
+      }
       this.record.endpoints[cid] = rec;
       const saved = this.writer.save();
       const v6 = this.v6;
@@ -252,7 +279,22 @@ export class UserBridge {
           : {}),
       });
       try {
-        if (opts.createNetns) {
+        if (mv) {
+          if (opts.createNetns) await netns.createNetns(netnsPath);
+          await Promise.all([
+            saved,
+            ipBatch(
+              macvlanLines({
+                parent: mv.parent,
+                ifName: opts.ifName,
+                netnsPath,
+                mode: mv.mode,
+                ...(rec.macAddress ? { macAddress: rec.macAddress } : {}),
+              }),
+            ),
+          ]);
+          await ipBatch(ifLines, { netnsPath });
+        } else if (opts.createNetns) {
           const made = netns
             .createNetns(
               netnsPath,
@@ -284,7 +326,7 @@ export class UserBridge {
         }
       } catch (err) {
         await saved.catch(() => undefined);
-        await deleteLinks([rec.hostVeth]).catch(() => undefined);
+        if (rec.hostVeth) await deleteLinks([rec.hostVeth]).catch(() => undefined);
         // A conflict means the namespace already existed: not ours to remove.
         if (opts.createNetns && errorKind(err) !== 'conflict')
           await netns.removeNetns(netnsPath).catch(() => undefined);
@@ -360,8 +402,14 @@ export class UserBridge {
       const rec = this.record.endpoints[cid];
       if (!rec) return undefined;
       delete this.record.endpoints[cid];
-      await deleteLinks([rec.hostVeth]).catch((err: unknown) =>
-        this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting veth'),
+      // A macvlan interface is deleted in the namespace (gone already if that is).
+      const gone = rec.hostVeth
+        ? deleteLinks([rec.hostVeth])
+        : rec.netnsPath && rec.ifName
+          ? ipBatch(deleteLinkLines([rec.ifName]), { netnsPath: rec.netnsPath })
+          : Promise.resolve();
+      await gone.catch((err: unknown) =>
+        this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting the interface'),
       );
       this.allocator.release(cid);
       this.allocator6?.release(cid);

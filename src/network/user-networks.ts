@@ -4,6 +4,7 @@ import type { NetworkCreateRequest } from '../api-types/index.js';
 import {
   conflict,
   errorMessage,
+  invalidArgument,
   KeyedMutex,
   notFound,
   WharfError,
@@ -24,6 +25,7 @@ import {
 } from './ipv6.js';
 import { chooseSubnet, routedSubnets, type AddressPool, type RouteEntry } from './pools.js';
 import { deleteRecord, NETWORK_SCHEMA_VERSION, type NetworkRecord } from './store.js';
+import { ownParentNames } from './macvlan.js';
 import { UserBridge } from './user-bridge.js';
 
 export interface UserNetworksOptions {
@@ -78,6 +80,24 @@ export class UserNetworks {
     }));
   }
 
+  /**
+   * A new macvlan network's parent: the one given (it must exist, and no other macvlan network
+   * may use it, as dockerd), else one Wharf makes (also for `--internal`, as dockerd's dummy).
+   */
+  private macvlanParent(
+    p: NonNullable<NetworkPlan['macvlan']>,
+    id: string,
+    links: readonly LinkAddrEntry[],
+  ): { parent: string; mode: string; own: boolean } {
+    if (p.parent === undefined)
+      return { parent: ownParentNames(id).parent, mode: p.mode, own: true };
+    if (!links.some((l) => l.ifname === p.parent))
+      throw invalidArgument(`-o parent interface was not found on the host: ${p.parent}`);
+    const user = this.all().find((n) => n.record.user?.macvlan?.parent === p.parent);
+    if (user) throw forbidden(`network ${user.name} is already using parent interface ${p.parent}`);
+    return { parent: p.parent, mode: p.mode, own: false };
+  }
+
   /** Load the records and make sure each bridge exists with its address. */
   async open(records: readonly NetworkRecord[], links: readonly LinkAddrEntry[]): Promise<void> {
     for (const rec of records) {
@@ -90,7 +110,7 @@ export class UserNetworks {
       this.byId.set(rec.id, net);
       try {
         await net.ensureDevice(links);
-        await this.dns.listen(rec.gateway);
+        if (net.isBridge) await this.dns.listen(rec.gateway);
       } catch (err) {
         this.opts.logger.error(
           { network: rec.name, bridge: rec.bridgeName, err: errorMessage(err) },
@@ -146,11 +166,17 @@ export class UserNetworks {
         subnet = chooseSubnet(this.opts.pools, routedSubnets(routes, bridges), others);
       }
       const id = randomBytes(32).toString('hex');
-      const bridgeName = plan.bridgeName ?? `br-${id.slice(0, 12)}`;
-      if (bridges.includes(bridgeName))
-        throw conflict(`bridge name ${bridgeName} is used by another network`);
       const links = await ipJson<LinkAddrEntry>(['-d', 'addr', 'show']);
-      if (links.some((l) => l.ifname === bridgeName))
+      const macvlan = plan.macvlan ? this.macvlanParent(plan.macvlan, id, links) : undefined;
+      // A macvlan network has no bridge: the parent Wharf made, if any, goes by that name.
+      const bridgeName = macvlan
+        ? macvlan.own
+          ? macvlan.parent
+          : ''
+        : (plan.bridgeName ?? `br-${id.slice(0, 12)}`);
+      if (bridgeName && bridges.includes(bridgeName))
+        throw conflict(`bridge name ${bridgeName} is used by another network`);
+      if (bridgeName && links.some((l) => l.ifname === bridgeName))
         throw conflict(`device ${bridgeName} already exists on the host`);
       const gateway = plan.gateway ?? subnet.network + 1;
       const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all()) : undefined;
@@ -158,7 +184,7 @@ export class UserNetworks {
         schemaVersion: NETWORK_SCHEMA_VERSION,
         id,
         name: plan.name,
-        driver: 'bridge',
+        driver: macvlan ? 'macvlan' : 'bridge',
         bridgeName,
         subnet: formatCidr(subnet),
         gateway: formatIPv4(gateway),
@@ -175,6 +201,7 @@ export class UserNetworks {
           ...(plan.mtu !== undefined ? { mtu: plan.mtu } : {}),
           icc: plan.icc,
           ...(v6 ? { ipv6: v6 } : {}),
+          ...(macvlan ? { macvlan } : {}),
         },
       };
       const net = new UserBridge(
@@ -187,13 +214,13 @@ export class UserNetworks {
       await net.save();
       this.byId.set(id, net);
       try {
-        await net.ensureDevice([]);
+        await net.ensureDevice(links);
         // The resolver first: its port (53, or another when 53 is taken) goes in the rules.
-        await this.dns.listen(rec.gateway);
+        if (net.isBridge) await this.dns.listen(rec.gateway);
         await this.opts.syncFirewall();
       } catch (err) {
         this.byId.delete(id);
-        await this.dns.unlisten(rec.gateway);
+        if (net.isBridge) await this.dns.unlisten(rec.gateway);
         await net.removeDevice();
         await deleteRecord(this.opts.networksDir, id);
         await this.opts.syncFirewall().catch(() => undefined);
@@ -222,7 +249,7 @@ export class UserNetworks {
         );
       // The record goes last: a crash before leaves a network that can be removed again.
       this.byId.delete(net.id);
-      await this.dns.unlisten(net.record.gateway);
+      if (net.isBridge) await this.dns.unlisten(net.record.gateway);
       await this.opts.syncFirewall();
       await net.removeDevice();
       await deleteRecord(this.opts.networksDir, net.id);

@@ -30,7 +30,7 @@ export function networkView(
 ): NetworkResource {
   const user = rec.user;
   const ipamConfig =
-    rec.driver === 'bridge'
+    rec.driver === 'bridge' || rec.driver === 'macvlan'
       ? [
           {
             Subnet: rec.subnet,
