@@ -244,13 +244,7 @@ function planMacvlan(
       throw invalidArgument(`unknown macvlan network option ${k}`);
   }
   const parent = options['parent'];
-  if (parent !== undefined) {
-    if (parent.includes('.'))
-      throw notImplemented(
-        `802.1q sub-interfaces (${parent}) are not made by Wharf: create the VLAN interface first`,
-      );
-    checkIfName(parent, 'parent interface name');
-  }
+  if (parent !== undefined) checkIfName(parent, 'parent interface name');
   if (req.EnableIPv6 === true)
     throw notImplemented('IPv6 on macvlan networks is not supported by this Wharf daemon yet');
   const { Options: _ignored, Driver: _driver, ...rest } = req;

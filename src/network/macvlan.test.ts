@@ -59,9 +59,6 @@ describe('planNetwork -d macvlan', () => {
     expect(() => planNetwork({ Name: 'm', Driver: 'macvlan', Options: { foo: '1' } })).toThrow(
       /unknown macvlan network option foo/,
     );
-    expect(() =>
-      planNetwork({ Name: 'm', Driver: 'macvlan', Options: { parent: 'eth0.10' } }),
-    ).toThrow(/sub-interfaces/);
     expect(() => planNetwork({ Name: 'm', Driver: 'ipvlan' })).toThrow(/no ipvlan support/);
   });
 });

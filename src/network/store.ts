@@ -55,7 +55,7 @@ export interface NetworkRecord {
     /** `--ipv6`: the v6 subnet and gateway (dual stack; the v4 ones above stay). */
     ipv6?: { subnet: string; gateway: string; ipamConfigured: boolean };
     /** `-d macvlan`: the parent interface, and whether Wharf made it (`bridgeName` then). */
-    macvlan?: { parent: string; mode: string; own: boolean };
+    macvlan?: { parent: string; mode: string; own: boolean; gatewayGiven?: boolean };
   };
   /** By container ID. */
   endpoints: Record<string, EndpointRecord>;

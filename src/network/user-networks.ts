@@ -7,6 +7,7 @@ import {
   invalidArgument,
   KeyedMutex,
   notFound,
+  notImplemented,
   WharfError,
   type Logger,
 } from '../common/index.js';
@@ -91,10 +92,22 @@ export class UserNetworks {
   ): { parent: string; mode: string; own: boolean } {
     if (p.parent === undefined)
       return { parent: ownParentNames(id).parent, mode: p.mode, own: true };
-    if (!links.some((l) => l.ifname === p.parent))
-      throw invalidArgument(`-o parent interface was not found on the host: ${p.parent}`);
+    // dockerd makes a missing `eth0.10` as a VLAN of eth0 and refuses other missing names.
+    if (!links.some((l) => l.ifname === p.parent)) {
+      if (p.parent.includes('.'))
+        throw notImplemented(
+          `802.1q sub-interfaces (${p.parent}) are not made by Wharf: create the VLAN interface first`,
+        );
+      throw invalidArgument(
+        `invalid subinterface vlan name ${p.parent}, example formatting is eth0.10`,
+      );
+    }
+    // dockerd names the other network by its dummy-parent name (dm-<id12>), whatever it uses.
     const user = this.all().find((n) => n.record.user?.macvlan?.parent === p.parent);
-    if (user) throw forbidden(`network ${user.name} is already using parent interface ${p.parent}`);
+    if (user)
+      throw forbidden(
+        `network ${ownParentNames(user.id).parent} is already using parent interface ${p.parent}`,
+      );
     return { parent: p.parent, mode: p.mode, own: false };
   }
 
@@ -201,7 +214,8 @@ export class UserNetworks {
           ...(plan.mtu !== undefined ? { mtu: plan.mtu } : {}),
           icc: plan.icc,
           ...(v6 ? { ipv6: v6 } : {}),
-          ...(macvlan ? { macvlan } : {}),
+          // dockerd's macvlan IPAM shows a gateway only when one was given.
+          ...(macvlan ? { macvlan: { ...macvlan, gatewayGiven: plan.gateway !== undefined } } : {}),
         },
       };
       const net = new UserBridge(

@@ -35,7 +35,7 @@ export function networkView(
           {
             Subnet: rec.subnet,
             ...(user?.ipRange ? { IPRange: user.ipRange } : {}),
-            Gateway: rec.gateway,
+            ...(user?.macvlan && !user.macvlan.gatewayGiven ? {} : { Gateway: rec.gateway }),
             ...(user?.auxAddresses && Object.keys(user.auxAddresses).length > 0
               ? { AuxiliaryAddresses: { ...user.auxAddresses } }
               : {}),

@@ -128,11 +128,11 @@ describe('macvlan networks', () => {
     expect(defaultRoute(a)).toBe(`default via ${n.gateway} dev eth0`);
     // Refusals, in dockerd's words.
     expect(fails(['network', 'create', '-d', 'macvlan', '-o', `parent=${p}`, uniq('x')])).toMatch(
-      new RegExp(`network ${n.name} is already using parent interface ${p}`),
+      new RegExp(`network dm-${n.id.slice(0, 12)} is already using parent interface ${p}`),
     );
     expect(
       fails(['network', 'create', '-d', 'macvlan', '-o', 'parent=wtnosuch0', uniq('x')]),
-    ).toMatch(/-o parent interface was not found on the host: wtnosuch0/);
+    ).toMatch(/invalid subinterface vlan name wtnosuch0, example formatting is eth0.10/);
     expect(
       fails(['network', 'create', '-d', 'macvlan', '-o', 'macvlan_mode=nope', uniq('x')]),
     ).toMatch(/requested macvlan mode 'nope' is not valid, 'bridge' mode is the macvlan driver/);
@@ -145,7 +145,26 @@ describe('macvlan networks', () => {
 
   it('applies macvlan_mode: private children cannot talk', () => {
     const p = parent();
-    const n = macvlan(['-o', `parent=${p}`, '-o', 'macvlan_mode=private']);
+    // Made with the wharf CLI, without --gateway: dockerd's IPAM then shows only the subnet.
+    const s = uniqueSubnet();
+    const n = { name: uniq('mv') };
+    const w = d.wharf([
+      'network',
+      'create',
+      '-d',
+      'macvlan',
+      '--subnet',
+      s.subnet,
+      '-o',
+      `parent=${p}`,
+      '-o',
+      'macvlan_mode=private',
+      n.name,
+    ]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(
+      JSON.parse(ok(['network', 'inspect', '-f', '{{json .IPAM.Config}}', n.name])) as unknown,
+    ).toEqual([{ Subnet: s.subnet }]);
     const a = uniq('a');
     const b = uniq('b');
     run(a, ['--network', n.name]);
