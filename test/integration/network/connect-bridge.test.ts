@@ -206,6 +206,28 @@ describe('network connect / disconnect of the default bridge', () => {
   });
 });
 
+describe('default bridge connected live, across a daemon crash', () => {
+  it('keeps the hot-plugged endpoint and its address; disconnect works after the restart', async () => {
+    const n = network();
+    const c = uniq('c');
+    run(c, ['--network', n.name]);
+    ok(['network', 'connect', 'bridge', c]);
+    const onBridge = ipOn(c, 'bridge');
+    await d.crash();
+    await d.restart();
+    expect(ipOn(c, 'bridge')).toBe(onBridge);
+    expect(addresses(c)).toEqual({ eth0: ipOn(c, n.name), eth1: onBridge });
+    // The address is still held: a new bridge container gets another one.
+    const other = uniq('o');
+    run(other);
+    expect(ipOn(other, 'bridge')).not.toBe(onBridge);
+    ok(['exec', other, 'ping', '-c', '1', '-W', '2', onBridge]);
+    ok(['network', 'disconnect', 'bridge', c]);
+    expect(addresses(c)).toEqual({ eth0: ipOn(c, n.name) });
+    ok(['rm', '-f', c, other]);
+  });
+});
+
 describe('/etc/hosts follows live connect and disconnect', () => {
   it('adds a line for a new network and removes only the disconnected one', () => {
     const n1 = network();
