@@ -1,5 +1,6 @@
 import type { EndpointConfigRequest, EndpointSettings } from '../api-types/index.js';
 import { invalidArgument, WharfError } from '../common/index.js';
+import { NETNS_RESOLVER } from './dns-netns.js';
 import type { NetworkManager } from './manager.js';
 import { portRequests, portsView } from './ports.js';
 import { endpointSettings } from './views.js';
@@ -265,6 +266,18 @@ export async function attachContainer(
         primary = r.name;
       }
       if (r.hostGateway) dnsServer ??= r.gateway;
+    }
+    // No bridge network to serve names from its gateway, but a network whose gateway is not
+    // the host (macvlan): the resolver answers on 127.0.0.11 inside the namespace.
+    const viaNetns = !dnsServer && req.networks.find((p) => !mgr.userNetwork(p.name).isBridge);
+    if (viaNetns && (await mgr.users.dns.listenInNetns(id, netnsPath))) {
+      dnsServer = NETNS_RESOLVER;
+      const net = mgr.userNetwork(viaNetns.name);
+      const ep = net.endpointRecord(id);
+      if (ep) {
+        ep.netnsDns = true;
+        await net.save();
+      }
     }
     const mappings = primary ? await mgr.publish(id, primary, reqs) : [];
     const ports = portsView(mappings, req.publish?.exposed);

@@ -1,7 +1,7 @@
 import * as dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 
-import { decide, nameservers, ptrAddress, type DnsNetwork } from './dns-answer.js';
+import { decide, decideFor, nameservers, ptrAddress, type DnsNetwork } from './dns-answer.js';
 
 const NETS: DnsNetwork[] = [
   {
@@ -101,6 +101,17 @@ describe('decide', () => {
     expect(answer(query('www'), '10.1.0.3', '10.1.0.1')).toMatchObject({
       data: ['10.1.0.2', '10.1.0.4'],
     });
+  });
+
+  it('decideFor: the querier is known by its socket (127.0.0.11 in its namespace)', () => {
+    const d = decideFor(query('db'), 'a', NETS);
+    expect(d.kind).toBe('answer');
+    const p = dnsPacket.decode((d as { response: Buffer }).response);
+    expect((p.answers ?? []).map((x) => ('data' in x ? x.data : undefined))).toEqual(['10.2.0.3']);
+    // 'd' is only on n2: n1's names are out of its scope, and n2 is internal (no forward).
+    const out = decideFor(query('api'), 'd', NETS);
+    expect(dnsPacket.decode((out as { response: Buffer }).response).flags! & 0xf).toBe(2);
+    expect(decideFor(query('db'), 'nobody', NETS)).toMatchObject({ kind: 'answer' });
   });
 
   it('answers PTR for container addresses in scope', () => {

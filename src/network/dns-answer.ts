@@ -76,6 +76,35 @@ export function decide(
   local: string,
   networks: readonly DnsNetwork[],
 ): DnsDecision {
+  return decideWith(raw, networks, (nets) => {
+    const net = nets.find((n) => n.gateway === local);
+    return net?.endpoints.find((e) => e.ip === from);
+  });
+}
+
+/**
+ * The same for a query that came through a socket inside container `containerId`'s own
+ * namespace (127.0.0.11 on macvlan networks): the socket says who asks.
+ */
+export function decideFor(
+  raw: Buffer,
+  containerId: string,
+  networks: readonly DnsNetwork[],
+): DnsDecision {
+  return decideWith(raw, networks, (nets) => {
+    for (const n of nets) {
+      const ep = n.endpoints.find((e) => e.containerId === containerId);
+      if (ep) return ep;
+    }
+    return undefined;
+  });
+}
+
+function decideWith(
+  raw: Buffer,
+  networks: readonly DnsNetwork[],
+  querier: (nets: readonly DnsNetwork[]) => DnsEndpoint | undefined,
+): DnsDecision {
   let query: dnsPacket.DecodedPacket;
   try {
     query = dnsPacket.decode(raw);
@@ -87,9 +116,8 @@ export function decide(
   if (!q || (query.questions?.length ?? 0) !== 1)
     return { kind: 'answer', response: reply(query, 1) };
 
-  const net = networks.find((n) => n.gateway === local);
-  const me = net?.endpoints.find((e) => e.ip === from);
-  if (!net || !me) return { kind: 'answer', response: reply(query, RCODE_REFUSED) };
+  const me = querier(networks);
+  if (!me) return { kind: 'answer', response: reply(query, RCODE_REFUSED) };
   const scope = networks.filter((n) => n.endpoints.some((e) => e.containerId === me.containerId));
 
   const name = normalise(q.name);

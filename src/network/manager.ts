@@ -503,6 +503,7 @@ export class NetworkManager {
   async disconnectAll(id: string): Promise<void> {
     const hadPorts = this.hasPorts(id);
     this.proxies.release(id);
+    this.users.dns.unlistenInNetns(id);
     await Promise.all([this.disconnect(id), ...this.users.all().map((n) => n.disconnect(id))]);
     // The DNAT rules go with the endpoints (the chains are rebuilt from what remains).
     if (hadPorts) await this.syncFirewall();
@@ -871,6 +872,8 @@ export class NetworkManager {
     ];
     for (const [cid, ep] of live) {
       if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
+      // The resolver socket inside a macvlan container's namespace died with the old daemon.
+      if (ep.netnsDns && ep.netnsPath) await this.users.dns.listenInNetns(cid, ep.netnsPath);
     }
     if (freed + deadNs.length > 0) {
       this.log.info({ endpointsAndVeths: freed, netns: deadNs.length }, 'reconciled network state');

@@ -16,6 +16,8 @@ export interface EndpointRecord {
   ifName?: string;
   /** macvlan endpoints: the namespace holding the interface (deleted there on disconnect). */
   netnsPath?: string;
+  /** The container's resolver is a socket on 127.0.0.11 in that namespace (reopened at start). */
+  netnsDns?: boolean;
   /** The v6 address on a dual-stack network. */
   ipv6Address?: string;
   /** The address was asked for (--ip), not allocated. */

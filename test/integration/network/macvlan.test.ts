@@ -100,6 +100,17 @@ const defaultRoute = (c: string): string =>
     .filter((l) => l.startsWith('default'))
     .join('\n')
     .trim();
+/** The A addresses nslookup prints for `name` from container `from` (undefined: it failed). */
+function lookup(from: string, name: string): string[] | undefined {
+  const r = d.cli(['exec', from, 'nslookup', '-type=a', name]);
+  if (r.code !== 0) return undefined;
+  const body = r.stdout
+    .split(/\n\s*\n/)
+    .slice(1)
+    .join('\n');
+  const ips = [...body.matchAll(/Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
+  return ips.length > 0 ? ips : undefined;
+}
 const pings = (from: string, to: string): boolean =>
   d.cli(['exec', from, 'ping', '-c', '1', '-W', '1', to]).code === 0;
 
@@ -205,6 +216,28 @@ describe('macvlan networks', () => {
     expect(d.cli(['exec', b, 'ip', 'link', 'show', 'eth1']).code).not.toBe(0);
     ok(['rm', '-f', a, b]);
     ok(['network', 'rm', n.name]);
+  });
+
+  it('embedded DNS on 127.0.0.11 in the namespace: names, aliases, scoping, after a crash', async () => {
+    const n1 = macvlan(['--internal']);
+    const n2 = macvlan(['--internal']);
+    const a = uniq('a');
+    const b = uniq('b');
+    const c = uniq('c');
+    run(a, ['--network', n1.name]);
+    run(b, ['--network', n1.name, '--network-alias', 'bee']);
+    run(c, ['--network', n2.name]);
+    expect(ok(['exec', a, 'cat', '/etc/resolv.conf'])).toMatch(/^nameserver 127\.0\.0\.11$/m);
+    expect(lookup(a, b)).toEqual([ipOn(b, n1.name)]);
+    expect(lookup(a, 'bee')).toEqual([ipOn(b, n1.name)]);
+    // Names on another network do not resolve (and an internal network forwards nothing).
+    expect(lookup(a, c)).toBeUndefined();
+    expect(lookup(c, a)).toBeUndefined();
+    await d.crash();
+    await d.restart();
+    expect(lookup(a, 'bee')).toEqual([ipOn(b, n1.name)]);
+    ok(['rm', '-f', a, b, c]);
+    ok(['network', 'rm', n1.name, n2.name]);
   });
 
   it('keeps the network and its endpoints across a daemon crash', async () => {
