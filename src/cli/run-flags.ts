@@ -102,6 +102,7 @@ export const CONTAINER_FLAGS: FlagDef[] = [
   { ...str('net', 'Connect a container to a network'), hidden: true },
   list('network-alias', 'Add network-scoped alias for the container'),
   str('ip', 'IPv4 address (e.g., 172.30.100.104)'),
+  str('ip6', 'IPv6 address (e.g., 2001:db8::33)'),
   bool('oom-kill-disable', 'Disable OOM Killer'),
   { name: 'oom-score-adj', type: 'int', help: "Tune host's OOM preferences (-1000 to 1000)" },
   str('pid', 'PID namespace to use'),

@@ -528,7 +528,7 @@ export function runOptionsToCreateBody(
     StopSignal: f.str('stop-signal') || undefined,
     StopTimeout: f.changed('stop-timeout') ? f.int('stop-timeout') : undefined,
     HostConfig: hostConfig,
-    NetworkingConfig: buildNetworking(network, f.list('network-alias'), f.str('ip')),
+    NetworkingConfig: buildNetworking(network, f.list('network-alias'), f.str('ip'), f.str('ip6')),
   };
   return {
     body,
@@ -573,15 +573,23 @@ function buildNetworking(
   network: string,
   aliases: readonly string[],
   ip = '',
+  ip6 = '',
 ): ContainerCreateRequest['NetworkingConfig'] {
   const builtin =
     ['default', 'bridge', 'host', 'none'].includes(network) || network.startsWith('container:');
-  if (builtin && aliases.length === 0 && !ip) return { EndpointsConfig: {} };
+  if (builtin && aliases.length === 0 && !ip && !ip6) return { EndpointsConfig: {} };
   return {
     EndpointsConfig: {
       [network]: {
         ...(aliases.length > 0 ? { Aliases: aliases } : {}),
-        ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}),
+        ...(ip || ip6
+          ? {
+              IPAMConfig: {
+                ...(ip ? { IPv4Address: ip } : {}),
+                ...(ip6 ? { IPv6Address: ip6 } : {}),
+              },
+            }
+          : {}),
       },
     },
   };

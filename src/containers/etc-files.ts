@@ -1,6 +1,10 @@
 import { promises as fsp } from 'node:fs';
 
-export function hostsFile(hostname: string, ip?: string, extraHosts: string[] = []): string {
+export function hostsFile(
+  hostname: string,
+  ips?: string | readonly string[],
+  extraHosts: string[] = [],
+): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -13,7 +17,9 @@ export function hostsFile(hostname: string, ip?: string, extraHosts: string[] = 
     const i = h.indexOf(':');
     if (i > 0) lines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
   }
-  if (ip) lines.push(`${ip}\t${hostname}`);
+  for (const ip of typeof ips === 'string' ? [ips] : (ips ?? [])) {
+    if (ip) lines.push(`${ip}\t${hostname}`);
+  }
   return lines.join('\n') + '\n';
 }
 

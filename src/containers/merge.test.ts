@@ -241,11 +241,9 @@ describe('normalizeHostConfig', () => {
     expect(normalizeHostConfig({ NetworkMode: 'none' }).NetworkMode).toBe('none');
   });
 
-  it('leaves user-defined network names to the network module, refuses container: mode', () => {
+  it('leaves user-defined networks and container: mode to the network module', () => {
     expect(normalizeHostConfig({ NetworkMode: 'mynet' }).NetworkMode).toBe('mynet');
-    expect(() => normalizeHostConfig({ NetworkMode: 'container:abc' })).toThrow(
-      'network mode container:<name> is not supported yet',
-    );
+    expect(normalizeHostConfig({ NetworkMode: 'container:abc' }).NetworkMode).toBe('container:abc');
   });
 
   it('keeps user values', () => {

@@ -170,10 +170,8 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   const h: HostConfig = { ...(hc ?? {}) };
   const mode = h.NetworkMode ?? '';
   if (mode === '' || mode === 'default') h.NetworkMode = 'bridge';
-  // Other names are user-defined networks, checked against the network module at create.
-  if (h.NetworkMode!.startsWith('container:')) {
-    throw invalidArgument('network mode container:<name> is not supported yet');
-  }
+  // Other names are user-defined networks, checked against the network module at create;
+  // `container:<x>` is checked there too (checkContainerNetworkMode).
   h.RestartPolicy = h.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
   if (h.RestartPolicy.Name === '') h.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
   if (!SUPPORTED_RESTART.has(h.RestartPolicy.Name)) {

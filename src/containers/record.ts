@@ -53,6 +53,11 @@ export interface ContainerRecord {
     mounts?: MountRecord[];
     /** User-defined networks the container is on (set at create, by network connect/disconnect). */
     networks?: PlannedNetwork[];
+    /**
+     * On the default bridge: set by `network connect/disconnect bridge`; absent means what
+     * NetworkMode says (bridge).
+     */
+    defaultBridge?: boolean;
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type Logger,
 } from '../common/index.js';
 import type { OciMount } from '../oci/index.js';
+import { checkContainerNetworkMode, joinedNetns, onDefaultBridge } from '../network/index.js';
 import { RuntimeStartError } from '../runtime/index.js';
 import { emptyState, type ContainerRecord } from './record.js';
 import { hostsFile, readHostResolvConf, resolvConf, withHostGateway } from './etc-files.js';
@@ -135,6 +136,17 @@ export class ContainerService {
       );
     }
     const hostConfig = normalizeHostConfig(req.HostConfig);
+    checkContainerNetworkMode({
+      ...req,
+      HostConfig: hostConfig,
+      endpoints: req.NetworkingConfig?.EndpointsConfig,
+    });
+    // As dockerd: a `container:<name>` target that exists now is recorded by its ID (one that
+    // does not is kept by name and looked up at start).
+    if (hostConfig.NetworkMode!.startsWith('container:')) {
+      const target = this.store.find(hostConfig.NetworkMode!.slice('container:'.length));
+      if (target) hostConfig.NetworkMode = `container:${target.Id}`;
+    }
     this.opts.validateLogConfig(hostConfig.LogConfig!.Type, hostConfig.LogConfig!.Config ?? {});
     const networks = this.opts.network.planNetworks(
       hostConfig.NetworkMode!,
@@ -234,14 +246,21 @@ export class ContainerService {
     const writeRegenerated = (file: string, data: string, mode: number): Promise<void> =>
       writeFileAtomic(file, data, mode, { durable: false });
     await fsp.mkdir(rootfs, { recursive: true, mode: 0o700 });
+    // `--network container:<x>`: the running target's namespace, looked up now (as dockerd:
+    // at create the target need not exist). Its etc files are shared, not written here.
+    const mode = hc.NetworkMode ?? 'bridge';
+    const joinsOwner = mode.startsWith('container:')
+      ? this.store.get(mode.slice('container:'.length))
+      : undefined;
+    const joinedPath = joinsOwner ? joinedNetns(id, joinsOwner) : undefined;
 
     // Independent steps at once: the rootfs mount, the network namespace with its veth (one
     // `unshare … ip -batch` and one host `ip` where the network offers it), the host's
     // resolv.conf, and clearing a previous run's exit file.
-    const ownNetns = hc.NetworkMode !== 'host' && hc.NetworkMode !== 'none';
+    const ownNetns = mode !== 'host' && mode !== 'none' && !joinsOwner;
     const attach = () =>
       this.opts.network.attach(id, {
-        defaultBridge: hc.NetworkMode === 'bridge',
+        defaultBridge: onDefaultBridge(rec),
         networks: rec.runtime.networks ?? [],
         names: [rec.Name.slice(1), id.slice(0, 12)],
         upstreams: hc.Dns ?? undefined,
@@ -280,6 +299,7 @@ export class ContainerService {
       rec.NetworkSettings = { SandboxKey: '', Networks: {} };
       const attached = connected.value;
       if (hc.NetworkMode === 'host') netns = { mode: 'host' };
+      else if (joinedPath) netns = { mode: 'path', path: joinedPath };
       else if (attached) {
         netns = { mode: 'path', path: attached.netnsPath };
         rec.NetworkSettings = {
@@ -293,7 +313,11 @@ export class ContainerService {
           ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => hostsFile(rec.Config.Hostname!))
           : hostsFile(
               rec.Config.Hostname!,
-              attached?.ip,
+              // As dockerd: a line per network the container is on.
+              Object.values(attached?.networks ?? {}).flatMap((n) => [
+                n.IPAddress,
+                n.GlobalIPv6Address,
+              ]),
               withHostGateway(hc.ExtraHosts ?? [], attached?.gateway),
             );
       // On a user-defined network the embedded DNS is the nameserver, and --dns servers are
@@ -304,11 +328,21 @@ export class ContainerService {
         options: hc.DnsOptions ?? undefined,
         keepLoopback: hc.NetworkMode === 'host',
       });
-      await Promise.all([
-        writeRegenerated(rec.HostsPath, hostsText, 0o644),
-        writeRegenerated(rec.ResolvConfPath, resolvText, 0o644),
-        writeRegenerated(rec.HostnamePath, `${rec.Config.Hostname}\n`, 0o644),
-      ]);
+      if (joinsOwner) {
+        // As dockerd: the joiner takes the target's hostname and bind-mounts the target's
+        // hosts, resolv.conf and hostname files (inspect shows the target's paths).
+        rec.Config.Hostname = joinsOwner.Config.Hostname;
+        rec.Config.Domainname = joinsOwner.Config.Domainname ?? '';
+        rec.HostsPath = joinsOwner.HostsPath;
+        rec.ResolvConfPath = joinsOwner.ResolvConfPath;
+        rec.HostnamePath = joinsOwner.HostnamePath;
+      } else {
+        await Promise.all([
+          writeRegenerated(rec.HostsPath, hostsText, 0o644),
+          writeRegenerated(rec.ResolvConfPath, resolvText, 0o644),
+          writeRegenerated(rec.HostnamePath, `${rec.Config.Hostname}\n`, 0o644),
+        ]);
+      }
       lap('etc');
 
       const env = [...(rec.Config.Env ?? [])];
@@ -401,8 +435,8 @@ export class ContainerService {
   }
 
   private async releaseNetwork(rec: ContainerRecord): Promise<void> {
-    const mode = rec.HostConfig.NetworkMode;
-    if (mode === 'host' || mode === 'none') return;
+    const mode = rec.HostConfig.NetworkMode ?? 'bridge';
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return;
     await this.opts.network
       .detach(rec.Id)
       .catch((err) => this.log.warn({ err }, 'network release'));
@@ -826,7 +860,8 @@ function publishRequest(
   hc: HostConfig,
   exposed: Record<string, unknown> | null | undefined,
 ): PublishPorts {
-  const own = hc.NetworkMode !== 'host' && hc.NetworkMode !== 'none';
+  const mode = hc.NetworkMode ?? 'bridge';
+  const own = mode !== 'host' && mode !== 'none' && !mode.startsWith('container:');
   return {
     bindings: own ? hc.PortBindings : undefined,
     publishAll: own && (hc.PublishAllPorts ?? false),

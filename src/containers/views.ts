@@ -45,6 +45,9 @@ export function inspectView(rec: ContainerRecord): Record<string, unknown> {
 function networksView(rec: ContainerRecord): Record<string, unknown> {
   const mode = rec.HostConfig.NetworkMode ?? 'bridge';
   if (Object.keys(rec.NetworkSettings.Networks).length > 0) return rec.NetworkSettings.Networks;
+  // A container in another's namespace has no endpoint of its own (dockerd: Networks {}),
+  // nor has one disconnected from the default bridge.
+  if (mode.startsWith('container:') || rec.runtime.defaultBridge === false) return {};
   return {
     [mode]: {
       IPAMConfig: null,

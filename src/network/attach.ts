@@ -1,5 +1,6 @@
 import type { EndpointConfigRequest, EndpointSettings } from '../api-types/index.js';
-import { invalidArgument, notImplemented, WharfError } from '../common/index.js';
+import { invalidArgument, WharfError } from '../common/index.js';
+import { NETNS_RESOLVER } from './dns-netns.js';
 import type { NetworkManager } from './manager.js';
 import { portRequests, portsView } from './ports.js';
 import { endpointSettings } from './views.js';
@@ -48,12 +49,12 @@ export interface Attached {
   ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 }
 
-const forbidden = (message: string): WharfError =>
+export const forbidden = (message: string): WharfError =>
   new WharfError('forbidden', 'ERR_FORBIDDEN', message);
 
 const BUILTIN = new Set(['bridge', 'host', 'none', 'default']);
 
-function checkConfig(c: unknown, network: string): EndpointConfigRequest {
+export function checkConfig(c: unknown, network: string): EndpointConfigRequest {
   if (c === undefined || c === null) return {};
   if (typeof c !== 'object' || Array.isArray(c))
     throw invalidArgument(`invalid endpoint settings for network ${network}`);
@@ -63,8 +64,6 @@ function checkConfig(c: unknown, network: string): EndpointConfigRequest {
     !(Array.isArray(cfg.Aliases) && cfg.Aliases.every((a) => typeof a === 'string'))
   )
     throw invalidArgument('invalid endpoint settings: Aliases must be a list of strings');
-  if (cfg.IPAMConfig?.IPv6Address)
-    throw invalidArgument('IPv6 addresses are not supported by this Wharf daemon yet');
   return cfg;
 }
 
@@ -87,7 +86,7 @@ export function planAttachments(
         throw invalidArgument(
           'network-scoped alias is supported only for containers in user defined networks',
         );
-      if (cfg.IPAMConfig?.IPv4Address)
+      if (cfg.IPAMConfig?.IPv4Address || cfg.IPAMConfig?.IPv6Address)
         throw invalidArgument(
           'user specified IP address is supported on user defined networks only',
         );
@@ -135,14 +134,15 @@ function plan(mgr: NetworkManager, ref: string, config: EndpointConfigRequest): 
   return resolve(mgr, ref, config);
 }
 
-function resolve(
+export function resolve(
   mgr: NetworkManager,
   ref: string,
   config: EndpointConfigRequest,
 ): PlannedAttachment {
   const net = mgr.userNetwork(ref);
   const ip = config.IPAMConfig?.IPv4Address;
-  if (ip && !net.record.user?.ipamConfigured)
+  const ip6 = config.IPAMConfig?.IPv6Address;
+  if ((ip && !net.record.user?.ipamConfigured) || (ip6 && !net.record.user?.ipv6?.ipamConfigured))
     throw invalidArgument(
       'user specified IP address is supported only when connecting to networks with user configured subnets',
     );
@@ -152,7 +152,8 @@ function resolve(
 /** eth0, eth1, …: the lowest name none of the container's endpoints uses. */
 export function nextIfName(mgr: NetworkManager, id: string): string {
   const used = new Set<string>();
-  if (mgr.endpoint(id)) used.add('eth0');
+  const onDefault = mgr.defaultIfName(id);
+  if (onDefault) used.add(onDefault);
   for (const n of mgr.users.all()) {
     const ep = n.endpointRecord(id);
     if (ep) used.add(ep.ifName ?? 'eth0');
@@ -179,13 +180,21 @@ export async function connectPlanned(
     /** Make the namespace with this first interface (see ConnectOptions.createNetns). */
     createNetns?: boolean;
   },
-): Promise<{ name: string; settings: EndpointSettings; gateway: string; internal: boolean }> {
+): Promise<{
+  name: string;
+  settings: EndpointSettings;
+  gateway: string;
+  internal: boolean;
+  /** A bridge of ours: its gateway is the host, and the embedded DNS listens there. */
+  hostGateway: boolean;
+}> {
   const aliases = p.config.Aliases ?? [];
   const names = dnsNames(req.names, aliases);
   const net = mgr.userNetwork(p.name);
   const { endpoint } = await mgr.connectTo(p.name, id, netnsPath, {
     ifName: nextIfName(mgr, id),
     ipv4Address: p.config.IPAMConfig?.IPv4Address || undefined,
+    ipv6Address: p.config.IPAMConfig?.IPv6Address || undefined,
     mac: p.config.MacAddress || undefined,
     aliases,
     dnsNames: names,
@@ -197,6 +206,7 @@ export async function connectPlanned(
     name: net.name,
     gateway: endpoint.gateway,
     internal: net.internal,
+    hostGateway: net.isBridge,
     settings: endpointSettings(endpoint, {
       ipamConfig: p.config.IPAMConfig ?? undefined,
       aliases,
@@ -251,10 +261,23 @@ export async function attachContainer(
       networks[r.name] = r.settings;
       if (!ip) {
         ip = r.settings.IPAddress;
-        gateway = r.gateway;
+        // host.docker.internal: only a bridge's gateway is the host (a macvlan one is not).
+        gateway = r.hostGateway ? r.gateway : '';
         primary = r.name;
       }
-      dnsServer ??= r.gateway;
+      if (r.hostGateway) dnsServer ??= r.gateway;
+    }
+    // No bridge network to serve names from its gateway, but a network whose gateway is not
+    // the host (macvlan): the resolver answers on 127.0.0.11 inside the namespace.
+    const viaNetns = !dnsServer && req.networks.find((p) => !mgr.userNetwork(p.name).isBridge);
+    if (viaNetns && (await mgr.users.dns.listenInNetns(id, netnsPath))) {
+      dnsServer = NETNS_RESOLVER;
+      const net = mgr.userNetwork(viaNetns.name);
+      const ep = net.endpointRecord(id);
+      if (ep) {
+        ep.netnsDns = true;
+        await net.save();
+      }
     }
     const mappings = primary ? await mgr.publish(id, primary, reqs) : [];
     const ports = portsView(mappings, req.publish?.exposed);
@@ -271,88 +294,4 @@ export async function detachContainer(mgr: NetworkManager, id: string): Promise<
   await mgr.disconnectAll(id).catch((err: unknown) => (first ??= err));
   await mgr.removeNetns(id).catch((err: unknown) => (first ??= err));
   if (first !== undefined) throw first;
-}
-
-/** The parts of a container record that network connect/disconnect read and change. */
-export interface ContainerNetworks {
-  Id: string;
-  Name: string;
-  State: { Running: boolean };
-  HostConfig: { NetworkMode?: string; Dns?: string[] | null };
-  NetworkSettings: { SandboxKey: string; Networks: Record<string, EndpointSettings> };
-  runtime: { networks?: PlannedAttachment[] };
-}
-
-function sharedNamespace(c: ContainerNetworks): string | undefined {
-  const mode = c.HostConfig.NetworkMode ?? 'bridge';
-  if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return mode;
-  return undefined;
-}
-
-/**
- * POST /networks/{id}/connect: a running container gets the interface now (hot-plugged into
- * its namespace), a stopped one at its next start. Changes `c` (the caller saves it).
- */
-export async function connectContainer(
-  mgr: NetworkManager,
-  c: ContainerNetworks,
-  ref: string,
-  raw: unknown,
-): Promise<string> {
-  const target = mgr.resolveNetwork(ref);
-  if (target.builtin) {
-    if (target.name === 'host' || target.name === 'none')
-      throw forbidden(
-        `container cannot be disconnected from host network or connected to ${target.name} network`,
-      );
-    throw notImplemented(
-      'connecting a container to the default bridge network afterwards is not supported by Wharf yet',
-    );
-  }
-  if (sharedNamespace(c))
-    throw forbidden(
-      'container sharing network namespace with another container or host cannot be connected to any other network',
-    );
-  const p = resolve(mgr, target.name, checkConfig(raw, target.name));
-  const planned = c.runtime.networks ?? [];
-  if (planned.some((x) => x.name === p.name) || c.NetworkSettings.Networks[p.name])
-    throw forbidden(`endpoint with name ${c.Name.slice(1)} already exists in network ${p.name}`);
-  if (c.State.Running && c.NetworkSettings.SandboxKey) {
-    const routed =
-      (c.HostConfig.NetworkMode ?? 'bridge') === 'bridge' ||
-      planned.some((x) => mgr.users.find(x.name)?.internal === false);
-    const r = await connectPlanned(mgr, c.Id, c.NetworkSettings.SandboxKey, p, {
-      names: [c.Name.slice(1), c.Id.slice(0, 12)],
-      upstreams: c.HostConfig.Dns ?? undefined,
-      defaultRoute: !routed,
-    });
-    c.NetworkSettings.Networks[r.name] = r.settings;
-  }
-  c.runtime.networks = [...planned, p];
-  return target.id;
-}
-
-/** POST /networks/{id}/disconnect: the interface goes now if running. Changes `c`. */
-export async function disconnectContainer(
-  mgr: NetworkManager,
-  c: ContainerNetworks,
-  ref: string,
-): Promise<string> {
-  const target = mgr.resolveNetwork(ref);
-  if (target.builtin) {
-    if (target.name === 'host' || target.name === 'none')
-      throw forbidden(`container cannot be disconnected from ${target.name} network`);
-    throw notImplemented(
-      'disconnecting a container from the default bridge network is not supported by Wharf yet',
-    );
-  }
-  const planned = c.runtime.networks ?? [];
-  const attached =
-    planned.some((x) => x.name === target.name) || c.NetworkSettings.Networks[target.name];
-  if (!attached)
-    throw invalidArgument(`container ${c.Id} is not connected to network ${target.name}`);
-  await mgr.disconnectFrom(target.name, c.Id);
-  delete c.NetworkSettings.Networks[target.name];
-  c.runtime.networks = planned.filter((x) => x.name !== target.name);
-  return target.id;
 }

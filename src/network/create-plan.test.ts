@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { planNetwork } from './create-plan.js';
 import { formatCidr, formatIPv4 } from './ipv4.js';
+import { formatCidr6, formatIPv6 } from './ipv6.js';
 
 describe('planNetwork', () => {
   it('accepts Docker IPAM options', () => {
@@ -51,5 +52,39 @@ describe('planNetwork', () => {
     [{ Name: 'x', Labels: { a: 1 } }, /cannot unmarshal/],
   ])('refuses %j', (req, msg) => {
     expect(() => planNetwork(req as never)).toThrow(msg);
+  });
+
+  it('plans dual-stack networks (--ipv6) and refuses what Wharf does not do there', () => {
+    const p = planNetwork({
+      Name: 'n6',
+      EnableIPv6: true,
+      IPAM: {
+        Config: [{ Subnet: '10.6.0.0/24' }, { Subnet: 'fd00:6::/64', Gateway: 'fd00:6::fe' }],
+      },
+    });
+    expect(formatCidr(p.subnet!)).toBe('10.6.0.0/24');
+    expect(formatCidr6(p.ipv6!.subnet!)).toBe('fd00:6::/64');
+    expect(formatIPv6(p.ipv6!.gateway!)).toBe('fd00:6::fe');
+    expect(planNetwork({ Name: 'auto', EnableIPv6: true }).ipv6).toEqual({});
+    expect(() => planNetwork({ Name: 'x', IPAM: { Config: [{ Subnet: 'fd00:6::/64' }] } })).toThrow(
+      /--ipv6/,
+    );
+    expect(() =>
+      planNetwork({ Name: 'x', EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:6::1/64' }] } }),
+    ).toThrow(/it should be fd00:6::\/64/);
+    expect(() =>
+      planNetwork({
+        Name: 'x',
+        EnableIPv6: true,
+        IPAM: { Config: [{ Subnet: 'fd00:6::/64', Gateway: 'fd00:7::1' }] },
+      }),
+    ).toThrow(/not inside subnet/);
+    expect(() =>
+      planNetwork({
+        Name: 'x',
+        EnableIPv6: true,
+        IPAM: { Config: [{ Subnet: 'fd00:6::/64' }, { Subnet: 'fd00:7::/64' }] },
+      }),
+    ).toThrow(/more than one IPv6 subnet/);
   });
 });

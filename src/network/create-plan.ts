@@ -2,6 +2,7 @@ import type { NetworkCreateRequest } from '../api-types/index.js';
 import { invalidArgument, notFound, notImplemented, WharfError } from '../common/index.js';
 import { checkIfName } from './iproute.js';
 import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
+import { cidr6Contains, formatCidr6, parseCidr6, parseIPv6, type Cidr6 } from './ipv6.js';
 
 /** The predefined networks: they exist on every daemon and cannot be created or removed. */
 export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
@@ -36,7 +37,14 @@ export interface NetworkPlan {
   bridgeName?: string;
   mtu?: number;
   icc: boolean;
+  /** `--ipv6`: dual stack, with the v6 subnet given (else a random ULA /64 is chosen). */
+  ipv6?: { subnet?: Cidr6; gateway?: bigint };
+  /** `-d macvlan`: the parent interface (none: Wharf makes one) and the mode. */
+  macvlan?: { parent?: string; mode: MacvlanMode };
 }
+
+export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
+export type MacvlanMode = (typeof MACVLAN_MODES)[number];
 
 const forbidden = (message: string): WharfError =>
   new WharfError('forbidden', 'ERR_FORBIDDEN', message);
@@ -84,15 +92,15 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
       `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
     );
   const driver = req.Driver || 'bridge';
-  if (driver !== 'bridge') {
-    if (['macvlan', 'ipvlan', 'overlay', 'host', 'null'].includes(driver))
+  if (driver === 'ipvlan')
+    throw notImplemented(
+      'network driver ipvlan is not supported here: this kernel has no ipvlan support (ip link add … type ipvlan: Unknown device type)',
+    );
+  if (driver !== 'bridge' && driver !== 'macvlan') {
+    if (['overlay', 'host', 'null'].includes(driver))
       throw notImplemented(`network driver ${driver} is not supported by this Wharf daemon yet`);
     throw notFound(`could not find plugin ${driver} in v1 plugin registry: plugin not found`);
   }
-  if (req.EnableIPv6 === true)
-    throw notImplemented(
-      'IPv6 networks are not supported by this Wharf daemon yet (create the network without --ipv6)',
-    );
   if (req.EnableIPv4 === false)
     throw invalidArgument('IPv4 cannot be disabled on a bridge network by this Wharf daemon');
   if (req.Ingress) throw forbidden('ingress networks are a swarm feature');
@@ -100,6 +108,7 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     throw notImplemented('config-only networks are not supported by this Wharf daemon yet');
   const labels = stringMap(req.Labels, 'Labels');
   const options = stringMap(req.Options, 'Options');
+  if (driver === 'macvlan') return planMacvlan(req, name, labels, options);
   for (const k of Object.keys(options)) {
     if (!KNOWN_BRIDGE_OPTS.has(k) && k.startsWith('com.docker.network.'))
       throw invalidArgument(`unknown bridge network option ${k}`);
@@ -132,8 +141,10 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     throw notFound(`could not find plugin ${ipam.Driver} in v1 plugin registry: plugin not found`);
   const configs = ipam.Config ?? [];
   const v4 = configs.filter((c) => !(c.Subnet ?? '').includes(':'));
-  if (v4.length !== configs.length)
-    throw notImplemented('IPv6 subnets are not supported by this Wharf daemon yet');
+  const v6 = configs.filter((c) => (c.Subnet ?? '').includes(':'));
+  if (v6.length > 0 && req.EnableIPv6 !== true)
+    throw invalidArgument('IPv6 subnets need an IPv6 network: create it with --ipv6');
+  if (req.EnableIPv6 === true) plan.ipv6 = planIPv6(v6);
   if (v4.length > 1)
     throw notImplemented('more than one IPv4 subnet per network is not supported by Wharf yet');
   const c = v4[0];
@@ -171,4 +182,79 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
     }
   }
   return plan;
+}
+
+/** The v6 half of a dual-stack network: one subnet, an optional gateway inside it. */
+function planIPv6(configs: NonNullable<NetworkCreateRequest['IPAM']>['Config']): {
+  subnet?: Cidr6;
+  gateway?: bigint;
+} {
+  const list = configs ?? [];
+  if (list.length > 1)
+    throw notImplemented('more than one IPv6 subnet per network is not supported by Wharf yet');
+  const c = list[0];
+  if (!c?.Subnet) return {};
+  let subnet: Cidr6;
+  try {
+    subnet = parseCidr6(c.Subnet);
+  } catch {
+    throw invalidArgument(`invalid subnet: invalid CIDR address: ${c.Subnet}`);
+  }
+  if (parseIPv6(c.Subnet.split('/')[0]!) !== subnet.network)
+    throw invalidArgument(`invalid subnet ${c.Subnet}: it should be ${formatCidr6(subnet)}`);
+  if (subnet.prefixLen > 126)
+    throw invalidArgument(`invalid subnet ${c.Subnet}: too small for containers`);
+  if (c.IPRange || Object.keys(c.AuxiliaryAddresses ?? {}).length > 0)
+    throw notImplemented(
+      '--ip-range and --aux-address in IPv6 subnets are not supported by Wharf yet',
+    );
+  const out: { subnet: Cidr6; gateway?: bigint } = { subnet };
+  if (c.Gateway) {
+    let gw: bigint;
+    try {
+      gw = parseIPv6(c.Gateway);
+    } catch {
+      throw invalidArgument(`invalid gateway address: ${c.Gateway}`);
+    }
+    if (!cidr6Contains(subnet, gw) || gw === subnet.network)
+      throw invalidArgument(`invalid gateway ${c.Gateway}: not inside subnet ${c.Subnet}`);
+    out.gateway = gw;
+  }
+  return out;
+}
+
+/**
+ * `-d macvlan -o parent=IF -o macvlan_mode=M`: options checked as dockerd's macvlan driver
+ * does, IPAM as for a bridge (the same checks, by planning the request as one). `--internal`
+ * or no parent: Wharf makes the parent itself (see macvlan.ts).
+ */
+function planMacvlan(
+  req: NetworkCreateRequest,
+  name: string,
+  labels: Record<string, string>,
+  options: Record<string, string>,
+): NetworkPlan {
+  const mode = options['macvlan_mode'] ?? 'bridge';
+  if (!(MACVLAN_MODES as readonly string[]).includes(mode))
+    throw invalidArgument(
+      `requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`,
+    );
+  for (const k of Object.keys(options)) {
+    if (k !== 'parent' && k !== 'macvlan_mode')
+      throw invalidArgument(`unknown macvlan network option ${k}`);
+  }
+  const parent = options['parent'];
+  if (parent !== undefined) checkIfName(parent, 'parent interface name');
+  if (req.EnableIPv6 === true)
+    throw notImplemented('IPv6 on macvlan networks is not supported by this Wharf daemon yet');
+  const { Options: _ignored, Driver: _driver, ...rest } = req;
+  const base = planNetwork({ ...rest, Name: name, Labels: labels });
+  return {
+    ...base,
+    options,
+    macvlan: {
+      ...(parent !== undefined && !base.internal ? { parent } : {}),
+      mode: mode as MacvlanMode,
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import * as dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 
-import { decide, nameservers, ptrAddress, type DnsNetwork } from './dns-answer.js';
+import { decide, decideFor, nameservers, ptrAddress, type DnsNetwork } from './dns-answer.js';
 
 const NETS: DnsNetwork[] = [
   {
@@ -11,7 +11,7 @@ const NETS: DnsNetwork[] = [
     endpoints: [
       { containerId: 'a', ip: '10.1.0.2', names: ['web', 'www', 'aaaaaaaaaaaa'] },
       { containerId: 'b', ip: '10.1.0.3', names: ['api'], upstreams: ['127.0.0.53'] },
-      { containerId: 'c', ip: '10.1.0.4', names: ['api2', 'www'] },
+      { containerId: 'c', ip: '10.1.0.4', ipv6: 'fd00:1::4', names: ['api2', 'www'] },
     ],
   },
   {
@@ -87,6 +87,31 @@ describe('decide', () => {
       data: [],
     });
     expect(answer(query('example.org'), '10.2.0.3', '10.2.0.1')).toMatchObject({ rcode: 2 });
+  });
+
+  it('answers AAAA with the v6 addresses of dual-stack endpoints', () => {
+    expect(answer(query('api2', 'AAAA'), '10.1.0.3', '10.1.0.1')).toMatchObject({
+      rcode: 0,
+      data: ['fd00:1::4'],
+    });
+    // 'www' is two containers, one of them v4-only: one AAAA, two A.
+    expect(answer(query('www', 'AAAA'), '10.1.0.3', '10.1.0.1')).toMatchObject({
+      data: ['fd00:1::4'],
+    });
+    expect(answer(query('www'), '10.1.0.3', '10.1.0.1')).toMatchObject({
+      data: ['10.1.0.2', '10.1.0.4'],
+    });
+  });
+
+  it('decideFor: the querier is known by its socket (127.0.0.11 in its namespace)', () => {
+    const d = decideFor(query('db'), 'a', NETS);
+    expect(d.kind).toBe('answer');
+    const p = dnsPacket.decode((d as { response: Buffer }).response);
+    expect((p.answers ?? []).map((x) => ('data' in x ? x.data : undefined))).toEqual(['10.2.0.3']);
+    // 'd' is only on n2: n1's names are out of its scope, and n2 is internal (no forward).
+    const out = decideFor(query('api'), 'd', NETS);
+    expect(dnsPacket.decode((out as { response: Buffer }).response).flags! & 0xf).toBe(2);
+    expect(decideFor(query('db'), 'nobody', NETS)).toMatchObject({ kind: 'answer' });
   });
 
   it('answers PTR for container addresses in scope', () => {

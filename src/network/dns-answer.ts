@@ -18,6 +18,8 @@ export interface DnsNetwork {
 export interface DnsEndpoint {
   containerId: string;
   ip: string;
+  /** The v6 address on a dual-stack network (AAAA answers). */
+  ipv6?: string;
   /** Container name, aliases, short ID (DNSNames in inspect). */
   names: readonly string[];
   /** --dns servers of the container, forwarded to instead of the host's resolvers. */
@@ -74,6 +76,35 @@ export function decide(
   local: string,
   networks: readonly DnsNetwork[],
 ): DnsDecision {
+  return decideWith(raw, networks, (nets) => {
+    const net = nets.find((n) => n.gateway === local);
+    return net?.endpoints.find((e) => e.ip === from);
+  });
+}
+
+/**
+ * The same for a query that came through a socket inside container `containerId`'s own
+ * namespace (127.0.0.11 on macvlan networks): the socket says who asks.
+ */
+export function decideFor(
+  raw: Buffer,
+  containerId: string,
+  networks: readonly DnsNetwork[],
+): DnsDecision {
+  return decideWith(raw, networks, (nets) => {
+    for (const n of nets) {
+      const ep = n.endpoints.find((e) => e.containerId === containerId);
+      if (ep) return ep;
+    }
+    return undefined;
+  });
+}
+
+function decideWith(
+  raw: Buffer,
+  networks: readonly DnsNetwork[],
+  querier: (nets: readonly DnsNetwork[]) => DnsEndpoint | undefined,
+): DnsDecision {
   let query: dnsPacket.DecodedPacket;
   try {
     query = dnsPacket.decode(raw);
@@ -85,9 +116,8 @@ export function decide(
   if (!q || (query.questions?.length ?? 0) !== 1)
     return { kind: 'answer', response: reply(query, 1) };
 
-  const net = networks.find((n) => n.gateway === local);
-  const me = net?.endpoints.find((e) => e.ip === from);
-  if (!net || !me) return { kind: 'answer', response: reply(query, RCODE_REFUSED) };
+  const me = querier(networks);
+  if (!me) return { kind: 'answer', response: reply(query, RCODE_REFUSED) };
   const scope = networks.filter((n) => n.endpoints.some((e) => e.containerId === me.containerId));
 
   const name = normalise(q.name);
@@ -103,16 +133,26 @@ export function decide(
     }
   } else {
     const ips: string[] = [];
+    const ips6: string[] = [];
+    let known = false;
     for (const n of scope) {
       for (const e of n.endpoints) {
-        if (e.names.some((x) => x.toLowerCase() === name) && !ips.includes(e.ip)) ips.push(e.ip);
+        if (!e.names.some((x) => x.toLowerCase() === name)) continue;
+        known = true;
+        if (!ips.includes(e.ip)) ips.push(e.ip);
+        if (e.ipv6 && !ips6.includes(e.ipv6)) ips6.push(e.ipv6);
       }
     }
-    if (ips.length > 0) {
-      // A known name: A records; other types get an empty answer (NODATA), not a forward
-      // (the outside world must not be asked about, or answer for, a container's name).
+    if (known) {
+      // A known name: A (and, on dual-stack networks, AAAA) records; other types get an
+      // empty answer (NODATA), not a forward (the outside world must not be asked about, or
+      // answer for, a container's name).
       const answers: dnsPacket.Answer[] =
-        q.type === 'A' ? ips.map((ip) => ({ type: 'A', name: q.name, ttl: 600, data: ip })) : [];
+        q.type === 'A'
+          ? ips.map((ip) => ({ type: 'A', name: q.name, ttl: 600, data: ip }))
+          : q.type === 'AAAA'
+            ? ips6.map((ip) => ({ type: 'AAAA', name: q.name, ttl: 600, data: ip }))
+            : [];
       return { kind: 'answer', response: reply(query, 0, answers) };
     }
   }

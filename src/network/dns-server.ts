@@ -3,7 +3,8 @@ import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 
 import { errorMessage, type Logger } from '../common/index.js';
-import { decide, nameservers, servfail, type DnsNetwork } from './dns-answer.js';
+import { decide, decideFor, nameservers, servfail, type DnsNetwork } from './dns-answer.js';
+import { openNetnsSocket } from './dns-netns.js';
 
 const FORWARD_TIMEOUT_MS = 2000;
 const MAX_TCP_MESSAGE = 65535;
@@ -29,7 +30,42 @@ export class EmbeddedDns {
     { udp: dgram.Socket; tcp: net.Server; port: number }
   >();
 
+  /** Sockets inside containers' namespaces (127.0.0.11:53), by container ID. */
+  private readonly inNetns = new Map<string, dgram.Socket>();
+
   constructor(private readonly opts: EmbeddedDnsOptions) {}
+
+  /**
+   * Answer container `id` on 127.0.0.11:53 inside its namespace (networks whose gateway is not
+   * the host: macvlan). Idempotent; a failure is logged and the container has no resolver.
+   */
+  async listenInNetns(id: string, netnsPath: string): Promise<boolean> {
+    if (this.inNetns.has(id)) return true;
+    let sock: dgram.Socket;
+    try {
+      sock = await openNetnsSocket(netnsPath);
+    } catch (err) {
+      this.opts.logger.warn({ container: id, err: errorMessage(err) }, 'no DNS in the namespace');
+      return false;
+    }
+    sock.on('error', (err) =>
+      this.opts.logger.warn({ container: id, err: errorMessage(err) }, 'dns'),
+    );
+    sock.on('message', (msg, rinfo) => {
+      void this.respond(msg, decideFor(msg, id, this.opts.networks())).then((res) => {
+        if (res && this.inNetns.get(id) === sock) sock.send(res, rinfo.port, rinfo.address);
+      });
+    });
+    this.inNetns.set(id, sock);
+    return true;
+  }
+
+  unlistenInNetns(id: string): void {
+    const sock = this.inNetns.get(id);
+    if (!sock) return;
+    this.inNetns.delete(id);
+    sock.close();
+  }
 
   /**
    * The port the resolver of `gateway` listens on: 53, or another one when something on the
@@ -121,11 +157,15 @@ export class EmbeddedDns {
   }
 
   async close(): Promise<void> {
+    for (const id of [...this.inNetns.keys()]) this.unlistenInNetns(id);
     await Promise.all([...this.listeners.keys()].map((g) => this.unlisten(g)));
   }
 
-  private async handle(msg: Buffer, from: string, local: string): Promise<Buffer | undefined> {
-    const d = decide(msg, from, local, this.opts.networks());
+  private handle(msg: Buffer, from: string, local: string): Promise<Buffer | undefined> {
+    return this.respond(msg, decide(msg, from, local, this.opts.networks()));
+  }
+
+  private async respond(msg: Buffer, d: ReturnType<typeof decide>): Promise<Buffer | undefined> {
     if (d.kind === 'drop') return undefined;
     if (d.kind === 'answer') return d.response;
     const upstreams = d.upstreams.length > 0 ? d.upstreams : await this.hostUpstreams();

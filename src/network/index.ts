@@ -7,15 +7,17 @@ export {
   type Endpoint,
   type NetworkManagerOptions,
 } from './manager.js';
-export { parseNetworkMode, type NetworkMode } from './mode.js';
+export {
+  checkContainerNetworkMode,
+  joinedNetns,
+  parseNetworkMode,
+  type NetworkMode,
+} from './mode.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './pools.js';
 export { PREDEFINED_NETWORKS } from './create-plan.js';
 export {
   attachContainer,
-  connectContainer,
   connectPlanned,
-  disconnectContainer,
-  type ContainerNetworks,
   detachContainer,
   planAttachments,
   type AttachRequest,
@@ -23,3 +25,9 @@ export {
   type PlannedAttachment,
 } from './attach.js';
 export { endpointSettings } from './views.js';
+export {
+  connectContainer,
+  disconnectContainer,
+  onDefaultBridge,
+  type ContainerNetworks,
+} from './connect.js';

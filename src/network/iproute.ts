@@ -111,17 +111,22 @@ export interface ContainerIfPlan {
   /** Address with prefix, e.g. 172.17.0.2/16. */
   address: string;
   gateway?: string;
+  /** Dual-stack networks: the v6 address with prefix, and the v6 default route's gateway. */
+  ipv6?: { address: string; gateway?: string };
 }
 
-/** Container side: address, link up, default route. */
+/** Container side: address, link up, default route (v6 too on dual-stack networks). */
 export function containerIfLines(p: ContainerIfPlan): string[] {
   const dev = checkIfName(p.ifName);
   const lines = [
     `addr add ${batchToken(p.address, 'address')} brd + dev ${dev}`,
     `link set dev ${dev} up`,
   ];
+  if (p.ipv6) lines.push(`addr add ${batchToken(p.ipv6.address, 'address')} dev ${dev} nodad`);
   if (p.gateway !== undefined)
     lines.push(`route add default via ${batchToken(p.gateway, 'gateway')} dev ${dev}`);
+  if (p.ipv6?.gateway !== undefined)
+    lines.push(`route add default via ${batchToken(p.ipv6.gateway, 'gateway')} dev ${dev}`);
   return lines;
 }
 
@@ -170,6 +175,12 @@ export function isNoSuchDevice(stderr: string): boolean {
 export async function enableRouteLocalnet(bridge: string): Promise<void> {
   const file = `/proc/sys/net/ipv4/conf/${checkIfName(bridge, 'bridge name')}/route_localnet`;
   if ((await fsp.readFile(file, 'utf8')).trim() !== '1') await fsp.writeFile(file, '1\n');
+}
+
+/** IPv6 on for a bridge of a dual-stack network (a host may default new devices to off). */
+export async function enableIPv6(bridge: string): Promise<void> {
+  const file = `/proc/sys/net/ipv6/conf/${checkIfName(bridge, 'bridge name')}/disable_ipv6`;
+  if ((await fsp.readFile(file, 'utf8')).trim() !== '0') await fsp.writeFile(file, '0\n');
 }
 
 /** The veth devices enslaved to `bridge`. */

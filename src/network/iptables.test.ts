@@ -5,6 +5,7 @@ import {
   chainRules,
   parseIptablesSave,
   setupRestoreInput,
+  setupRestoreInput6,
   teardownRestoreInput,
 } from './iptables.js';
 
@@ -217,5 +218,50 @@ describe('published port rules', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('setupRestoreInput6', () => {
+  it('builds only the v6 forward chain: isolation, internal, accepts; no ports or NAT', () => {
+    const c = chainNames('WT');
+    const out = setupRestoreInput6(
+      c,
+      [
+        {
+          bridge: 'br-a',
+          subnet: '10.1.0.0/24',
+          gateway: '10.1.0.1',
+          dnsPort: 5353,
+          ports: [
+            {
+              proto: 'tcp',
+              hostIp: '',
+              hostPort: 8080,
+              containerIp: '10.1.0.2',
+              containerPort: 80,
+            },
+          ],
+        },
+        { bridge: 'br-b', subnet: '10.2.0.0/24', internal: true },
+      ],
+      new Map(),
+    );
+    expect(out).not.toContain('*nat');
+    expect(out).not.toContain('DNAT');
+    expect(out).not.toContain('10.');
+    expect(out.split('\n')).toEqual([
+      '*filter',
+      ':WT-FORWARD - [0:0]',
+      '-A WT-FORWARD -i br-a -o br-b -j DROP',
+      '-A WT-FORWARD -i br-b -o br-a -j DROP',
+      '-A WT-FORWARD -o br-a -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A WT-FORWARD -i br-a -j ACCEPT',
+      '-A WT-FORWARD -i br-b ! -o br-b -j DROP',
+      '-A WT-FORWARD -o br-b ! -i br-b -j DROP',
+      '-A WT-FORWARD -i br-b -o br-b -j ACCEPT',
+      '-I FORWARD 1 -j WT-FORWARD',
+      'COMMIT',
+      '',
+    ]);
   });
 });

@@ -201,10 +201,11 @@ export function setupRestoreInput(
   c: ChainNames,
   bridges: readonly BridgeRuleSpec[],
   saved: Map<string, SavedTable>,
+  tables: ReadonlyArray<'filter' | 'nat'> = ['filter', 'nat'],
 ): string {
   const rules = chainRules(c, bridges);
   const out: string[] = [];
-  for (const table of ['filter', 'nat'] as const) {
+  for (const table of tables) {
     out.push(`*${table}`);
     const targets = new Set(
       jumps(c)
@@ -227,9 +228,13 @@ export function setupRestoreInput(
 }
 
 /** The iptables-restore --noflush input that removes our jump rules and chains; '' if none. */
-export function teardownRestoreInput(c: ChainNames, saved: Map<string, SavedTable>): string {
+export function teardownRestoreInput(
+  c: ChainNames,
+  saved: Map<string, SavedTable>,
+  tables: ReadonlyArray<'filter' | 'nat'> = ['filter', 'nat'],
+): string {
   const out: string[] = [];
-  for (const table of ['filter', 'nat'] as const) {
+  for (const table of tables) {
     const lines: string[] = [];
     const chains = new Set<string>();
     for (const j of jumps(c).filter((x) => x.table === table)) {
@@ -244,14 +249,38 @@ export function teardownRestoreInput(c: ChainNames, saved: Map<string, SavedTabl
   return out.length === 0 ? '' : out.join('\n') + '\n';
 }
 
-export async function iptablesSave(): Promise<Map<string, SavedTable>> {
-  const { stdout } = await run(['iptables-save']);
+/** Which tool family: v4 (iptables) or v6 (ip6tables, for dual-stack networks). */
+export type IpFamily = 4 | 6;
+
+export async function iptablesSave(family: IpFamily = 4): Promise<Map<string, SavedTable>> {
+  const { stdout } = await run([family === 6 ? 'ip6tables-save' : 'iptables-save']);
   return parseIptablesSave(stdout);
 }
 
-export async function iptablesRestore(input: string): Promise<void> {
+export async function iptablesRestore(input: string, family: IpFamily = 4): Promise<void> {
   if (input === '') return;
-  await run(['iptables-restore', '--noflush', '-w', '5'], { input });
+  const bin = family === 6 ? 'ip6tables-restore' : 'iptables-restore';
+  await run([bin, '--noflush', '-w', '5'], { input });
+}
+
+/**
+ * The v6 filter rules: the same forward chain (isolation between every pair of Wharf bridges,
+ * `enable_icc=false`, `--internal`, the accepts), without the v4-only parts (published ports,
+ * the DNS redirect). Wharf does not turn v6 forwarding on; these rules keep the networks
+ * apart when the host has it on.
+ */
+export function setupRestoreInput6(
+  c: ChainNames,
+  bridges: readonly BridgeRuleSpec[],
+  saved: Map<string, SavedTable>,
+): string {
+  const v6 = bridges.map((b) => ({
+    bridge: b.bridge,
+    subnet: b.subnet,
+    internal: b.internal,
+    icc: b.icc,
+  }));
+  return setupRestoreInput(c, v6, saved, ['filter']);
 }
 
 /** The DNAT rules' view of endpoints that have published ports. */

@@ -51,6 +51,7 @@ import {
   iptablesSave,
   portRules,
   setupRestoreInput,
+  setupRestoreInput6,
   teardownRestoreInput,
   type BridgeRuleSpec,
   type ChainNames,
@@ -202,6 +203,8 @@ export class NetworkManager {
   private spare?: { key: string; ready: Promise<boolean> };
   private spareNetns = false;
   private closed = false;
+  /** Whether our ip6tables chains exist (undefined: not checked yet since start). */
+  private v6Chains: boolean | undefined;
   /** The host side of published ports. */
   private readonly proxies: PortProxies;
   /** User-defined bridge networks (set by open()). */
@@ -366,12 +369,29 @@ export class NetworkManager {
           subnet: this.bridge.subnet,
           ports: portRules(Object.values(this.record.endpoints)),
         },
-        ...this.users.all().map((n) => ({
-          ...n.ruleSpec(),
-          dnsPort: this.users.dns.portFor(n.record.gateway),
-        })),
+        // macvlan networks have no bridge, and their traffic never crosses the host's FORWARD.
+        ...this.users
+          .all()
+          .filter((n) => n.isBridge)
+          .map((n) => ({
+            ...n.ruleSpec(),
+            dnsPort: this.users.dns.portFor(n.record.gateway),
+          })),
       ];
       await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
+      // ip6tables only while a dual-stack network exists (and once at start, to clear
+      // chains a crash left): no cost on the start path otherwise.
+      const wantV6 = this.users.all().some((n) => n.record.user?.ipv6 !== undefined);
+      if (wantV6 || this.v6Chains !== false) {
+        const saved6 = await iptablesSave(6);
+        await iptablesRestore(
+          wantV6
+            ? setupRestoreInput6(this.chains, specs, saved6)
+            : teardownRestoreInput(this.chains, saved6, ['filter']),
+          6,
+        );
+        this.v6Chains = wantV6;
+      }
     });
   }
 
@@ -471,10 +491,19 @@ export class NetworkManager {
     if (hadPorts) await this.syncFirewall();
   }
 
+  /** Remove the container's default-bridge endpoint (`network disconnect bridge`); idempotent. */
+  async disconnectDefault(id: string): Promise<void> {
+    const hadPorts = (this.record.endpoints[id]?.ports?.length ?? 0) > 0;
+    if (hadPorts) this.proxies.release(id);
+    await this.disconnect(id);
+    if (hadPorts) await this.syncFirewall();
+  }
+
   /** Free every endpoint the container holds (default bridge and user-defined networks). */
   async disconnectAll(id: string): Promise<void> {
     const hadPorts = this.hasPorts(id);
     this.proxies.release(id);
+    this.users.dns.unlistenInNetns(id);
     await Promise.all([this.disconnect(id), ...this.users.all().map((n) => n.disconnect(id))]);
     // The DNAT rules go with the endpoints (the chains are rebuilt from what remains).
     if (hadPorts) await this.syncFirewall();
@@ -495,7 +524,9 @@ export class NetworkManager {
     const user = network === DEFAULT_NETWORK_NAME ? undefined : this.users.find(network);
     const ep = user ? user.endpointRecord(id) : this.record.endpoints[id];
     if (!ep) throw internal(`container ${id} has no endpoint on ${network} to publish ports on`);
-    if (user?.internal) return [];
+    // Nothing to publish on an internal network, nor on a macvlan one (the host cannot reach
+    // its own macvlan children through their parent; dockerd ignores ports there too).
+    if (user?.internal || (user && !user.isBridge)) return [];
     const mappings = await this.proxies.bind(id, ep.ipAddress, reqs);
     ep.ports = mappings;
     try {
@@ -526,6 +557,12 @@ export class NetworkManager {
     await netns.removeNetns(this.netnsPath(id));
   }
 
+  /** The interface the container's default-bridge endpoint has inside it, if connected. */
+  defaultIfName(id: string): string | undefined {
+    const ep = this.record.endpoints[id];
+    return ep && (ep.ifName ?? CONTAINER_IFNAME);
+  }
+
   /** The container's endpoint on the default bridge, if connected. */
   endpoint(id: string): Endpoint | undefined {
     const ep = this.record.endpoints[id];
@@ -533,11 +570,18 @@ export class NetworkManager {
   }
 
   /**
-   * Connect a container's namespace to the default bridge as eth0: allocate the lowest free
-   * address, create the veth pair (host end on the bridge), address it, route via the gateway.
+   * Connect a container's namespace to the default bridge as eth0 (or `ifName`, for a
+   * `network connect bridge` into a namespace that already has interfaces): allocate the lowest
+   * free address, create the veth pair (host end on the bridge), address it, and route via the
+   * gateway unless `defaultRoute` is false (the namespace already has its way out).
    */
-  connect(id: string, netnsPath: string, opts: { mac?: string } = {}): Promise<Endpoint> {
+  connect(
+    id: string,
+    netnsPath: string,
+    opts: { mac?: string; ifName?: string; defaultRoute?: boolean } = {},
+  ): Promise<Endpoint> {
     checkId(id);
+    const ifName = checkIfName(opts.ifName ?? CONTAINER_IFNAME);
     if (!path.isAbsolute(netnsPath)) {
       throw invalidArgument(`netns path must be absolute: ${netnsPath}`);
     }
@@ -545,6 +589,7 @@ export class NetworkManager {
     checkMac(opts.mac);
     return this.locks.run(id, async () => {
       const rec = this.reserve(id, opts.mac);
+      if (ifName !== CONTAINER_IFNAME) rec.ifName = ifName;
       // The allocation is durable before the address is configured (a crash in between leaves
       // at worst an address held for a dead container, which reconcile frees); the fsync runs
       // while the host side is being built.
@@ -556,14 +601,16 @@ export class NetworkManager {
             hostVethLines({
               hostVeth: rec.hostVeth,
               bridge: this.bridge.name,
-              ifName: CONTAINER_IFNAME,
+              ifName,
               mtu: this.mtu,
               macAddress: rec.macAddress,
               netnsPath,
             }),
           ),
         ]);
-        await ipBatch(containerIfLines(this.ifPlan(rec)), { netnsPath });
+        const plan = this.ifPlan(rec);
+        if (opts.defaultRoute === false) delete plan.gateway;
+        await ipBatch(containerIfLines(plan), { netnsPath });
       } catch (err) {
         await saved.catch(() => undefined);
         throw await this.unreserve(id, rec, err);
@@ -724,7 +771,7 @@ export class NetworkManager {
 
   private ifPlan(rec: EndpointRecord): ContainerIfPlan {
     return {
-      ifName: CONTAINER_IFNAME,
+      ifName: rec.ifName ?? CONTAINER_IFNAME,
       address: `${rec.ipAddress}/${this.bridge.prefixLen}`,
       gateway: this.bridge.gateway,
     };
@@ -825,6 +872,8 @@ export class NetworkManager {
     ];
     for (const [cid, ep] of live) {
       if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
+      // The resolver socket inside a macvlan container's namespace died with the old daemon.
+      if (ep.netnsDns && ep.netnsPath) await this.users.dns.listenInNetns(cid, ep.netnsPath);
     }
     if (freed + deadNs.length > 0) {
       this.log.info({ endpointsAndVeths: freed, netns: deadNs.length }, 'reconciled network state');
@@ -874,6 +923,8 @@ export class NetworkManager {
     await Promise.all(names.map((n) => netns.removeNetns(path.join(this.netnsDir, n))));
     await netns.releaseNetnsDir(this.netnsDir);
     await iptablesRestore(teardownRestoreInput(this.chains, await iptablesSave()));
+    await iptablesRestore(teardownRestoreInput(this.chains, await iptablesSave(6), ['filter']), 6);
+    this.v6Chains = false;
     for (const cid of Object.keys(this.record.endpoints)) {
       delete this.record.endpoints[cid];
       this.allocator.release(cid);

@@ -14,6 +14,12 @@ export interface EndpointRecord {
   hostVeth: string;
   /** The interface inside the container (default bridge: eth0). */
   ifName?: string;
+  /** macvlan endpoints: the namespace holding the interface (deleted there on disconnect). */
+  netnsPath?: string;
+  /** The container's resolver is a socket on 127.0.0.11 in that namespace (reopened at start). */
+  netnsDns?: boolean;
+  /** The v6 address on a dual-stack network. */
+  ipv6Address?: string;
   /** The address was asked for (--ip), not allocated. */
   staticIp?: boolean;
   aliases?: string[];
@@ -31,7 +37,7 @@ export interface NetworkRecord {
   id: string;
   name: string;
   /** 'host' and 'null' are the predefined networks `host` and `none` (no subnet, no bridge). */
-  driver: 'bridge' | 'host' | 'null';
+  driver: 'bridge' | 'host' | 'null' | 'macvlan';
   bridgeName: string;
   subnet: string;
   gateway: string;
@@ -48,6 +54,10 @@ export interface NetworkRecord {
     ipamConfigured: boolean;
     mtu?: number;
     icc: boolean;
+    /** `--ipv6`: the v6 subnet and gateway (dual stack; the v4 ones above stay). */
+    ipv6?: { subnet: string; gateway: string; ipamConfigured: boolean };
+    /** `-d macvlan`: the parent interface, and whether Wharf made it (`bridgeName` then). */
+    macvlan?: { parent: string; mode: string; own: boolean; gatewayGiven?: boolean };
   };
   /** By container ID. */
   endpoints: Record<string, EndpointRecord>;

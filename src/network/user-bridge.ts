@@ -18,6 +18,7 @@ import {
   deleteLinkLines,
   deleteLinks,
   dropDeadEndpoints,
+  enableIPv6,
   enableRouteLocalnet,
   hostVethLines,
   ipBatch,
@@ -26,6 +27,8 @@ import {
 } from './iproute.js';
 import { portRules, type BridgeRuleSpec } from './iptables.js';
 import { cidrContains, formatIPv4, macFromIPv4, parseCidr, parseIPv4 } from './ipv4.js';
+import { cidr6Contains, formatIPv6, parseCidr6, parseIPv6, Subnet6Allocator } from './ipv6.js';
+import { macvlanLines, ownParentLines } from './macvlan.js';
 import * as netns from './netns.js';
 import {
   recordWriter,
@@ -43,6 +46,8 @@ export interface Endpoint {
   gateway: string;
   macAddress: string;
   hostVeth: string;
+  /** Dual-stack networks: the v6 address, its prefix length and the v6 gateway. */
+  ipv6?: { address: string; prefixLen: number; gateway: string };
 }
 
 export interface ConnectOptions {
@@ -50,6 +55,8 @@ export interface ConnectOptions {
   ifName: string;
   /** A static address (--ip): inside the subnet, not the gateway, not taken. */
   ipv4Address?: string;
+  /** A static v6 address (--ip6) on a dual-stack network. */
+  ipv6Address?: string;
   mac?: string;
   aliases?: string[];
   /** What the embedded DNS answers with this endpoint's address (name, aliases, short ID). */
@@ -80,6 +87,8 @@ export class UserBridge {
   private readonly writer: CoalescingWriter;
   private readonly locks = new KeyedMutex();
   readonly prefixLen: number;
+  /** Dual-stack networks (`--ipv6`): the v6 allocator. */
+  readonly allocator6?: Subnet6Allocator;
 
   constructor(
     readonly record: NetworkRecord,
@@ -101,7 +110,20 @@ export class UserBridge {
         delete record.endpoints[cid];
       }
     }
+    const v6 = record.user?.ipv6;
+    if (v6) {
+      const alloc = new Subnet6Allocator(parseCidr6(v6.subnet), [parseIPv6(v6.gateway)]);
+      for (const [cid, ep] of Object.entries(record.endpoints)) {
+        if (ep.ipv6Address) alloc.allocate(cid, parseIPv6(ep.ipv6Address));
+      }
+      this.allocator6 = alloc;
+    }
     this.writer = recordWriter(networksDir, () => structuredClone(this.record));
+  }
+
+  private get v6(): { subnet: string; gateway: string; prefixLen: number } | undefined {
+    const v6 = this.record.user?.ipv6;
+    return v6 && { ...v6, prefixLen: parseCidr6(v6.subnet).prefixLen };
   }
 
   get id(): string {
@@ -118,6 +140,10 @@ export class UserBridge {
   }
   get internal(): boolean {
     return this.record.user?.internal ?? false;
+  }
+  /** A Linux bridge of ours (not macvlan): firewall rules, embedded DNS on the gateway. */
+  get isBridge(): boolean {
+    return this.record.driver === 'bridge';
   }
 
   save(): Promise<void> {
@@ -137,6 +163,15 @@ export class UserBridge {
 
   /** Make the bridge (or fix its address and state) from the record; idempotent. */
   async ensureDevice(links: readonly LinkAddrEntry[]): Promise<void> {
+    const mv = this.record.user?.macvlan;
+    if (mv) {
+      // macvlan: the parent Wharf made is remade; a user's parent must exist.
+      if (links.some((l) => l.ifname === mv.parent)) return;
+      if (!mv.own)
+        throw invalidArgument(`-o parent interface was not found on the host: ${mv.parent}`);
+      await ipBatch(ownParentLines(this.id));
+      return;
+    }
     const link = links.find((l) => l.ifname === this.bridgeName);
     if (link && link.linkinfo?.info_kind !== 'bridge')
       throw conflict(`device ${this.bridgeName} exists and is not a bridge`);
@@ -155,10 +190,27 @@ export class UserBridge {
       }),
     );
     await enableRouteLocalnet(this.bridgeName);
+    const v6 = this.v6;
+    if (v6) {
+      // The bridge's v6 address (no duplicate detection: the address is ours on a bridge we
+      // made, and DAD would hold it "tentative", unusable, for a second or more).
+      await enableIPv6(this.bridgeName);
+      const have = (link?.addr_info ?? []).some(
+        (a) => a.family === 'inet6' && a.local === v6.gateway,
+      );
+      if (!have)
+        await ipBatch([`addr add ${v6.gateway}/${v6.prefixLen} dev ${this.bridgeName} nodad`]);
+    }
   }
 
   /** Delete the bridge and whatever veths are still on it. */
   async removeDevice(): Promise<void> {
+    const mv = this.record.user?.macvlan;
+    if (mv) {
+      // Only a parent Wharf made (its children live in containers' namespaces).
+      if (mv.own) await ipBatch(deleteLinkLines([mv.parent]), { force: true }).catch(() => 0);
+      return;
+    }
     const veths = await vethsOnBridge(this.bridgeName).catch(() => []);
     await ipBatch(deleteLinkLines([...veths, this.bridgeName]), { force: true }).catch(
       () => undefined,
@@ -180,6 +232,13 @@ export class UserBridge {
       if (this.record.endpoints[cid])
         throw conflict(`endpoint with name ${cid} already exists in network ${this.name}`);
       const ip = this.allocate(cid, opts.ipv4Address);
+      let ip6: bigint | undefined;
+      try {
+        ip6 = this.allocate6(cid, opts.ipv6Address);
+      } catch (err) {
+        this.allocator.release(cid);
+        throw err;
+      }
       const endpointId = randomBytes(32).toString('hex');
       const rec: EndpointRecord = {
         endpointId,
@@ -187,6 +246,7 @@ export class UserBridge {
         macAddress: (opts.mac ?? macFromIPv4(ip)).toLowerCase(),
         hostVeth: hostVethName(endpointId),
         ifName: opts.ifName,
+        ...(ip6 !== undefined ? { ipv6Address: formatIPv6(ip6) } : {}),
         ...(opts.ipv4Address ? { staticIp: true } : {}),
         ...(opts.aliases && opts.aliases.length > 0 ? { aliases: [...opts.aliases] } : {}),
         ...(opts.dnsNames && opts.dnsNames.length > 0 ? { dnsNames: [...opts.dnsNames] } : {}),
@@ -194,16 +254,47 @@ export class UserBridge {
           ? { dnsUpstreams: [...opts.upstreams] }
           : {}),
       };
+      const mv = this.record.user?.macvlan;
+      if (mv) {
+        // No host end: the interface lives in the namespace only.
+        rec.hostVeth = '';
+        rec.netnsPath = netnsPath;
+        if (mv.mode === 'passthru') rec.macAddress = '';
+      }
       this.record.endpoints[cid] = rec;
       const saved = this.writer.save();
+      const v6 = this.v6;
       const ifLines = containerIfLines({
         ifName: opts.ifName,
         address: `${rec.ipAddress}/${this.prefixLen}`,
         // An internal network gives no way out: no default route through it.
         gateway: opts.defaultRoute && !this.internal ? this.record.gateway : undefined,
+        ...(v6 && rec.ipv6Address
+          ? {
+              ipv6: {
+                address: `${rec.ipv6Address}/${v6.prefixLen}`,
+                gateway: opts.defaultRoute && !this.internal ? v6.gateway : undefined,
+              },
+            }
+          : {}),
       });
       try {
-        if (opts.createNetns) {
+        if (mv) {
+          if (opts.createNetns) await netns.createNetns(netnsPath);
+          await Promise.all([
+            saved,
+            ipBatch(
+              macvlanLines({
+                parent: mv.parent,
+                ifName: opts.ifName,
+                netnsPath,
+                mode: mv.mode,
+                ...(rec.macAddress ? { macAddress: rec.macAddress } : {}),
+              }),
+            ),
+          ]);
+          await ipBatch(ifLines, { netnsPath });
+        } else if (opts.createNetns) {
           const made = netns
             .createNetns(
               netnsPath,
@@ -235,12 +326,13 @@ export class UserBridge {
         }
       } catch (err) {
         await saved.catch(() => undefined);
-        await deleteLinks([rec.hostVeth]).catch(() => undefined);
+        if (rec.hostVeth) await deleteLinks([rec.hostVeth]).catch(() => undefined);
         // A conflict means the namespace already existed: not ours to remove.
         if (opts.createNetns && errorKind(err) !== 'conflict')
           await netns.removeNetns(netnsPath).catch(() => undefined);
         delete this.record.endpoints[cid];
         this.allocator.release(cid);
+        this.allocator6?.release(cid);
         await this.writer.save().catch(() => undefined);
         throw internal(
           `connecting container ${cid} to network ${this.name}: ${errorMessage(err)}`,
@@ -277,16 +369,50 @@ export class UserBridge {
     }
   }
 
+  /** The v6 address of a new endpoint on a dual-stack network (static: Docker's rules). */
+  private allocate6(cid: string, wanted: string | undefined): bigint | undefined {
+    const alloc = this.allocator6;
+    if (!alloc) {
+      if (wanted) throw invalidArgument(`network ${this.name} has no IPv6 subnet for ${wanted}`);
+      return undefined;
+    }
+    if (wanted === undefined) return alloc.allocate(cid);
+    let ip: bigint;
+    try {
+      ip = parseIPv6(wanted);
+    } catch {
+      throw invalidArgument(`invalid IPv6 address: ${wanted}`);
+    }
+    if (!cidr6Contains(alloc.subnet, ip))
+      throw invalidArgument(
+        `invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${wanted}`,
+      );
+    try {
+      return alloc.allocate(cid, ip);
+    } catch (err) {
+      if (err instanceof Error && /in use|not usable/.test(err.message))
+        throw conflict('Address already in use');
+      throw err;
+    }
+  }
+
   /** Remove a container's endpoint and veth; idempotent. */
   disconnect(cid: string): Promise<EndpointRecord | undefined> {
     return this.locks.run(cid, async () => {
       const rec = this.record.endpoints[cid];
       if (!rec) return undefined;
       delete this.record.endpoints[cid];
-      await deleteLinks([rec.hostVeth]).catch((err: unknown) =>
-        this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting veth'),
+      // A macvlan interface is deleted in the namespace (gone already if that is).
+      const gone = rec.hostVeth
+        ? deleteLinks([rec.hostVeth])
+        : rec.netnsPath && rec.ifName
+          ? ipBatch(deleteLinkLines([rec.ifName]), { netnsPath: rec.netnsPath })
+          : Promise.resolve();
+      await gone.catch((err: unknown) =>
+        this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting the interface'),
       );
       this.allocator.release(cid);
+      this.allocator6?.release(cid);
       await this.writer.save();
       return rec;
     });
@@ -297,7 +423,10 @@ export class UserBridge {
     const n = await dropDeadEndpoints(
       this.bridgeName,
       this.record.endpoints,
-      (cid) => this.allocator.release(cid),
+      (cid) => {
+        this.allocator.release(cid);
+        this.allocator6?.release(cid);
+      },
       liveIds,
     );
     if (n > 0) await this.writer.save();
@@ -313,6 +442,15 @@ export class UserBridge {
       gateway: this.record.gateway,
       macAddress: rec.macAddress,
       hostVeth: rec.hostVeth,
+      ...(rec.ipv6Address && this.v6
+        ? {
+            ipv6: {
+              address: rec.ipv6Address,
+              prefixLen: this.v6.prefixLen,
+              gateway: this.v6.gateway,
+            },
+          }
+        : {}),
     };
   }
 }

@@ -4,18 +4,29 @@ import type { NetworkCreateRequest } from '../api-types/index.js';
 import {
   conflict,
   errorMessage,
+  invalidArgument,
   KeyedMutex,
   notFound,
+  notImplemented,
   WharfError,
   type Logger,
 } from '../common/index.js';
-import { planNetwork } from './create-plan.js';
+import { planNetwork, type NetworkPlan } from './create-plan.js';
 import type { DnsNetwork } from './dns-answer.js';
 import { EmbeddedDns } from './dns-server.js';
 import { ipJson, type LinkAddrEntry } from './iproute.js';
 import { cidrOverlaps, formatCidr, formatIPv4, parseCidr, type Cidr } from './ipv4.js';
+import {
+  cidr6Contains,
+  formatCidr6,
+  formatIPv6,
+  parseCidr6,
+  randomUlaSubnet,
+  type Cidr6,
+} from './ipv6.js';
 import { chooseSubnet, routedSubnets, type AddressPool, type RouteEntry } from './pools.js';
 import { deleteRecord, NETWORK_SCHEMA_VERSION, type NetworkRecord } from './store.js';
+import { ownParentNames } from './macvlan.js';
 import { UserBridge } from './user-bridge.js';
 
 export interface UserNetworksOptions {
@@ -63,10 +74,41 @@ export class UserNetworks {
       endpoints: Object.entries(n.record.endpoints).map(([cid, ep]) => ({
         containerId: cid,
         ip: ep.ipAddress,
+        ...(ep.ipv6Address ? { ipv6: ep.ipv6Address } : {}),
         names: ep.dnsNames ?? [],
         upstreams: ep.dnsUpstreams,
       })),
     }));
+  }
+
+  /**
+   * A new macvlan network's parent: the one given (it must exist, and no other macvlan network
+   * may use it, as dockerd), else one Wharf makes (also for `--internal`, as dockerd's dummy).
+   */
+  private macvlanParent(
+    p: NonNullable<NetworkPlan['macvlan']>,
+    id: string,
+    links: readonly LinkAddrEntry[],
+  ): { parent: string; mode: string; own: boolean } {
+    if (p.parent === undefined)
+      return { parent: ownParentNames(id).parent, mode: p.mode, own: true };
+    // dockerd makes a missing `eth0.10` as a VLAN of eth0 and refuses other missing names.
+    if (!links.some((l) => l.ifname === p.parent)) {
+      if (p.parent.includes('.'))
+        throw notImplemented(
+          `802.1q sub-interfaces (${p.parent}) are not made by Wharf: create the VLAN interface first`,
+        );
+      throw invalidArgument(
+        `invalid subinterface vlan name ${p.parent}, example formatting is eth0.10`,
+      );
+    }
+    // dockerd names the other network by its dummy-parent name (dm-<id12>), whatever it uses.
+    const user = this.all().find((n) => n.record.user?.macvlan?.parent === p.parent);
+    if (user)
+      throw forbidden(
+        `network ${ownParentNames(user.id).parent} is already using parent interface ${p.parent}`,
+      );
+    return { parent: p.parent, mode: p.mode, own: false };
   }
 
   /** Load the records and make sure each bridge exists with its address. */
@@ -81,7 +123,7 @@ export class UserNetworks {
       this.byId.set(rec.id, net);
       try {
         await net.ensureDevice(links);
-        await this.dns.listen(rec.gateway);
+        if (net.isBridge) await this.dns.listen(rec.gateway);
       } catch (err) {
         this.opts.logger.error(
           { network: rec.name, bridge: rec.bridgeName, err: errorMessage(err) },
@@ -137,18 +179,25 @@ export class UserNetworks {
         subnet = chooseSubnet(this.opts.pools, routedSubnets(routes, bridges), others);
       }
       const id = randomBytes(32).toString('hex');
-      const bridgeName = plan.bridgeName ?? `br-${id.slice(0, 12)}`;
-      if (bridges.includes(bridgeName))
-        throw conflict(`bridge name ${bridgeName} is used by another network`);
       const links = await ipJson<LinkAddrEntry>(['-d', 'addr', 'show']);
-      if (links.some((l) => l.ifname === bridgeName))
+      const macvlan = plan.macvlan ? this.macvlanParent(plan.macvlan, id, links) : undefined;
+      // A macvlan network has no bridge: the parent Wharf made, if any, goes by that name.
+      const bridgeName = macvlan
+        ? macvlan.own
+          ? macvlan.parent
+          : ''
+        : (plan.bridgeName ?? `br-${id.slice(0, 12)}`);
+      if (bridgeName && bridges.includes(bridgeName))
+        throw conflict(`bridge name ${bridgeName} is used by another network`);
+      if (bridgeName && links.some((l) => l.ifname === bridgeName))
         throw conflict(`device ${bridgeName} already exists on the host`);
       const gateway = plan.gateway ?? subnet.network + 1;
+      const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all()) : undefined;
       const rec: NetworkRecord = {
         schemaVersion: NETWORK_SCHEMA_VERSION,
         id,
         name: plan.name,
-        driver: 'bridge',
+        driver: macvlan ? 'macvlan' : 'bridge',
         bridgeName,
         subnet: formatCidr(subnet),
         gateway: formatIPv4(gateway),
@@ -164,6 +213,9 @@ export class UserNetworks {
           ipamConfigured: plan.subnet !== undefined,
           ...(plan.mtu !== undefined ? { mtu: plan.mtu } : {}),
           icc: plan.icc,
+          ...(v6 ? { ipv6: v6 } : {}),
+          // dockerd's macvlan IPAM shows a gateway only when one was given.
+          ...(macvlan ? { macvlan: { ...macvlan, gatewayGiven: plan.gateway !== undefined } } : {}),
         },
       };
       const net = new UserBridge(
@@ -176,13 +228,13 @@ export class UserNetworks {
       await net.save();
       this.byId.set(id, net);
       try {
-        await net.ensureDevice([]);
+        await net.ensureDevice(links);
         // The resolver first: its port (53, or another when 53 is taken) goes in the rules.
-        await this.dns.listen(rec.gateway);
+        if (net.isBridge) await this.dns.listen(rec.gateway);
         await this.opts.syncFirewall();
       } catch (err) {
         this.byId.delete(id);
-        await this.dns.unlisten(rec.gateway);
+        if (net.isBridge) await this.dns.unlisten(rec.gateway);
         await net.removeDevice();
         await deleteRecord(this.opts.networksDir, id);
         await this.opts.syncFirewall().catch(() => undefined);
@@ -211,7 +263,7 @@ export class UserNetworks {
         );
       // The record goes last: a crash before leaves a network that can be removed again.
       this.byId.delete(net.id);
-      await this.dns.unlisten(net.record.gateway);
+      if (net.isBridge) await this.dns.unlisten(net.record.gateway);
       await this.opts.syncFirewall();
       await net.removeDevice();
       await deleteRecord(this.opts.networksDir, net.id);
@@ -219,4 +271,25 @@ export class UserNetworks {
       return net;
     });
   }
+}
+
+/** The v6 subnet and gateway of a new dual-stack network; overlaps refused as for v4. */
+function ipv6Plan(
+  p: NonNullable<NetworkPlan['ipv6']>,
+  existing: readonly UserBridge[],
+): { subnet: string; gateway: string; ipamConfigured: boolean } {
+  const taken = existing
+    .map((n) => n.record.user?.ipv6?.subnet)
+    .filter((s): s is string => s !== undefined)
+    .map(parseCidr6);
+  const subnet = p.subnet ?? randomUlaSubnet(randomBytes(7));
+  const overlaps = (a: Cidr6, b: Cidr6): boolean =>
+    cidr6Contains(a, b.network) || cidr6Contains(b, a.network);
+  if (taken.some((t) => overlaps(t, subnet)))
+    throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+  return {
+    subnet: formatCidr6(subnet),
+    gateway: formatIPv6(p.gateway ?? subnet.network + 1n),
+    ipamConfigured: p.subnet !== undefined,
+  };
 }

@@ -30,21 +30,23 @@ export function networkView(
 ): NetworkResource {
   const user = rec.user;
   const ipamConfig =
-    rec.driver === 'bridge'
+    rec.driver === 'bridge' || rec.driver === 'macvlan'
       ? [
           {
             Subnet: rec.subnet,
             ...(user?.ipRange ? { IPRange: user.ipRange } : {}),
-            Gateway: rec.gateway,
+            ...(user?.macvlan && !user.macvlan.gatewayGiven ? {} : { Gateway: rec.gateway }),
             ...(user?.auxAddresses && Object.keys(user.auxAddresses).length > 0
               ? { AuxiliaryAddresses: { ...user.auxAddresses } }
               : {}),
           },
+          ...(user?.ipv6 ? [{ Subnet: user.ipv6.subnet, Gateway: user.ipv6.gateway }] : []),
         ]
       : [];
   const containers: Record<string, NetworkEndpointResource> = {};
   if (opts.containers) {
     const prefixLen = rec.subnet.split('/')[1] ?? '';
+    const prefixLen6 = user?.ipv6?.subnet.split('/')[1] ?? '';
     for (const [cid, ep] of Object.entries(rec.endpoints)) {
       const name = opts.containers(cid);
       if (name === undefined) continue;
@@ -53,7 +55,7 @@ export function networkView(
         EndpointID: ep.endpointId,
         MacAddress: ep.macAddress,
         IPv4Address: `${ep.ipAddress}/${prefixLen}`,
-        IPv6Address: '',
+        IPv6Address: ep.ipv6Address ? `${ep.ipv6Address}/${prefixLen6}` : '',
       };
     }
   }
@@ -64,7 +66,7 @@ export function networkView(
     Scope: 'local',
     Driver: rec.driver,
     EnableIPv4: rec.driver === 'bridge',
-    EnableIPv6: false,
+    EnableIPv6: user?.ipv6 !== undefined,
     IPAM: {
       Driver: 'default',
       Options: user ? {} : null,
@@ -104,9 +106,9 @@ export function endpointSettings(
     Gateway: ep.gateway,
     IPAddress: ep.ipAddress,
     IPPrefixLen: ep.prefixLen,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: ep.ipv6?.gateway ?? '',
+    GlobalIPv6Address: ep.ipv6?.address ?? '',
+    GlobalIPv6PrefixLen: ep.ipv6?.prefixLen ?? 0,
     DriverOpts: null,
     DNSNames: opts.dnsNames && opts.dnsNames.length > 0 ? [...opts.dnsNames] : null,
   };

@@ -305,18 +305,23 @@ async function cleanupHost(h: DaemonHandle): Promise<void> {
     };
     if (rec.user && rec.bridgeName) spawnSync('ip', ['link', 'del', rec.bridgeName]);
   }
-  for (const table of ['filter', 'nat']) {
-    const rules = spawnSync('iptables', ['-t', table, '-S']).stdout.toString().split('\n');
+  for (const [bin, table] of [
+    ['iptables', 'filter'],
+    ['iptables', 'nat'],
+    // Dual-stack networks' chains (filter only).
+    ['ip6tables', 'filter'],
+  ] as const) {
+    const rules = spawnSync(bin, ['-t', table, '-S']).stdout.toString().split('\n');
     for (const rule of rules) {
       if (rule.startsWith('-A ') && rule.includes(`-j ${h.chainPrefix}-`)) {
-        spawnSync('iptables', ['-t', table, ...rule.replace(/^-A /, '-D ').split(' ')]);
+        spawnSync(bin, ['-t', table, ...rule.replace(/^-A /, '-D ').split(' ')]);
       }
     }
     for (const rule of rules) {
       const m = /^-N (\S+)/.exec(rule);
       if (m && m[1]!.startsWith(`${h.chainPrefix}-`)) {
-        spawnSync('iptables', ['-t', table, '-F', m[1]!]);
-        spawnSync('iptables', ['-t', table, '-X', m[1]!]);
+        spawnSync(bin, ['-t', table, '-F', m[1]!]);
+        spawnSync(bin, ['-t', table, '-X', m[1]!]);
       }
     }
   }

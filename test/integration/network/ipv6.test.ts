@@ -1,0 +1,298 @@
+/**
+ * Dual-stack user-defined networks (`network create --ipv6`): v4 and v6 addresses per
+ * container, inspect as dockerd shows them, v6 traffic between containers and to the gateway,
+ * static `--ip6`, AAAA answers from the embedded DNS, /etc/hosts lines, isolation between
+ * networks, records across a daemon crash. Through the docker CLI and dockerode. The v6
+ * subnets are unique-local prefixes derived from the harness's unique v4 subnets; only
+ * addresses on this file's bridges are contacted.
+ */
+import http from 'node:http';
+import { spawnSync } from 'node:child_process';
+
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
+import { uniq } from '../cli/helpers.js';
+
+let d: DaemonHandle;
+let docker: Docker;
+beforeAll(async () => {
+  d = await startDaemon();
+  docker = new Docker({
+    socketPath: d.socket,
+    agent: new http.Agent({ keepAlive: false }),
+  } as never);
+});
+afterAll(async () => {
+  if (d?.alive) {
+    const list = await docker.listContainers({ all: true }).catch(() => []);
+    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+    const nets = await docker.listNetworks().catch(() => []);
+    for (const n of nets) {
+      if (!['bridge', 'host', 'none'].includes(n.Name))
+        await docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+    }
+  }
+  await d?.stop();
+});
+
+const ok = (args: string[]): string => {
+  const r = d.cli(args);
+  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+};
+const fails = (args: string[]): string => {
+  const r = d.cli(args);
+  expect(r.code, `docker ${args.join(' ')} should fail: ${r.stdout}`).not.toBe(0);
+  return r.stderr;
+};
+
+/** A dual-stack network: a unique v4 /24 and the v6 /64 fd77:a:b::/64 derived from it. */
+function network(extra: string[] = []): {
+  name: string;
+  id: string;
+  subnet6: string;
+  ip6: (n: number) => string;
+} & ReturnType<typeof uniqueSubnet> {
+  const s = uniqueSubnet();
+  const [, a, b] = s.subnet.split('.').map(Number) as [number, number, number];
+  const prefix = `fd77:${a.toString(16)}:${b.toString(16)}:`;
+  const name = uniq('v6net');
+  const subnet6 = `${prefix}:/64`;
+  const id = ok([
+    'network',
+    'create',
+    '--ipv6',
+    '--subnet',
+    s.subnet,
+    '--subnet',
+    subnet6,
+    ...extra,
+    name,
+  ]);
+  return { name, id, subnet6, ip6: (n) => `${prefix}:${n.toString(16)}`, ...s };
+}
+
+interface EndpointInfo {
+  IPAddress: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  IPv6Gateway: string;
+}
+const endpoint = (c: string, net: string): EndpointInfo =>
+  JSON.parse(
+    ok(['inspect', '-f', `{{json (index .NetworkSettings.Networks "${net}")}}`, c]),
+  ) as EndpointInfo;
+
+/** The AAAA addresses nslookup prints for `name` from container `from` (undefined: none). */
+function lookup6(from: string, name: string): string[] | undefined {
+  const r = d.cli(['exec', from, 'nslookup', '-type=aaaa', name]);
+  if (r.code !== 0) return undefined;
+  const body = r.stdout
+    .split(/\n\s*\n/)
+    .slice(1)
+    .join('\n');
+  const ips = [...body.matchAll(/Address:\s*([0-9a-f:]+)\s*$/gm)].map((m) => m[1]!);
+  return ips.length > 0 ? ips : undefined;
+}
+
+/** Our v6 forward chain's rules ([] when the chain does not exist). */
+const ip6Rules = (chain: string): string[] =>
+  spawnSync('ip6tables', ['-S', chain])
+    .stdout.toString()
+    .split('\n')
+    .filter((l) => l.startsWith('-A '));
+
+const run = (name: string, args: string[], cmd = ['sleep', '300']): string =>
+  ok(['run', '-d', '--name', name, ...args, 'busybox', ...cmd]);
+
+describe('IPv6 (dual-stack user-defined networks)', () => {
+  it('creates a dual-stack network and shows it as dockerd', () => {
+    const n = network();
+    const info = JSON.parse(ok(['network', 'inspect', n.name]))[0] as {
+      EnableIPv6: boolean;
+      IPAM: { Config: Array<{ Subnet: string; Gateway: string }> };
+    };
+    expect(info.EnableIPv6).toBe(true);
+    expect(info.IPAM.Config).toEqual([
+      { Subnet: n.subnet, Gateway: n.gateway },
+      { Subnet: n.subnet6, Gateway: n.ip6(1) },
+    ]);
+    const bridge =
+      ok([
+        'network',
+        'inspect',
+        '-f',
+        '{{index .Options "com.docker.network.bridge.name"}}',
+        n.name,
+      ]) || `br-${n.id.slice(0, 12)}`;
+    const addrs = spawnSync('ip', ['-6', '-o', 'addr', 'show', 'dev', bridge]).stdout.toString();
+    expect(addrs).toContain(`${n.ip6(1)}/64`);
+    ok(['network', 'rm', n.name]);
+    expect(spawnSync('ip', ['link', 'show', bridge], { stdio: 'ignore' }).status).not.toBe(0);
+  });
+
+  it('gives containers v4 and v6 addresses; v6 traffic, static --ip6, AAAA, /etc/hosts', () => {
+    const n = network();
+    const a = uniq('a');
+    const b = uniq('b');
+    const c = uniq('c');
+    const idA = run(
+      a,
+      ['--network', n.name],
+      ['sh', '-c', 'mkdir -p /w && echo six > /w/index.html && exec httpd -f -p 8080 -h /w'],
+    );
+    run(b, ['--network', n.name]);
+    run(c, ['--network', n.name, '--ip6', n.ip6(0x99), '--ip', n.ip(99)]);
+    const ea = endpoint(a, n.name);
+    expect(ea).toMatchObject({
+      IPAddress: n.ip(2),
+      GlobalIPv6Address: n.ip6(2),
+      GlobalIPv6PrefixLen: 64,
+      IPv6Gateway: n.ip6(1),
+    });
+    expect(endpoint(c, n.name)).toMatchObject({
+      IPAddress: n.ip(99),
+      GlobalIPv6Address: n.ip6(0x99),
+    });
+    const members = JSON.parse(
+      ok(['network', 'inspect', '-f', '{{json .Containers}}', n.name]),
+    ) as Record<string, { IPv6Address: string }>;
+    expect(members[idA]?.IPv6Address).toBe(`${n.ip6(2)}/64`);
+    // Inside: the v6 address and the v6 default route through the gateway.
+    expect(
+      ok(['exec', a, 'ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']),
+    ).toContain(`${n.ip6(2)}/64`);
+    expect(ok(['exec', a, 'ip', '-6', 'route', 'show', 'default'])).toMatch(
+      new RegExp(`^default via ${n.ip6(1)} dev eth0`),
+    );
+    // Traffic: container to container over v6, and to the gateway.
+    ok(['exec', b, 'ping', '-6', '-c', '1', '-W', '2', n.ip6(2)]);
+    ok(['exec', b, 'ping', '-6', '-c', '1', '-W', '2', n.ip6(1)]);
+    expect(ok(['exec', b, 'wget', '-qO-', `http://[${n.ip6(2)}]:8080/`])).toBe('six');
+    // The embedded DNS answers AAAA with the v6 address.
+    expect(lookup6(b, a)).toEqual([n.ip6(2)]);
+    expect(lookup6(b, c)).toEqual([n.ip6(0x99)]);
+    // /etc/hosts has both addresses for the container's hostname.
+    const hosts = ok(['exec', a, 'cat', '/etc/hosts']);
+    expect(hosts).toContain(`${n.ip(2)}\t${idA.slice(0, 12)}`);
+    expect(hosts).toContain(`${n.ip6(2)}\t${idA.slice(0, 12)}`);
+    // The wharf CLI's --ip6.
+    const w = d.wharf([
+      'run',
+      '--rm',
+      '--network',
+      n.name,
+      '--ip6',
+      n.ip6(0x77),
+      'busybox',
+      'ip',
+      '-6',
+      '-o',
+      'addr',
+      'show',
+      'dev',
+      'eth0',
+      'scope',
+      'global',
+    ]);
+    expect(w.stderr).toBe('');
+    expect(w.stdout).toContain(`${n.ip6(0x77)}/64`);
+    // Refusals: taken and out-of-subnet static v6 addresses.
+    expect(
+      fails(['run', '--rm', '--network', n.name, '--ip6', n.ip6(0x99), 'busybox', 'true']),
+    ).toMatch(/Address already in use/);
+    expect(
+      fails(['run', '--rm', '--network', n.name, '--ip6', 'fd78::5', 'busybox', 'true']),
+    ).toMatch(/no configured subnet or ip-range contain the IP address fd78::5/);
+    ok(['rm', '-f', a, b, c]);
+    ok(['network', 'rm', n.name]);
+  });
+
+  it('isolates dual-stack networks from each other over v6; live connect gives a v6 address', () => {
+    const n1 = network();
+    const n2 = network();
+    const a = uniq('a');
+    const b = uniq('b');
+    run(a, ['--network', n1.name]);
+    run(b, ['--network', n2.name]);
+    const r = d.cli(['exec', a, 'ping', '-6', '-c', '1', '-W', '1', n2.ip6(2)]);
+    expect(r.code).not.toBe(0);
+    // Wharf does not turn v6 forwarding on; its own ip6tables chain keeps the networks apart
+    // on a host where it is on.
+    const br1 = `br-${n1.id.slice(0, 12)}`;
+    const br2 = `br-${n2.id.slice(0, 12)}`;
+    const chain = `${d.chainPrefix}-FORWARD`;
+    expect(ip6Rules(chain)).toEqual(
+      expect.arrayContaining([
+        `-A ${chain} -i ${br1} -o ${br2} -j DROP`,
+        `-A ${chain} -i ${br2} -o ${br1} -j DROP`,
+      ]),
+    );
+    expect(spawnSync('ip6tables', ['-S', 'FORWARD']).stdout.toString()).toContain(`-j ${chain}`);
+    ok(['network', 'connect', n2.name, a]);
+    expect(endpoint(a, n2.name).GlobalIPv6Address).toBe(n2.ip6(3));
+    ok(['exec', a, 'ping', '-6', '-c', '1', '-W', '2', n2.ip6(2)]);
+    expect(ok(['exec', a, 'cat', '/etc/hosts'])).toContain(`${n2.ip6(3)}\t`);
+    ok(['network', 'disconnect', n2.name, a]);
+    expect(ok(['exec', a, 'cat', '/etc/hosts'])).not.toContain(`${n2.ip6(3)}\t`);
+    ok(['rm', '-f', a, b]);
+    ok(['network', 'rm', n1.name, n2.name]);
+    // The last dual-stack network gone, the v6 chain and its jump go too.
+    expect(ip6Rules(chain)).toEqual([]);
+    expect(spawnSync('ip6tables', ['-S', 'FORWARD']).stdout.toString()).not.toContain(chain);
+  });
+
+  it('keeps v6 allocations across a daemon crash', async () => {
+    const n = network();
+    const a = uniq('a');
+    run(a, ['--network', n.name]);
+    await d.crash();
+    await d.restart();
+    const b = uniq('b');
+    run(b, ['--network', n.name]);
+    expect(endpoint(a, n.name).GlobalIPv6Address).toBe(n.ip6(2));
+    expect(endpoint(b, n.name).GlobalIPv6Address).toBe(n.ip6(3));
+    ok(['exec', b, 'ping', '-6', '-c', '1', '-W', '2', n.ip6(2)]);
+    ok(['rm', '-f', a, b]);
+    ok(['network', 'rm', n.name]);
+  });
+
+  it('dockerode: --ipv6 without a v6 subnet takes a unique-local /64; refusals', async () => {
+    const s = uniqueSubnet();
+    const net = await docker.createNetwork({
+      Name: uniq('v6auto'),
+      EnableIPv6: true,
+      IPAM: { Config: [{ Subnet: s.subnet }] },
+    });
+    const info = (await net.inspect()) as { IPAM: { Config: Array<{ Subnet: string }> } };
+    expect(info.IPAM.Config[1]?.Subnet).toMatch(/^fd[0-9a-f]{2}:[0-9a-f:]+::\/64$/);
+    await net.remove();
+    const refused = async (body: object): Promise<{ statusCode?: number; message: string }> =>
+      docker.createNetwork(body as never).then(
+        () => ({ message: 'created' }),
+        (e: { statusCode?: number; message: string }) => e,
+      );
+    expect(
+      await refused({ Name: uniq('x'), IPAM: { Config: [{ Subnet: 'fd79::/64' }] } }),
+    ).toMatchObject({ statusCode: 400, message: expect.stringMatching(/--ipv6/) });
+    expect(
+      await refused({
+        Name: uniq('x'),
+        EnableIPv6: true,
+        IPAM: { Config: [{ Subnet: 'fd79::/64', IPRange: 'fd79::/80' }] },
+      }),
+    ).toMatchObject({ statusCode: 501 });
+    expect(
+      await refused({
+        Name: uniq('x'),
+        EnableIPv6: true,
+        IPAM: { Config: [{ Subnet: 'fd79::1/64' }] },
+      }),
+    ).toMatchObject({ statusCode: 400, message: expect.stringMatching(/it should be fd79::\/64/) });
+  });
+});
