@@ -49,7 +49,11 @@ export async function overlayDiff(
         }
         const opaque = header.xattrs.get(OVERLAY_OPAQUE_XATTR)?.toString() === 'y';
         if (header.type === 'dir' && opaque) {
-          yield encodeHeader(whiteoutEntry(header, `${name}/${WHITEOUT_OPAQUE}`));
+          // Docker gives the marker its directory's permission bits (and owner).
+          yield encodeHeader({
+            ...whiteoutEntry(header, `${name}/${WHITEOUT_OPAQUE}`),
+            mode: header.mode & 0o777,
+          });
         }
       }
       yield END_OF_ARCHIVE;

@@ -146,7 +146,9 @@ export async function planCopy(
     kindWord = (await fsp.stat(await resolveInRoot(srcRoot, only.rel))).isDirectory()
       ? 'dir'
       : 'file';
-  return { items, hash, comment: `${instr.kind} ${kindWord}:${hash} in ${instr.dest} ` };
+  // Docker's text, with its missing space after the --chown value.
+  const chown = instr.chown ? `--chown=${instr.chown}` : '';
+  return { items, hash, comment: `${instr.kind} ${chown}${kindWord}:${hash} in ${instr.dest} ` };
 }
 
 /** COPY/ADD: the copied files as a new layer, and the history comment. */

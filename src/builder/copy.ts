@@ -115,8 +115,8 @@ class TreeCopier {
       if (!existed) await fsp.mkdir(dst);
       // An existing top directory keeps its metadata; everything copied takes the source's.
       if (!existed || !top) {
-        await fsp.chmod(dst, this.mode(st));
         await this.own(dst, st);
+        await fsp.chmod(dst, this.mode(st));
       }
       // Entries in parallel: each file is a handful of syscalls, latency-bound.
       const names = await fsp.readdir(src);
@@ -141,8 +141,9 @@ class TreeCopier {
     }
     const done = this.io.run(async () => {
       await fsp.copyFile(src, dst);
-      await fsp.chmod(dst, this.mode(st));
+      // Owner first: chown clears setuid/setgid, which a copy --from keeps.
       await this.own(dst, st);
+      await fsp.chmod(dst, this.mode(st));
       await fsp.utimes(dst, st.atime, st.mtime);
       return dst;
     });
@@ -192,9 +193,9 @@ export async function writeFileInRoot(
   const host = path.join(parent, path.posix.basename(target));
   await fsp.rm(host, { force: true });
   await fsp.writeFile(host, content, { mode: 0o644 });
-  await fsp.chmod(host, opts.chmod ?? 0o644);
   const id = opts.identity ?? { uid: 0, gid: 0 };
   await fsp.lchown(host, id.uid, id.gid);
+  await fsp.chmod(host, opts.chmod ?? 0o644);
 }
 
 /** Whether a file starts like a tar archive Docker's ADD unpacks (plain or gzip). */

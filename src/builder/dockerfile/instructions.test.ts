@@ -216,7 +216,7 @@ describe('instructions', () => {
     ],
     [
       'EXPOSE 80 443/tcp 53/udp 8000-8010',
-      { kind: 'EXPOSE', ports: ['80', '443/tcp', '53/udp', '8000-8010'] },
+      { kind: 'EXPOSE', ports: ['443/tcp', '53/udp', '80', '8000-8010'] },
     ],
     ['VOLUME /a /b', { kind: 'VOLUME', paths: ['/a', '/b'] }],
     ['VOLUME ["/data", "/with space"]', { paths: ['/data', '/with space'] }],
@@ -391,7 +391,7 @@ describe('substitution where Docker applies it', () => {
       { pairs: [{ key: 'k val', value: 'dflt' }], used: ['missing', 'v'] },
     ],
     ['ARG x=${v}-1 y', { args: [{ key: 'x', value: 'val-1' }, { key: 'y' }] }],
-    ['EXPOSE $ports 8080/${proto:-udp}', { ports: ['80', '443', '8080/udp'] }],
+    ['EXPOSE $ports 8080/${proto:-udp}', { ports: ['80', '443', '8080/udp'] }], // '$' sorts first
     ['VOLUME ["$dir/data"]', { paths: ['/srv/data'] }],
     ['VOLUME $dir/a $dir/b', { paths: ['/srv/a', '/srv/b'] }],
     ['USER ${u}:${u}', { value: 'app:app' }],

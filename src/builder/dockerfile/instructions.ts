@@ -321,6 +321,8 @@ function toInstruction(node: Node, escape: string): Instruction {
     case 'EXPOSE': {
       const ports = whitespaceWords(rest);
       if (ports.length === 0) throw new Error('EXPOSE requires at least one argument');
+      // Sorted as written, before substitution (BuildKit's parser does; history shows it).
+      ports.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       return { ...base, kind, ports };
     }
     case 'VOLUME': {
