@@ -56,7 +56,7 @@ async function readTar(buf: Buffer): Promise<Array<RawEntry & { data: Buffer }>>
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         out.push({
           name: h.name,
