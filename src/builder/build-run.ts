@@ -11,7 +11,8 @@ import { chainID as chainIDOf, type Digest, type ImageConfig } from '../oci/inde
 import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
 import type { BuildOptions, StageState } from './build-types.js';
 import { BuildCache, stepKey } from './cache.js';
-import { planRunMounts } from './run-mounts.js';
+import { planRunMounts, removeFiles } from './run-mounts.js';
+import type { BuildSecrets } from './secrets.js';
 import { applyConfigStep, DEFAULT_PATH, resolveWorkdir, shellOf } from './config-steps.js';
 import {
   chompHeredoc,
@@ -85,6 +86,7 @@ export class BuildRun {
     private readonly recorded: Set<Digest>,
     private readonly cacheMountsDir: string,
     private readonly pullMessage: (m: Record<string, unknown>) => void,
+    private readonly secrets: BuildSecrets,
   ) {
     this.meta = metaArgValues(df, o.buildArgs, this.consumed);
     for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
@@ -310,6 +312,7 @@ export class BuildRun {
           contextDir: this.contextDir,
           cacheMountsDir: this.cacheMountsDir,
           workingDir: c.WorkingDir ?? '/',
+          secrets: this.secrets,
         });
         if (argv.length === 1 && argv[0]!.startsWith('/dev/pipes/')) {
           const h = instr.heredocs[0]!;
@@ -320,23 +323,28 @@ export class BuildRun {
           await fsp.chmod(script, 0o755);
           mounts.binds.push(`${script}:${argv[0]}:ro`);
         }
-        layer = await runStep(this.env, {
-          ...mounts,
-          argv,
-          env: args.runEnv(env),
-          config: c,
-          chainID: st.chainID,
-          networkMode:
-            instr.network === 'none'
-              ? 'none'
-              : instr.network === 'host'
-                ? 'host'
-                : this.o.networkMode,
-          extraHosts: this.o.extraHosts,
-          ...(this.o.runLimits ? { limits: this.o.runLimits } : {}),
-          rm: this.o.rm,
-          forceRm: this.o.forceRm,
-        });
+        try {
+          layer = await runStep(this.env, {
+            ...mounts,
+            exclude: mounts.exclude.map((p) => p.replace(/^\/+/, '')),
+            argv,
+            env: args.runEnv(env),
+            config: c,
+            chainID: st.chainID,
+            networkMode:
+              instr.network === 'none'
+                ? 'none'
+                : instr.network === 'host'
+                  ? 'host'
+                  : this.o.networkMode,
+            extraHosts: this.o.extraHosts,
+            ...(this.o.runLimits ? { limits: this.o.runLimits } : {}),
+            rm: this.o.rm,
+            forceRm: this.o.forceRm,
+          });
+        } finally {
+          await removeFiles(mounts.cleanup);
+        }
         const prefix = histArgs.length > 0 ? `|${histArgs.length} ${histArgs.join(' ')} ` : '';
         this.history(st, `${prefix}${argv.join(' ')}`, false);
         break;

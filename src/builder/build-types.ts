@@ -27,6 +27,8 @@ export interface BuildOptions {
   forceRm: boolean;
   networkMode: string;
   extraHosts: string[];
+  /** `--secret`s by id, for RUN --mount=type=secret (secrets.ts: never stored). */
+  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 /** What a build says as it goes: docker's `{"stream": …}` text and `{"aux": {"ID": …}}`. */

@@ -25,6 +25,7 @@ import type { BuildEvent, BuildOptions } from './build-types.js';
 import { BuildCache } from './cache.js';
 import { BuildContext } from './context.js';
 import { readDockerfile } from './dockerfile/index.js';
+import { BuildSecrets } from './secrets.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
 
 export type { BuildEvent, BuildOptions, StageState } from './build-types.js';
@@ -53,6 +54,7 @@ export class Builder {
     const made: IngestedLayer[] = [];
     const recorded = new Set<Digest>();
     let ctx: BuildContext | undefined;
+    const secrets = new BuildSecrets(o.secrets ?? new Map(), path.join(workDir, 'secrets'));
     try {
       ctx = await BuildContext.extract(o.context, path.join(workDir, 'context'));
       const text = await ctx.readDockerfile(o.dockerfile);
@@ -77,6 +79,7 @@ export class Builder {
         recorded,
         path.join(this.opts.cacheDir, 'mounts'),
         (m) => emit({ progress: m }),
+        secrets,
       );
       const final = await run.execute();
       const imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
@@ -89,6 +92,7 @@ export class Builder {
       this.opts.log.info({ err, build: id }, 'build failed');
       throw err;
     } finally {
+      await secrets.close();
       await ctx?.close();
       await fsp.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       // Layers no image uses (other stages', a failed build's) go; later the cache keeps them.

@@ -67,8 +67,8 @@ export interface BuilderContainers {
   /** The container's output (stdout and stderr) until it exits. */
   output(id: string, signal: AbortSignal): AsyncIterable<Buffer>;
   wait(id: string): Promise<number>;
-  /** The container's changes as a layer tar; call done() when consumed. */
-  diff(id: string): Promise<{ layer: Readable; done(): Promise<void> }>;
+  /** The container's changes as a layer tar, without `exclude`; call done() when consumed. */
+  diff(id: string, exclude?: string[]): Promise<{ layer: Readable; done(): Promise<void> }>;
   remove(id: string): Promise<void>;
 }
 

@@ -55,6 +55,8 @@ export interface RunRequest {
   /** From `--mount`: cache and context binds, tmpfs mounts. */
   binds: string[];
   tmpfs: Record<string, string>;
+  /** Container paths left out of the layer (secret mount points). */
+  exclude: string[];
   /** Remove the container after success / also after failure. */
   rm: boolean;
   forceRm: boolean;
@@ -102,7 +104,7 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
     if (env.signal.aborted) throw new BuildCancelledError();
     const code = await containers.wait(id);
     if (code !== 0) throw new RunFailedError(req.argv, code);
-    const { layer, done } = await containers.diff(id);
+    const { layer, done } = await containers.diff(id, req.exclude);
     try {
       const out = await images.ingestLayer(layer, req.chainID);
       ok = true;

@@ -185,8 +185,8 @@ export function wireBuilder(deps: {
             .logs(id, { follow: true, stdout: true, stderr: true, timestamps: false }, signal),
         ),
       wait: (id) => deps.containers().wait(id, 'not-running'),
-      diff: async (id) => {
-        const src = await deps.containers().commitSource(id, { pause: false });
+      diff: async (id, exclude) => {
+        const src = await deps.containers().commitSource(id, { pause: false, exclude });
         return { layer: src.layer, done: src.done };
       },
       remove: (id) => deps.containers().remove(id, { force: true, volumes: true }),

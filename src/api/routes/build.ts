@@ -30,6 +30,36 @@ export interface BuildRequest {
   forceRm: boolean;
   networkMode: string;
   extraHosts: string[];
+  /** `--secret`s by id (X-Wharf-Build-Secrets): for RUN --mount=type=secret, never stored. */
+  secrets: Map<string, Buffer>;
+}
+
+/** The header `wharf build --secret` fills: base64url JSON `{"<id>": "<base64 value>"}`. */
+export const SECRETS_HEADER = 'x-wharf-build-secrets';
+/** BuildKit's limit for one secret (500 KB). */
+export const MAX_SECRET_SIZE = 500 * 1024;
+
+/** The build's secrets from their header; the values are never logged nor echoed. */
+export function parseSecrets(header: string | string[] | undefined): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  if (header === undefined || header === '') return out;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(String(header), 'base64url').toString('utf8'));
+  } catch {
+    throw invalidArgument(`invalid ${SECRETS_HEADER} header: not base64-encoded JSON`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw invalidArgument(`invalid ${SECRETS_HEADER} header: expected a JSON object`);
+  for (const [id, value] of Object.entries(v)) {
+    if (id === '' || typeof value !== 'string')
+      throw invalidArgument(`invalid ${SECRETS_HEADER} header: bad entry for secret "${id}"`);
+    const bytes = Buffer.from(value, 'base64');
+    if (bytes.length > MAX_SECRET_SIZE)
+      throw invalidArgument(`secret ${id} too big. max size 500KB`);
+    out.set(id, bytes);
+  }
+  return out;
 }
 
 export interface BuildBackend {
@@ -134,6 +164,7 @@ function parseRequest(ctx: RequestContext): BuildRequest {
       .getAll('extrahosts')
       .flatMap((h) => h.split(','))
       .filter((h) => h !== ''),
+    secrets: parseSecrets(ctx.req.headers[SECRETS_HEADER]),
   };
 }
 

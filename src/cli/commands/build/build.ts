@@ -5,6 +5,7 @@ import type { CommandSpec } from '../../command.js';
 import { StatusError } from '../../command.js';
 import { contextTar } from './context.js';
 import { BuildProgress } from './progress.js';
+import { secretsHeader } from './secrets.js';
 import { configPath, loadAuth } from '../../docker-config.js';
 import type { RegistryAuthConfig } from '../../../client/index.js';
 
@@ -89,6 +90,11 @@ export const command: CommandSpec = {
     { name: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
     { name: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
     {
+      name: 'secret',
+      type: 'list',
+      help: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=x,env=VAR")',
+    },
+    {
       name: 'progress-plain',
       type: 'bool',
       help: 'Print the build output as it comes, even on a terminal',
@@ -110,6 +116,8 @@ export const command: CommandSpec = {
       body = ctx.tar;
       dockerfile = ctx.dockerfile;
     }
+    // Read before anything is sent: a missing secret file fails here.
+    const secrets = await secretsHeader(f.list('secret'), cli.env);
     const client = await cli.client();
     const registryConfig = await registryConfigHeader(cli.env);
     let imageId = '';
@@ -152,6 +160,7 @@ export const command: CommandSpec = {
         },
         undefined,
         registryConfig,
+        secrets,
       );
     } catch (err) {
       if (progress) {
