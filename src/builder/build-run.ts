@@ -67,8 +67,20 @@ export function neededStages(
   return need;
 }
 
+/** What a stage started from: the parent `--squash` keeps (Docker's FromImage). */
+export interface StageBase {
+  /** The base image's ID ('' for scratch; for an earlier stage, its state's ID). */
+  id: string;
+  layers: StageState['layers'];
+  chainID: Digest | undefined;
+  diffIDs: Digest[];
+  historyLength: number;
+}
+
 export class BuildRun {
   private readonly stageNames = new Map<string, number>();
+  /** The base of each stage run, by index. */
+  readonly bases = new Map<number, StageBase>();
   private readonly done = new Map<number, StageState>();
   private readonly consumed = new Set<string>();
   private readonly meta: Map<string, string>;
@@ -99,6 +111,9 @@ export class BuildRun {
     return undefined;
   };
 
+  /** The index of the stage the build ends with. */
+  target = -1;
+
   async execute(): Promise<StageState> {
     let target = this.df.stages.length - 1;
     if (this.o.target) {
@@ -107,6 +122,7 @@ export class BuildRun {
         throw invalidArgument(`failed to reach build target ${this.o.target} in Dockerfile`);
       target = t;
     }
+    this.target = target;
     const need = neededStages(this.df, target, this.stageOf);
     const labels = Object.entries(this.o.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const i of need) this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
@@ -170,6 +186,19 @@ export class BuildRun {
   private async runStage(stage: Stage, labels: Array<[string, string]>): Promise<StageState> {
     this.step(stage.from.original);
     let st = await this.from(stage);
+    const prior = this.stageOf(stage.from.image);
+    this.bases.set(stage.index, {
+      id:
+        st.key === 'scratch'
+          ? ''
+          : prior !== undefined && prior < stage.index
+            ? stateId(st)
+            : st.key.replace(/^image:/, ''),
+      layers: [...st.layers],
+      chainID: st.chainID,
+      diffIDs: [...st.image.rootfs.diff_ids],
+      historyLength: st.image.history?.length ?? 0,
+    });
     const c = (st.image.config ??= {});
     // Docker gives every built image a PATH, even one on an imported base or scratch.
     if (!(c.Env ?? []).some((e) => e.startsWith('PATH='))) c.Env = [...(c.Env ?? []), DEFAULT_PATH];

@@ -30,6 +30,7 @@ export interface BuildRequest {
   forceRm: boolean;
   networkMode: string;
   extraHosts: string[];
+  squash: boolean;
   /** `--secret`s by id (X-Wharf-Build-Secrets): for RUN --mount=type=secret, never stored. */
   secrets: Map<string, Buffer>;
 }
@@ -164,6 +165,7 @@ function parseRequest(ctx: RequestContext): BuildRequest {
       .getAll('extrahosts')
       .flatMap((h) => h.split(','))
       .filter((h) => h !== ''),
+    squash: qbool(q, 'squash'),
     secrets: parseSecrets(ctx.req.headers[SECRETS_HEADER]),
   };
 }

@@ -87,6 +87,11 @@ export const command: CommandSpec = {
     },
     { name: 'add-host', type: 'list', help: 'Add a custom host-to-IP mapping ("host:ip")' },
     { name: 'iidfile', type: 'string', help: 'Write the image ID to the file' },
+    {
+      name: 'squash',
+      type: 'bool',
+      help: 'Squash newly built layers into a single new layer',
+    },
     { name: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
     { name: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
     {
@@ -147,6 +152,7 @@ export const command: CommandSpec = {
           networkmode: f.str('network'),
           extrahosts: f.list('add-host').length ? f.list('add-host').join(',') : undefined,
           pull: f.bool('pull') ? '1' : undefined,
+          squash: f.bool('squash') ? '1' : undefined,
           platform: f.str('platform') || undefined,
         },
         body as Readable,
