@@ -27,6 +27,8 @@ export interface CopyOptions {
   chmod?: number;
   /** Drop setuid/setgid bits (files from the build context). */
   dropSetid: boolean;
+  /** `--exclude`: whether a path inside a copied directory (relative to it) is left out. */
+  exclude?: (rel: string) => boolean;
 }
 
 const SETID = 0o6000;
@@ -108,7 +110,8 @@ class TreeCopier {
   }
 
   /** Copy `src` (host path, lstat'ed) to `dst` (host path inside the destination root). */
-  async copy(src: string, dst: string, top = false): Promise<void> {
+  async copy(src: string, dst: string, top = false, rel = ''): Promise<void> {
+    if (rel !== '' && this.opts.exclude?.(rel)) return;
     const st = await fsp.lstat(src);
     if (st.isDirectory()) {
       const existed = await this.clear(dst, true);
@@ -120,7 +123,16 @@ class TreeCopier {
       }
       // Entries in parallel: each file is a handful of syscalls, latency-bound.
       const names = await fsp.readdir(src);
-      await Promise.all(names.map((name) => this.copy(path.join(src, name), path.join(dst, name))));
+      await Promise.all(
+        names.map((name) =>
+          this.copy(
+            path.join(src, name),
+            path.join(dst, name),
+            false,
+            rel ? `${rel}/${name}` : name,
+          ),
+        ),
+      );
       if (!existed || !top) await fsp.utimes(dst, st.atime, st.mtime);
       return;
     }

@@ -47,6 +47,8 @@ export interface CopyInstruction extends Base {
   link: boolean;
   checksum?: string;
   exclude: string[];
+  /** `--parents`: keep each source's path (after a `/./` pivot) under the destination. */
+  parents?: true;
   /** Bodies of `<<EOF` sources, by delimiter name. */
   heredocs: Heredoc[];
 }
@@ -245,6 +247,7 @@ function copyLike(kind: 'COPY' | 'ADD', base: Base, node: Node, f: ParsedFlags):
     link: f.bools.get('link') ?? false,
     exclude: f.lists.get('exclude') ?? [],
     heredocs: node.heredocs,
+    ...(f.bools.get('parents') ? { parents: true as const } : {}),
   };
   for (const [key, flag] of [
     ['from', 'from'],
