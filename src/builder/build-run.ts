@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { errorKind, invalidArgument } from '../common/index.js';
+import { errorKind, invalidArgument, notFound } from '../common/index.js';
 import { chainID as chainIDOf, type Digest, type ImageConfig } from '../oci/index.js';
 import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
 import type { BuildOptions, StageState } from './build-types.js';
@@ -23,12 +23,29 @@ import {
   type Instruction,
   type Stage,
 } from './dockerfile/index.js';
+import {
+  formatBuildPlatform,
+  hostPlatform,
+  parseBuildPlatform,
+  platformArgs,
+  platformMatches,
+  type BuildPlatform,
+} from './platform.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
 import { copyStep, planCopy, type CopyPlan } from './copy-step.js';
 import { BuildCancelledError, runStep, workdirStep, type StepEnv } from './steps.js';
 
 export function stateId(st: StageState): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(st.image)).digest('hex')}`;
+}
+
+/** An image config's platform (os/architecture/variant; Docker's defaults when absent). */
+function imagePlatform(c: ImageConfig): BuildPlatform {
+  return {
+    os: c.os || 'linux',
+    architecture: c.architecture || 'amd64',
+    ...(c.variant ? { variant: c.variant } : {}),
+  };
 }
 
 export const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
@@ -84,6 +101,8 @@ export class BuildRun {
   private readonly done = new Map<number, StageState>();
   private readonly consumed = new Set<string>();
   private readonly meta: Map<string, string>;
+  /** The target platform: stages without FROM --platform build for it. */
+  private readonly platform: BuildPlatform;
   private stepNo = 0;
   private totalSteps = 0;
 
@@ -100,7 +119,13 @@ export class BuildRun {
     private readonly pullMessage: (m: Record<string, unknown>) => void,
     private readonly secrets: BuildSecrets,
   ) {
-    this.meta = metaArgValues(df, o.buildArgs, this.consumed);
+    this.platform = o.platform ? parseBuildPlatform(o.platform) : hostPlatform();
+    this.meta = metaArgValues(
+      df,
+      o.buildArgs,
+      this.consumed,
+      platformArgs(this.platform, hostPlatform()),
+    );
     for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
   }
 
@@ -150,9 +175,19 @@ export class BuildRun {
     // (Stage and scratch keys are distinct from image IDs by their prefix.)
     if (ref === '')
       throw invalidArgument('base name (' + stage.from.image + ') should not be blank');
-    if (ref.toLowerCase() === 'scratch')
-      return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined, key: 'scratch' };
-    const base = await this.baseImage(ref);
+    const platform = stage.from.platform
+      ? parseBuildPlatform(processWord(stage.from.platform, this.meta, this.df.directives.escape))
+      : this.platform;
+    if (ref.toLowerCase() === 'scratch') {
+      const image = emptyImage();
+      image.os = platform.os;
+      image.architecture = platform.architecture;
+      if (platform.variant) image.variant = platform.variant;
+      const name = formatBuildPlatform(platform);
+      const key = name === formatBuildPlatform(this.platform) ? 'scratch' : `scratch:${name}`;
+      return { image, cmdSet: false, layers: [], chainID: undefined, key };
+    }
+    const base = await this.baseImage(ref, platform);
     const image = structuredClone(base.config);
     image.history ??= [];
     return {
@@ -164,17 +199,44 @@ export class BuildRun {
     };
   }
 
-  /** A base image, pulled when missing (or always with `pull`), as Docker's classic builder. */
-  private async baseImage(ref: string) {
+  /**
+   * A base image of `platform`, pulled when missing or of another platform (or always with
+   * `pull`), as Docker's classic builder. When the pull fails for a local image of another
+   * platform, the error says so in Docker's words.
+   */
+  private async baseImage(ref: string, platform: BuildPlatform = this.platform) {
+    let mismatch: Error | undefined;
     if (!this.o.pull) {
       try {
-        return await this.ports.images.resolve(ref);
+        const img = await this.ports.images.resolve(ref);
+        const have = imagePlatform(img.config);
+        if (platformMatches(platform, have)) return img;
+        mismatch = notFound(
+          `image with reference ${ref} was found but does not match the specified platform: wanted ${formatBuildPlatform(platform)}, actual: ${formatBuildPlatform(have)}`,
+        );
       } catch (err) {
         if (errorKind(err) !== 'not-found') throw err;
       }
     }
-    await this.ports.images.pull(ref, this.pullMessage, this.env.signal, this.o.registryAuth);
-    return this.ports.images.resolve(ref);
+    try {
+      await this.ports.images.pull(
+        ref,
+        this.pullMessage,
+        this.env.signal,
+        this.o.registryAuth,
+        formatBuildPlatform(platform),
+      );
+    } catch (err) {
+      if (mismatch) throw Object.assign(mismatch, { cause: err });
+      throw err;
+    }
+    const img = await this.ports.images.resolve(ref);
+    const have = imagePlatform(img.config);
+    if (!platformMatches(platform, have))
+      throw notFound(
+        `image with reference ${ref} was found but does not match the specified platform: wanted ${formatBuildPlatform(platform)}, actual: ${formatBuildPlatform(have)}`,
+      );
+    return img;
   }
 
   private step(original: string): void {

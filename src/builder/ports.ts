@@ -31,6 +31,8 @@ export interface BuilderImages {
     onMessage: (m: Record<string, unknown>) => void,
     signal: AbortSignal,
     registryAuth?: Record<string, unknown>,
+    /** `os/arch[/variant]` to choose from an index (the daemon's default when absent). */
+    platform?: string,
   ): Promise<void>;
   /** A layer tar stored as a blob and unpacked on `parentChainID`. */
   ingestLayer(tar: Readable, parentChainID: Digest | undefined): Promise<IngestedLayer>;

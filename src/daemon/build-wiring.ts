@@ -86,6 +86,7 @@ export function wireBuilder(deps: {
     onProgress: ProgressSink,
     signal: AbortSignal,
     credentials: RegistryCredentials | undefined,
+    platform?: string,
   ) => Promise<void>;
 }): BuildWiring {
   const { images, snapshotter } = deps;
@@ -99,13 +100,14 @@ export function wireBuilder(deps: {
           throw invalidArgument(`image ${ref} has no layer blobs to build on`);
         return { id: rec.id, config: rec.config, layers };
       },
-      pull: async (ref, onMessage, signal, registryAuth) => {
+      pull: async (ref, onMessage, signal, registryAuth, platform) => {
         if (!deps.pull) throw notFound(`No such image: ${ref}`);
         await deps.pull(
           ref,
           (e) => onMessage(toJSONMessage(e) as Record<string, unknown>),
           signal,
           credentialsFor(ref, registryAuth),
+          platform,
         );
       },
       ingestLayer: async (tar, parent) => {

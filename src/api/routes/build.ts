@@ -31,6 +31,8 @@ export interface BuildRequest {
   networkMode: string;
   extraHosts: string[];
   squash: boolean;
+  /** `os/arch[/variant]` to build for. */
+  platform?: string;
   /** `--secret`s by id (X-Wharf-Build-Secrets): for RUN --mount=type=secret, never stored. */
   secrets: Map<string, Buffer>;
 }
@@ -115,9 +117,6 @@ function parseRequest(ctx: RequestContext): BuildRequest {
   if (q.get('version') === '2')
     throw notImplemented('BuildKit (version=2) is not supported; use the classic builder');
   if (q.get('remote')) throw notImplemented('building from a remote context is not supported yet');
-  const platform = q.get('platform');
-  if (platform && !/^linux(\/amd64)?$/.test(platform))
-    throw invalidArgument(`"${platform}": this daemon builds only linux/amd64 images`);
   const buildArgs = new Map<string, string | null>();
   for (const [k, v] of Object.entries(jsonMap(ctx, 'buildargs'))) {
     if (v !== null && typeof v !== 'string') throw invalidArgument(`invalid buildargs: ${k}`);
@@ -166,6 +165,8 @@ function parseRequest(ctx: RequestContext): BuildRequest {
       .flatMap((h) => h.split(','))
       .filter((h) => h !== ''),
     squash: qbool(q, 'squash'),
+    // Checked by the builder (it knows platforms), before the stream starts.
+    ...(q.get('platform') ? { platform: q.get('platform')! } : {}),
     secrets: parseSecrets(ctx.req.headers[SECRETS_HEADER]),
   };
 }
