@@ -2,6 +2,7 @@
  * One build's run over a parsed Dockerfile: the needed stages in order, each step expanded,
  * looked up in the step cache, else executed (steps.ts, copy-step.ts) and recorded.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
 import type { BuildOptions, StageState } from './build-types.js';
 import { BuildCache, stepKey } from './cache.js';
 import { planRunMounts, removeFiles } from './run-mounts.js';
+import { OrderedOutput } from './ordered-output.js';
 import type { BuildSecrets } from './secrets.js';
 import { applyConfigStep, DEFAULT_PATH, resolveWorkdir, shellOf } from './config-steps.js';
 import {
@@ -60,6 +62,25 @@ function emptyImage(): ImageConfig {
   };
 }
 
+/** The earlier stages stage `i` builds FROM or COPYs from. */
+export function stageDeps(
+  df: Dockerfile,
+  i: number,
+  stageOf: (ref: string) => number | undefined,
+): number[] {
+  const deps = new Set<number>();
+  const s = df.stages[i]!;
+  const base = stageOf(s.from.image);
+  if (base !== undefined && base < i) deps.add(base);
+  for (const instr of s.instructions) {
+    if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.from !== undefined) {
+      const dep = stageOf(instr.from);
+      if (dep !== undefined && dep < i) deps.add(dep);
+    }
+  }
+  return [...deps];
+}
+
 /** The stages the target needs: itself and, transitively, those it builds FROM or COPYs from. */
 export function neededStages(
   df: Dockerfile,
@@ -70,19 +91,18 @@ export function neededStages(
   const visit = (i: number): void => {
     if (need.has(i)) return;
     need.add(i);
-    const s = df.stages[i]!;
-    const base = stageOf(s.from.image);
-    if (base !== undefined && base < i) visit(base);
-    for (const instr of s.instructions) {
-      if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.from !== undefined) {
-        const dep = stageOf(instr.from);
-        if (dep !== undefined && dep < i) visit(dep);
-      }
-    }
+    for (const dep of stageDeps(df, i, stageOf)) visit(dep);
   };
   visit(target);
   return need;
 }
+
+/** What a running stage writes through, and its step counter (see execute()). */
+interface StageContext {
+  env: StepEnv;
+  stepNo: number;
+}
+const currentStage = new AsyncLocalStorage<StageContext>();
 
 /** What a stage started from: the parent `--squash` keeps (Docker's FromImage). */
 export interface StageBase {
@@ -103,14 +123,13 @@ export class BuildRun {
   private readonly meta: Map<string, string>;
   /** The target platform: stages without FROM --platform build for it. */
   private readonly platform: BuildPlatform;
-  private stepNo = 0;
   private totalSteps = 0;
 
   constructor(
     private readonly ports: BuilderPorts,
     private readonly df: Dockerfile,
     private readonly o: BuildOptions,
-    private readonly env: StepEnv,
+    private readonly buildEnv: StepEnv,
     private readonly contextDir: string,
     private readonly made: IngestedLayer[],
     private readonly cache: BuildCache,
@@ -139,6 +158,11 @@ export class BuildRun {
   /** The index of the stage the build ends with. */
   target = -1;
 
+  /** The running stage's output and signal (the build's outside a stage). */
+  private get env(): StepEnv {
+    return currentStage.getStore()?.env ?? this.buildEnv;
+  }
+
   async execute(): Promise<StageState> {
     let target = this.df.stages.length - 1;
     if (this.o.target) {
@@ -150,19 +174,71 @@ export class BuildRun {
     this.target = target;
     const need = neededStages(this.df, target, this.stageOf);
     const labels = Object.entries(this.o.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const i of need) this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
-    if (labels.length > 0) this.totalSteps++;
-    let final: StageState | undefined;
-    for (const stage of this.df.stages) {
-      if (!need.has(stage.index)) continue;
-      final = await this.runStage(stage, stage.index === target ? labels : []);
-      this.done.set(stage.index, final);
-      if (stage.index === target) break;
+    // Step numbers as a sequential build gives them: each stage's first is known up front.
+    const order = [...need].sort((a, b) => a - b);
+    const firstStep = new Map<number, number>();
+    for (const i of order) {
+      firstStep.set(i, this.totalSteps);
+      this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
     }
+    if (labels.length > 0) this.totalSteps++;
+    const final = await this.runStages(order, firstStep, labels);
     const unused = unconsumedArgs(this.o.buildArgs, this.consumed);
     if (unused.length > 0)
       this.env.emit(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
-    return final!;
+    return final;
+  }
+
+  /**
+   * Run the needed stages, each as soon as the stages it depends on are done, so independent
+   * stages overlap. The stream stays a sequential build's (ordered-output.ts). The first
+   * failure aborts the others (their RUN containers are removed) and, once all have
+   * settled, is the build's error, after the text of the stages up to the failed one.
+   */
+  private async runStages(
+    order: number[],
+    firstStep: Map<number, number>,
+    labels: Array<[string, string]>,
+  ): Promise<StageState> {
+    const out = new OrderedOutput(order, (t) => this.buildEnv.emit(t));
+    const abort = new AbortController();
+    const onAbort = (): void => abort.abort();
+    const outer = this.buildEnv.signal;
+    if (outer.aborted) abort.abort();
+    else outer.addEventListener('abort', onAbort, { once: true });
+    let failure: { err: unknown; stage: number } | undefined;
+    const running = new Map<number, Promise<StageState>>();
+    const runOne = async (i: number): Promise<StageState> => {
+      for (const dep of stageDeps(this.df, i, this.stageOf)) await running.get(dep);
+      const ctx: StageContext = {
+        env: { ...this.buildEnv, signal: abort.signal, emit: out.writer(i) },
+        stepNo: firstStep.get(i)!,
+      };
+      const st = await currentStage.run(ctx, () =>
+        this.runStage(this.df.stages[i]!, i === this.target ? labels : []),
+      );
+      this.done.set(i, st);
+      out.finish(i);
+      return st;
+    };
+    for (const i of order) {
+      const p = runOne(i);
+      running.set(i, p);
+      p.catch((err: unknown) => {
+        failure ??= { err, stage: i };
+        abort.abort();
+      });
+    }
+    try {
+      await Promise.allSettled(running.values());
+    } finally {
+      outer.removeEventListener('abort', onAbort);
+    }
+    if (failure) {
+      out.flushUpTo(failure.stage);
+      throw failure.err;
+    }
+    return this.done.get(this.target)!;
   }
 
   private async from(stage: Stage): Promise<StageState> {
@@ -241,8 +317,9 @@ export class BuildRun {
 
   private step(original: string): void {
     if (this.env.signal.aborted) throw new BuildCancelledError();
-    this.stepNo++;
-    this.env.emit(`Step ${this.stepNo}/${this.totalSteps} : ${original}\n`);
+    const ctx = currentStage.getStore()!;
+    ctx.stepNo++;
+    this.env.emit(`Step ${ctx.stepNo}/${this.totalSteps} : ${original}\n`);
   }
 
   private async runStage(stage: Stage, labels: Array<[string, string]>): Promise<StageState> {

@@ -129,8 +129,14 @@ async function planOne(
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           await fsp.mkdir(opts.cacheMountsDir, { recursive: true, mode: 0o700 });
-          await fsp.mkdir(dir, { mode: 0o755 });
-          created = true;
+          // A parallel stage may make the same cache directory meanwhile.
+          created = await fsp.mkdir(dir, { mode: 0o755 }).then(
+            () => true,
+            (e: NodeJS.ErrnoException) => {
+              if (e.code !== 'EEXIST') throw e;
+              return false;
+            },
+          );
         } else if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       if (created) {

@@ -71,10 +71,11 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
   let ok = false;
   // A client that goes away cancels the build: its running step is killed and removed.
   let cancelled = false;
+  let removal: Promise<void> | undefined;
   const cancel = (): void => {
     if (id === undefined || cancelled) return;
     cancelled = true;
-    containers
+    removal = containers
       .remove(id)
       .catch((err: unknown) => env.log.warn({ err, container: id }, 'removing a cancelled step'));
   };
@@ -97,6 +98,10 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
         ...(Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
       },
     } as Parameters<typeof containers.create>[0]);
+    if (env.signal.aborted) {
+      cancel();
+      throw new BuildCancelledError();
+    }
     env.emit(` ---> Running in ${id.slice(0, 12)}\n`);
     await containers.start(id);
     if (env.signal.aborted) cancel();
@@ -115,6 +120,8 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
     }
   } finally {
     env.signal.removeEventListener('abort', cancel);
+    // A cancelled step's container is gone before the build answers.
+    if (removal) await removal;
     unregister();
     if (id !== undefined && !cancelled && (req.forceRm || (ok && req.rm))) {
       env.emit(`Removing intermediate container ${id.slice(0, 12)}\n`);
