@@ -408,14 +408,18 @@ export function readDockerfile(text: string): Dockerfile {
       const stage = out.stages.at(-1);
       if (stage) stage.instructions.push(instr);
       else if (instr.kind === 'ARG') out.metaArgs.push(instr);
-      else throw new Error('no build stage in current context');
+      else throw new DockerfileError('no build stage in current context', node.startLine, true);
     } catch (err) {
       if (err instanceof DockerfileError) throw err;
       throw new DockerfileError((err as Error).message, node.startLine);
     }
   }
-  if (parsed.nodes.length === 0) throw new DockerfileError('file with no instructions', 1);
+  if (parsed.nodes.length === 0) throw new DockerfileError('file with no instructions', 1, true);
   if (out.stages.length === 0)
-    throw new DockerfileError('no build stage in current context', parsed.nodes.at(-1)!.startLine);
+    throw new DockerfileError(
+      'no build stage in current context',
+      parsed.nodes.at(-1)!.startLine,
+      true,
+    );
   return out;
 }

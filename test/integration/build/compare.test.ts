@@ -210,6 +210,47 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
     await compare('cmp-stages', dir);
   });
 
+  it('.dockerignore, ARG across stages, COPY into existing directories, ADD --chown, RUN-made modes', async () => {
+    const dir = await context('misc', {
+      Dockerfile: [
+        'ARG V=1',
+        'FROM busybox AS one',
+        'ARG V',
+        'RUN mkdir -p /o && echo "v=$V" > /o/v && chmod 0750 /o && chmod 0604 /o/v && chown 1000:2000 /o/v',
+        'FROM one',
+        'ARG V=2',
+        'RUN echo "v=$V" >> /o/v',
+        'COPY keep/ /etc/',
+        'COPY keep /etc/keep-dir',
+        'ADD --chown=wharf:wharf keep/a /home/wharf/',
+        'COPY . /ctx/',
+      ].join('\n'),
+      '.dockerignore': 'ignored\n**/*.tmp\n!keep/keep.tmp\n',
+      ignored: 'no\n',
+      'keep/a': 'a\n',
+      'keep/b.tmp': 'tmp\n',
+      'keep/keep.tmp': 'kept\n',
+    });
+    await compare('cmp-misc', dir, ['--build-arg', 'V=3']);
+  });
+
+  it('syntax errors fail both builds the same way', async () => {
+    for (const [name, text] of [
+      ['unknown', 'FROM busybox\nRUNN echo\n'],
+      ['no-from', 'RUN echo\n'],
+      ['env', 'FROM busybox\nENV\n'],
+      ['json', 'FROM busybox\nCMD ["unterminated\n'],
+    ] as const) {
+      const dir = await context(`syntax-${name}`, { Dockerfile: text });
+      const [docker, wharf] = buildBoth(`cmp-syntax-${name}`, dir);
+      const last = (r: CliResult) => r.stderr.trim().split('\n').at(-1);
+      expect({ code: wharf.code, last: last(wharf) }, name).toEqual({
+        code: docker.code,
+        last: last(docker),
+      });
+    }
+  });
+
   it('a failing RUN fails both builds with the same message and exit code, and tags nothing', async () => {
     const dir = await context('failing', {
       Dockerfile: 'FROM busybox\nRUN echo before\nRUN echo boom >&2; exit 3\n',
