@@ -13,7 +13,16 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
+import {
+  encodeHeader,
+  END_OF_ARCHIVE,
+  padding,
+  readTar,
+  WHITEOUT_OPAQUE,
+  WHITEOUT_PREFIX,
+} from '../archive/index.js';
 import { isErrno, run } from '../common/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
 import type { StageBase } from './build-run.js';
@@ -28,12 +37,40 @@ export async function squashLayer(
   top: Digest | undefined,
 ): Promise<IngestedLayer> {
   const layer = await withMounted(env, top, (built) =>
-    layerStep(env, base, async (root) => {
-      await new TreeSync().dir(built, root);
-      return true;
-    }),
+    layerStep(
+      env,
+      base,
+      async (root) => {
+        await new TreeSync().dir(built, root);
+        return true;
+      },
+      naiveWhiteouts,
+    ),
   );
   return layer!;
+}
+
+/**
+ * Whiteouts as Docker's naive diff writes them (mode 0, owner 0:0), not as its overlay diff
+ * does (0600, the owner of what they hide): the squashed layer is the former's.
+ */
+function naiveWhiteouts(tar: Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      for await (const { header, body } of readTar(tar)) {
+        const base = header.name.replace(/\/+$/, '').split('/').at(-1) ?? '';
+        const whiteout =
+          header.type === 'file' && base.startsWith(WHITEOUT_PREFIX) && base !== WHITEOUT_OPAQUE;
+        yield encodeHeader(whiteout ? { ...header, mode: 0, uid: 0, gid: 0 } : header);
+        if (header.type === 'file') {
+          for await (const chunk of body) yield chunk as Buffer;
+          yield padding(header.size);
+        }
+      }
+      yield END_OF_ARCHIVE;
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** The squashed image's config: `built`'s, on the base's layers plus `diffID`. */

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 import { isErrno, WharfError, type Logger } from '../common/index.js';
 import { resolveInRoot } from '../containers/index.js';
@@ -158,6 +159,8 @@ export async function layerStep(
   env: StepEnv,
   chainID: Digest | undefined,
   fn: (rootfs: string) => Promise<boolean>,
+  /** Rewrites the layer tar before it is stored (squash's whiteouts). */
+  transform?: (tar: Readable) => Readable,
 ): Promise<IngestedLayer | undefined> {
   const key = `build-${randomBytes(12).toString('hex')}`;
   const target = path.join(env.workDir, 'mnt', key);
@@ -175,7 +178,7 @@ export async function layerStep(
     if (!changed) return undefined;
     const tar = await snapshots.diff(key);
     try {
-      return await images.ingestLayer(tar, chainID);
+      return await images.ingestLayer(transform ? transform(tar) : tar, chainID);
     } finally {
       tar.destroy();
     }

@@ -39,7 +39,7 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
     process.env['DOCKER_BUILDKIT'] = '0'; // dk.cli passes process.env on
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-build-cmp-'));
     d = await startDaemon();
-    dk = await startDockerd();
+    dk = await startDockerd({ experimental: true }); // for --squash
     wharfCli = (a, o) => d.cli(a, { env: o?.env ?? ENV, timeoutMs: 180_000 });
     dockerCli = (a) => dk.cli(a, { timeoutMs: 180_000 });
     const base = path.join(tmp, 'busybox.tar');
@@ -249,6 +249,56 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
         last: last(docker),
       });
     }
+  });
+
+  it('independent stages (built in parallel by Wharf) give the same image', async () => {
+    const dir = await context('parallel', {
+      Dockerfile: [
+        'FROM busybox AS a',
+        'RUN mkdir /out && echo a > /out/a && sleep 0.3',
+        'FROM busybox AS b',
+        'WORKDIR /out',
+        'RUN echo b > b && chmod 600 b',
+        'FROM busybox',
+        'COPY --from=b /out /out/',
+        'COPY --from=a /out /out/',
+      ].join('\n'),
+    });
+    await compare('cmp-parallel', dir);
+  });
+
+  it('--squash gives what Docker experimental squash gives', async () => {
+    const dir = await context('squash', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN echo a > /added && echo tmp > /tmpfile && mkdir -p /d/sub && echo x > /d/sub/x',
+        'RUN rm /tmpfile /etc/shadow && rm -r /home/wharf /d/sub && chmod 0700 /d',
+        'COPY f /d/f',
+        'ENV K=v',
+      ].join('\n'),
+      f: 'f\n',
+    });
+    const argv = ['build', '--network', 'none', '--squash', '-t', 'cmp-squash', dir];
+    ok(dockerCli(argv), 'docker build --squash');
+    // The docker CLI offers --squash to experimental daemons only: Wharf's own CLI sends it.
+    ok(d.wharf(['build', '--progress-plain', ...argv.slice(1)], { timeoutMs: 180_000 }), 'wharf');
+    expect(configOf(wharfCli, 'cmp-squash'), 'config').toEqual(configOf(dockerCli, 'cmp-squash'));
+    const hist = (cli: Cli) =>
+      ok(
+        cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'cmp-squash']),
+        'history',
+      )
+        .replace(/sha256:[0-9a-f]{64}/g, '<id>')
+        .replace(/(file|dir|multi):[0-9a-f]{64}/g, '$1:<digest>')
+        .split('\n');
+    expect(hist(wharfCli)).toEqual(hist(dockerCli));
+    const [dl, wl] = [
+      await savedLayers(dockerCli, 'cmp-squash', tmp),
+      await savedLayers(wharfCli, 'cmp-squash', tmp),
+    ];
+    expect(wl.length).toBe(dl.length);
+    expect(plain(wl.at(-1)!), 'the squashed layer').toEqual(plain(dl.at(-1)!));
+    expect(plain(flatten(wl))).toEqual(plain(flatten(dl)));
   });
 
   it('a failing RUN fails both builds with the same message and exit code, and tags nothing', async () => {
