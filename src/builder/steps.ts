@@ -13,6 +13,7 @@ import { isErrno, WharfError, type Logger } from '../common/index.js';
 import { resolveInRoot } from '../containers/index.js';
 import type { Digest, ImageConfigConfig } from '../oci/index.js';
 import { mkdirAllInRoot } from './copy.js';
+import { dropMountStubs, stubDirs } from './mount-stubs.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
 
 export interface StepEnv {
@@ -112,7 +113,11 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
     if (code !== 0) throw new RunFailedError(req.argv, code);
     const { layer, done } = await containers.diff(id, req.exclude);
     try {
-      const out = await images.ingestLayer(layer, req.chainID);
+      // Directories made only to mount secrets on do not belong in the layer.
+      const out = await images.ingestLayer(
+        dropMountStubs(layer, stubDirs(req.exclude)),
+        req.chainID,
+      );
       ok = true;
       return out;
     } finally {

@@ -123,8 +123,10 @@ describe('build secrets', () => {
     expect(sh('sec-ok', 'cat /len /perm /perm2 /by-uid /env-ok /optional')).toBe(
       `${FILE_SECRET.length}\n400 0:0\n440 1000:2000\nreadable\nsame\nskipped\n`,
     );
-    // No mount point left behind for the secret files.
-    expect(sh('sec-ok', 'ls -A /run/secrets /etc/app 2>&1; true')).not.toMatch(/tok|key/);
+    // No mount point left behind for the secret files, nor the directories made for them.
+    expect(sh('sec-ok', 'ls -d /run /etc/app 2>&1; true')).toBe(
+      'ls: /run: No such file or directory\nls: /etc/app: No such file or directory\n',
+    );
 
     const needles = [FILE_SECRET, ENV_SECRET];
     expect(await saveHolds('sec-ok', needles)).toEqual([]);
