@@ -39,8 +39,7 @@ export function dropMountStubs(tar: Readable, dirs: ReadonlySet<string>): Readab
       for await (const { header, body } of readTar(tar)) {
         const name = nameOf(header);
         // Pending directories this entry is not below can have nothing more: drop them.
-        while (pending.length > 0 && !name.startsWith(`${nameOf(pending.at(-1)!)}/`))
-          pending.pop();
+        while (pending.length > 0 && !name.startsWith(`${nameOf(pending.at(-1)!)}/`)) pending.pop();
         if (header.type === 'dir' && dirs.has(name)) {
           pending.push(header);
           continue;
