@@ -260,7 +260,9 @@ export class BuildRun {
       image.architecture = platform.architecture;
       if (platform.variant) image.variant = platform.variant;
       const name = formatBuildPlatform(platform);
-      const key = name === formatBuildPlatform(this.platform) ? 'scratch' : `scratch:${name}`;
+      // The platform is in the scratch image's config, so in the key (the host's keeps the
+      // plain key earlier builds recorded).
+      const key = name === formatBuildPlatform(hostPlatform()) ? 'scratch' : `scratch:${name}`;
       return { image, cmdSet: false, layers: [], chainID: undefined, key };
     }
     const base = await this.baseImage(ref, platform);

@@ -76,6 +76,10 @@ describe('build platforms', () => {
       'arm64',
       'linux/arm64',
     ]);
+    // The same context for amd64 must not come from the arm64 build's cache.
+    ok(d.wharf(['build', '--progress-plain', '--platform', 'linux/amd64', '-t', 'plat-amd', dir]));
+    const amd = inspect('plat-amd');
+    expect([amd.Architecture, amd.Config.Labels.p]).toEqual(['amd64', 'linux/amd64']);
   });
 
   it('fails when the base image does not provide the platform, in Docker words', async () => {
