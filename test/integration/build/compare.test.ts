@@ -108,6 +108,26 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
     await compare('cmp-config', dir, ['--build-arg', 'GREETING=hi', '--label', 'extra=1']);
   });
 
+  it('ONBUILD triggers run in a child build, under the parent USER and WORKDIR', async () => {
+    // The parent is the config test's image (ONBUILD RUN + ONBUILD COPY, USER wharf).
+    const parent = await context('onbuild-parent', {
+      Dockerfile: [
+        'FROM busybox',
+        'USER wharf',
+        'WORKDIR /home/wharf',
+        'ONBUILD RUN id -u > uid && pwd > pwd',
+        'ONBUILD COPY . /src/',
+        'ONBUILD ENV FROM_TRIGGER=1',
+      ].join('\n'),
+    });
+    await compare('cmp-onbuild-parent', parent);
+    const child = await context('onbuild-child', {
+      Dockerfile: 'FROM cmp-onbuild-parent\nRUN ls -A /src > listing && stat -c "%a %U:%G" /src /src/data.txt >> listing\n',
+      'data.txt': 'd\n',
+    });
+    await compare('cmp-onbuild-child', child);
+  });
+
   it('an imported base gets PATH; FROM scratch too; ENTRYPOINT clears an inherited CMD', async () => {
     const dir = await context('scratch', {
       Dockerfile: 'FROM scratch\nCOPY f /f\nENTRYPOINT ["/f"]\n',
