@@ -122,7 +122,8 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
     });
     await compare('cmp-onbuild-parent', parent);
     const child = await context('onbuild-child', {
-      Dockerfile: 'FROM cmp-onbuild-parent\nRUN ls -A /src > listing && stat -c "%a %U:%G" /src /src/data.txt >> listing\n',
+      Dockerfile:
+        'FROM cmp-onbuild-parent\nRUN ls -A /src > listing && stat -c "%a %U:%G" /src /src/data.txt >> listing\n',
       'data.txt': 'd\n',
     });
     await compare('cmp-onbuild-child', child);
