@@ -4,8 +4,13 @@
  * `docker save` with tar-stream (an implementation independent of Wharf's archive code).
  *
  * Fields ignored, and why:
- * - mtimes/atimes: a RUN stamps the build's wall clock on what it touches and on the parent
- *   directories of what it writes, so two builds (even two Docker builds) never agree;
+ * - mtimes of directories, and of files and symlinks made during the build: a RUN stamps
+ *   the build's wall clock on what it touches and on the parent directories of what it
+ *   writes, and a COPY on the directories it creates or fills, so two builds (even two
+ *   Docker builds) never agree. The contexts' files are dated in the past before building,
+ *   so an mtime older than the suite's start came from the context (or an ADDed tar) and is
+ *   Docker's to keep: those are compared (whole seconds: Docker's tars carry no fractions);
+ * - atimes and ctimes, which tar headers do not carry reliably;
  * - a regular file's size is implied by its content digest;
  * - the order of tar entries (a walk order, not part of the filesystem); a hard link is
  *   compared as the set of paths sharing the file, whichever of them the tar names first;
@@ -34,6 +39,8 @@ export interface FsEntry {
   link?: string;
   /** Hard-linked files: every path (in this layer) sharing the file, sorted. */
   links?: string[];
+  /** Seconds since the epoch (see above for when it is compared). */
+  mtime?: number;
 }
 
 export type Layer = Map<string, FsEntry>;
@@ -44,6 +51,7 @@ interface RawEntry {
   mode: number;
   uid: number;
   gid: number;
+  mtime: number;
   linkname?: string;
   sha?: string;
 }
@@ -64,6 +72,7 @@ async function readTar(buf: Buffer): Promise<Array<RawEntry & { data: Buffer }>>
           mode: h.mode ?? 0,
           uid: h.uid ?? 0,
           gid: h.gid ?? 0,
+          mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
           ...(h.linkname ? { linkname: h.linkname } : {}),
           data: Buffer.concat(chunks),
         });
@@ -101,6 +110,7 @@ export async function readLayer(buf: Buffer): Promise<Layer> {
       mode: (e.mode & 0o7777).toString(8),
       uid: e.uid,
       gid: e.gid,
+      mtime: e.mtime,
       ...(e.type === 'file' ? { sha: createHash('sha256').update(e.data).digest('hex') } : {}),
       ...(e.type === 'symlink' ? { link: e.linkname ?? '' } : {}),
     });
@@ -114,6 +124,15 @@ export async function readLayer(buf: Buffer): Promise<Layer> {
 
 /** The layers of `ref` as its engine saves them, bottom first. */
 export async function savedLayers(cli: Cli, ref: string, tmp: string): Promise<Layer[]> {
+  return (await savedImage(cli, ref, tmp)).layers;
+}
+
+/** The layers of `ref`, and the created_by of each (from the config's history). */
+export async function savedImage(
+  cli: Cli,
+  ref: string,
+  tmp: string,
+): Promise<{ layers: Layer[]; createdBy: string[] }> {
   const file = path.join(
     tmp,
     `save-${createHash('sha1')
@@ -126,9 +145,19 @@ export async function savedLayers(cli: Cli, ref: string, tmp: string): Promise<L
     const outer = await readTar(await fsp.readFile(file));
     const byName = new Map(outer.map((e) => [norm(e.name), e.data]));
     const manifest = JSON.parse(byName.get('manifest.json')!.toString()) as Array<{
+      Config: string;
       Layers: string[];
     }>;
-    return Promise.all(manifest[0]!.Layers.map((l) => readLayer(byName.get(norm(l))!)));
+    const config = JSON.parse(byName.get(norm(manifest[0]!.Config))!.toString()) as {
+      history?: Array<{ created_by?: string; empty_layer?: boolean }>;
+    };
+    const createdBy = (config.history ?? [])
+      .filter((h) => !h.empty_layer)
+      .map((h) => h.created_by ?? '');
+    const layers = await Promise.all(
+      manifest[0]!.Layers.map((l) => readLayer(byName.get(norm(l))!)),
+    );
+    return { layers, createdBy };
   } finally {
     await fsp.rm(file, { force: true });
   }
@@ -159,9 +188,28 @@ export function flatten(layers: Layer[]): Layer {
   return fs;
 }
 
-/** A map as a sorted plain object (readable diffs in a failed expect). */
-export const plain = (m: Layer): Record<string, FsEntry> =>
-  Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+/**
+ * A map as a sorted plain object (readable diffs in a failed expect); the mtimes of files
+ * and symlinks older than `before` (seconds) kept, the others dropped (see above).
+ */
+export const plain = (m: Layer, before = 0): Record<string, FsEntry> =>
+  Object.fromEntries(
+    [...m.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([p, { mtime, ...e }]) => [
+        p,
+        e.type !== 'directory' && mtime !== undefined && mtime < before ? { ...e, mtime } : e,
+      ]),
+  );
+
+/** Date everything under `dir` at `when` (symlinks themselves included). */
+export async function ageTree(dir: string, when: Date): Promise<void> {
+  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await ageTree(p, when);
+    await fsp.lutimes(p, when, when);
+  }
+}
 
 export const CONFIG_FIELDS = [
   'Env',

@@ -16,7 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDaemon, type CliResult, type DaemonHandle } from '../../harness/daemon.js';
 import { dockerdMissingReason, startDockerd, type DockerdHandle } from '../../harness/dockerd.js';
-import { configOf, flatten, historyOf, plain, savedLayers, type Cli } from './compare-helpers.js';
+import {
+  ageTree,
+  configOf,
+  flatten,
+  historyOf,
+  plain,
+  savedLayers,
+  type Cli,
+} from './compare-helpers.js';
 import { writeContext } from './helpers.js';
 
 const skip = dockerdMissingReason();
@@ -28,6 +36,9 @@ let tmp: string;
 let wharfCli: Cli;
 let dockerCli: Cli;
 const ENV = { ...process.env, DOCKER_BUILDKIT: '0' };
+// Context files are dated before the suite; an mtime after `started` was made by a build.
+const CONTEXT_DATE = new Date('2021-02-03T04:05:06Z');
+const started = Math.floor(Date.now() / 1000) - 5;
 
 function ok(r: CliResult, what: string): string {
   if (r.code !== 0) throw new Error(`${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -60,6 +71,7 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
 
   /** Build on both and compare config, history and filesystems. */
   async function compare(tag: string, dir: string, args: string[] = []): Promise<void> {
+    await ageTree(dir, CONTEXT_DATE);
     const [docker, wharf] = buildBoth(tag, dir, args);
     ok(docker, `docker build ${tag}`);
     ok(wharf, `wharf build ${tag}`);
@@ -71,8 +83,10 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
     ];
     expect(wl.length, 'layer count').toBe(dl.length);
     for (let i = 1; i < dl.length; i++)
-      expect(plain(wl[i]!), `layer ${i} of ${tag}`).toEqual(plain(dl[i]!));
-    expect(plain(flatten(wl)), `filesystem of ${tag}`).toEqual(plain(flatten(dl)));
+      expect(plain(wl[i]!, started), `layer ${i} of ${tag}`).toEqual(plain(dl[i]!, started));
+    expect(plain(flatten(wl), started), `filesystem of ${tag}`).toEqual(
+      plain(flatten(dl), started),
+    );
   }
 
   const context = (name: string, files: Record<string, string>) => writeContext(tmp, name, files);
