@@ -2,7 +2,6 @@
  * One build's run over a parsed Dockerfile: the needed stages in order, each step expanded,
  * looked up in the step cache, else executed (steps.ts, copy-step.ts) and recorded.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -97,12 +96,15 @@ export function neededStages(
   return need;
 }
 
-/** What a running stage writes through, and its step counter (see execute()). */
+/**
+ * What a running stage writes through and is cancelled by, and its step counter (see
+ * runStages()). Passed down explicitly: an AsyncLocalStorage would turn on promise hooks
+ * for the whole daemon.
+ */
 interface StageContext {
   env: StepEnv;
   stepNo: number;
 }
-const currentStage = new AsyncLocalStorage<StageContext>();
 
 /** What a stage started from: the parent `--squash` keeps (Docker's FromImage). */
 export interface StageBase {
@@ -158,11 +160,6 @@ export class BuildRun {
   /** The index of the stage the build ends with. */
   target = -1;
 
-  /** The running stage's output and signal (the build's outside a stage). */
-  private get env(): StepEnv {
-    return currentStage.getStore()?.env ?? this.buildEnv;
-  }
-
   async execute(): Promise<StageState> {
     let target = this.df.stages.length - 1;
     if (this.o.target) {
@@ -185,7 +182,9 @@ export class BuildRun {
     const final = await this.runStages(order, firstStep, labels);
     const unused = unconsumedArgs(this.o.buildArgs, this.consumed);
     if (unused.length > 0)
-      this.env.emit(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+      this.buildEnv.emit(
+        `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`,
+      );
     return final;
   }
 
@@ -214,9 +213,7 @@ export class BuildRun {
         env: { ...this.buildEnv, signal: abort.signal, emit: out.writer(i) },
         stepNo: firstStep.get(i)!,
       };
-      const st = await currentStage.run(ctx, () =>
-        this.runStage(this.df.stages[i]!, i === this.target ? labels : []),
-      );
+      const st = await this.runStage(this.df.stages[i]!, i === this.target ? labels : [], ctx);
       this.done.set(i, st);
       out.finish(i);
       return st;
@@ -241,7 +238,7 @@ export class BuildRun {
     return this.done.get(this.target)!;
   }
 
-  private async from(stage: Stage): Promise<StageState> {
+  private async from(stage: Stage, ctx: StageContext): Promise<StageState> {
     const ref = processWord(stage.from.image, this.meta, this.df.directives.escape);
     const prior = this.stageOf(stage.from.image);
     if (prior !== undefined && prior < stage.index) {
@@ -265,7 +262,7 @@ export class BuildRun {
       const key = name === formatBuildPlatform(hostPlatform()) ? 'scratch' : `scratch:${name}`;
       return { image, cmdSet: false, layers: [], chainID: undefined, key };
     }
-    const base = await this.baseImage(ref, platform);
+    const base = await this.baseImage(ref, platform, ctx.env.signal);
     const image = structuredClone(base.config);
     image.history ??= [];
     return {
@@ -282,7 +279,7 @@ export class BuildRun {
    * `pull`), as Docker's classic builder. When the pull fails for a local image of another
    * platform, the error says so in Docker's words.
    */
-  private async baseImage(ref: string, platform: BuildPlatform = this.platform) {
+  private async baseImage(ref: string, platform: BuildPlatform, signal: AbortSignal) {
     let mismatch: Error | undefined;
     if (!this.o.pull) {
       try {
@@ -300,7 +297,7 @@ export class BuildRun {
       await this.ports.images.pull(
         ref,
         this.pullMessage,
-        this.env.signal,
+        signal,
         this.o.registryAuth,
         formatBuildPlatform(platform),
       );
@@ -317,16 +314,19 @@ export class BuildRun {
     return img;
   }
 
-  private step(original: string): void {
-    if (this.env.signal.aborted) throw new BuildCancelledError();
-    const ctx = currentStage.getStore()!;
+  private step(original: string, ctx: StageContext): void {
+    if (ctx.env.signal.aborted) throw new BuildCancelledError();
     ctx.stepNo++;
-    this.env.emit(`Step ${ctx.stepNo}/${this.totalSteps} : ${original}\n`);
+    ctx.env.emit(`Step ${ctx.stepNo}/${this.totalSteps} : ${original}\n`);
   }
 
-  private async runStage(stage: Stage, labels: Array<[string, string]>): Promise<StageState> {
-    this.step(stage.from.original);
-    let st = await this.from(stage);
+  private async runStage(
+    stage: Stage,
+    labels: Array<[string, string]>,
+    ctx: StageContext,
+  ): Promise<StageState> {
+    this.step(stage.from.original, ctx);
+    let st = await this.from(stage, ctx);
     const prior = this.stageOf(stage.from.image);
     this.bases.set(stage.index, {
       id:
@@ -346,24 +346,24 @@ export class BuildRun {
     const args = new StageArgs(this.o.buildArgs, this.meta, this.consumed);
     const triggers = c.OnBuild ?? [];
     c.OnBuild = null;
-    this.env.emit(` ---> ${short(stateId(st))}\n`);
+    ctx.env.emit(` ---> ${short(stateId(st))}\n`);
     if (triggers.length > 0) {
-      this.env.emit(
+      ctx.env.emit(
         `# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`,
       );
       const parsed = readDockerfile(`FROM scratch\n${triggers.join('\n')}`).stages[0]!.instructions;
-      for (const instr of parsed) st = await this.instruction(st, instr, args);
+      for (const instr of parsed) st = await this.instruction(st, instr, args, ctx);
     }
     const instrs = [...stage.instructions];
     for (const instr of instrs) {
-      this.step(instr.original);
-      st = await this.instruction(st, instr, args);
-      this.env.emit(` ---> ${short(stateId(st))}\n`);
+      this.step(instr.original, ctx);
+      st = await this.instruction(st, instr, args, ctx);
+      ctx.env.emit(` ---> ${short(stateId(st))}\n`);
     }
     if (labels.length > 0) {
       // Docker's text for the injected step: keys sorted, `"key"='value'`.
       const line = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}='${v}'`).join(' ')}`;
-      this.step(line);
+      this.step(line, ctx);
       st = await this.instruction(
         st,
         {
@@ -374,9 +374,10 @@ export class BuildRun {
           pairs: labels.map(([key, value]) => ({ key, value })),
         },
         args,
+        ctx,
         false,
       );
-      this.env.emit(` ---> ${short(stateId(st))}\n`);
+      ctx.env.emit(` ---> ${short(stateId(st))}\n`);
     }
     return st;
   }
@@ -403,6 +404,7 @@ export class BuildRun {
     prev: StageState,
     raw: Instruction,
     args: StageArgs,
+    ctx: StageContext,
     expand = true,
   ): Promise<StageState> {
     const st: StageState = structuredClone(prev);
@@ -435,14 +437,14 @@ export class BuildRun {
         } else if (dep !== undefined) {
           throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
         } else {
-          const img = await this.baseImage(instr.from);
+          const img = await this.baseImage(instr.from, this.platform, ctx.env.signal);
           from = { chainID: chainIDOf(img.config.rootfs.diff_ids) };
           parts['from'] = img.id;
         }
       } else {
         plan = await planCopy(this.contextDir, instr, {
-          dir: this.env.workDir,
-          signal: this.env.signal,
+          dir: ctx.env.workDir,
+          signal: ctx.env.signal,
         });
         parts['sources'] = plan.hash;
       }
@@ -451,7 +453,7 @@ export class BuildRun {
     if (!this.o.noCache) {
       const hit = await this.cache.get(key);
       if (hit) {
-        this.env.emit(' ---> Using cache\n');
+        ctx.env.emit(' ---> Using cache\n');
         return { ...hit, key };
       }
     }
@@ -471,7 +473,7 @@ export class BuildRun {
         break;
       case 'WORKDIR': {
         c.WorkingDir = resolveWorkdir(c.WorkingDir, instr.value);
-        layer = await workdirStep(this.env, st.chainID, c.WorkingDir);
+        layer = await workdirStep(ctx.env, st.chainID, c.WorkingDir);
         this.history(st, nop(`WORKDIR ${c.WorkingDir}`, ' '), !layer);
         break;
       }
@@ -486,7 +488,7 @@ export class BuildRun {
         });
         if (argv.length === 1 && argv[0]!.startsWith('/dev/pipes/')) {
           const h = instr.heredocs[0]!;
-          const script = path.join(this.env.workDir, `heredoc-${randomBytes(8).toString('hex')}`);
+          const script = path.join(ctx.env.workDir, `heredoc-${randomBytes(8).toString('hex')}`);
           await fsp.writeFile(script, h.chomp ? chompHeredoc(h.content) : h.content, {
             mode: 0o755,
           });
@@ -494,7 +496,7 @@ export class BuildRun {
           mounts.binds.push(`${script}:${argv[0]}:ro`);
         }
         try {
-          layer = await runStep(this.env, {
+          layer = await runStep(ctx.env, {
             ...mounts,
             exclude: mounts.exclude.map((p) => p.replace(/^\/+/, '')),
             argv,
@@ -522,7 +524,7 @@ export class BuildRun {
       case 'COPY':
       case 'ADD': {
         const out = await copyStep(
-          this.env,
+          ctx.env,
           {
             instr,
             contextDir: this.contextDir,
