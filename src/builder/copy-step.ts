@@ -168,15 +168,16 @@ export async function planCopy(
   if (urlDigests.length > 0)
     hash = createHash('sha256').update(hash).update(urlDigests.join('\n')).digest('hex');
   const only = items.length === 1 ? items[0]! : undefined;
-  let kindWord = 'multi';
-  if (only && 'url' in only) kindWord = 'file';
+  // Docker names a downloaded source by its digest alone (no `file:`).
+  let kindWord = 'multi:';
+  if (only && 'url' in only) kindWord = '';
   else if (only && 'rel' in only)
     kindWord = (await fsp.stat(await resolveInRoot(srcRoot, only.rel))).isDirectory()
-      ? 'dir'
-      : 'file';
+      ? 'dir:'
+      : 'file:';
   // Docker's text, with its missing space after the --chown value.
   const chown = instr.chown ? `--chown=${instr.chown}` : '';
-  return { items, hash, comment: `${instr.kind} ${chown}${kindWord}:${hash} in ${instr.dest} ` };
+  return { items, hash, comment: `${instr.kind} ${chown}${kindWord}${hash} in ${instr.dest} ` };
 }
 
 /** COPY/ADD: the copied files as a new layer, and the history comment. */

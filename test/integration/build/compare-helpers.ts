@@ -241,5 +241,5 @@ export function historyOf(cli: Cli, ref: string): string[] {
   return r.stdout
     .trim()
     .split('\n')
-    .map((by) => by.replace(/(file|dir|multi):[0-9a-f]{64}/g, '$1:<digest>'));
+    .map((by) => by.replace(/((?:file|dir|multi):)?[0-9a-f]{64}(?= in )/g, '$1<digest>'));
 }

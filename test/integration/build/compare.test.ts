@@ -8,6 +8,7 @@
  * the same busybox image (Wharf's import, `docker save`d into Docker, so even its ID agrees).
  */
 import { promises as fsp } from 'node:fs';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -267,6 +268,45 @@ describe.skipIf(skip !== undefined)('builds compared with Docker classic builder
       'keep/keep.tmp': 'kept\n',
     });
     await compare('cmp-misc', dir, ['--build-arg', 'V=3']);
+  });
+
+  it('ADD of a URL: downloaded, not unpacked, mode 0600, mtime from Last-Modified', async () => {
+    // The server runs in a child process: the CLI runs with spawnSync, which blocks this
+    // process's event loop.
+    const files = path.join(tmp, 'served');
+    await fsp.mkdir(files, { recursive: true });
+    await fsp.writeFile(path.join(files, 'file.txt'), 'downloaded\n');
+    await fsp.writeFile(path.join(files, 'archive.tar'), await sampleTar());
+    const script = `
+      const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
+      const root = process.argv[1];
+      const server = http.createServer((req, res) => {
+        const file = path.join(root, path.basename(req.url));
+        if (!fs.existsSync(file)) { res.writeHead(404); return res.end(); }
+        res.writeHead(200, { 'Last-Modified': 'Wed, 03 Feb 2021 04:05:06 GMT' });
+        res.end(fs.readFileSync(file));
+      });
+      server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+    const child = spawn(process.execPath, ['-e', script, files], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
+        child.once('exit', (code) => reject(new Error(`file server exited ${code}`)));
+      });
+      const dir = await context('url', {
+        Dockerfile: [
+          'FROM busybox',
+          `ADD http://127.0.0.1:${port}/file.txt /dl/`,
+          `ADD http://127.0.0.1:${port}/archive.tar /dl/archive.tar`,
+          `ADD --chown=wharf http://127.0.0.1:${port}/file.txt /dl/owned.txt`,
+        ].join('\n'),
+      });
+      await compare('cmp-url', dir);
+    } finally {
+      child.kill();
+    }
   });
 
   it('syntax errors fail both builds the same way', async () => {
