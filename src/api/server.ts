@@ -29,7 +29,12 @@ export class ApiServer {
 
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
-    this.http = http.createServer({ keepAlive: true }, (req, res) => void this.dispatch(req, res));
+    // Headers up to 1 MiB as dockerd's (Go's MaxHeaderBytes): `wharf build --secret` sends
+    // its secrets in one (X-Wharf-Build-Secrets), node's default being 16 KiB.
+    this.http = http.createServer(
+      { keepAlive: true, maxHeaderSize: 1024 * 1024 },
+      (req, res) => void this.dispatch(req, res),
+    );
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // A response object bound to the raw socket, so errors before the hijack are plain HTTP.
       const res = new ServerResponse(req);

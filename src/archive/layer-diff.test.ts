@@ -67,17 +67,28 @@ describe.skipIf(!isRoot)('overlayDiff (root)', () => {
 
   it('writes Docker whiteouts and opaque markers, drops overlay xattrs and excluded paths', async () => {
     const tar = await collect(await overlayDiff(upper, { exclude: ['/etc/hosts', 'proc'] }));
-    const entries = new Map<string, { type: string; size: number; xattrs: string[] }>();
+    const entries = new Map<
+      string,
+      { type: string; size: number; xattrs: string[]; mode: number; mtime: string }
+    >();
     for await (const { header } of readTar(Readable.from([tar]))) {
       entries.set(header.name.replace(/\/$/, ''), {
         type: header.type,
         size: header.size,
         xattrs: [...header.xattrs.keys()],
+        mode: header.mode,
+        mtime: header.mtime,
       });
     }
     expect(entries.get('.wh.gone')).toMatchObject({ type: 'file', size: 0 });
     expect(entries.get('replaced')).toMatchObject({ type: 'dir' });
-    expect(entries.get('replaced/.wh..wh..opq')).toMatchObject({ type: 'file', size: 0 });
+    // As Docker's: the directory's permission bits, no mtime.
+    expect(entries.get('replaced/.wh..wh..opq')).toMatchObject({
+      type: 'file',
+      size: 0,
+      mode: entries.get('replaced')!.mode & 0o777,
+      mtime: '0',
+    });
     expect(entries.get('replaced/b')).toMatchObject({ type: 'file', size: 1 });
     // Hard links: the first name (sorted) carries the data, the other links to it.
     expect(entries.get('hard')).toMatchObject({ type: 'file', size: 3 });

@@ -49,7 +49,13 @@ export async function overlayDiff(
         }
         const opaque = header.xattrs.get(OVERLAY_OPAQUE_XATTR)?.toString() === 'y';
         if (header.type === 'dir' && opaque) {
-          yield encodeHeader(whiteoutEntry(header, `${name}/${WHITEOUT_OPAQUE}`));
+          // Docker gives the marker its directory's permission bits and owner, and no
+          // modification time (0).
+          yield encodeHeader({
+            ...whiteoutEntry(header, `${name}/${WHITEOUT_OPAQUE}`),
+            mode: header.mode & 0o777,
+            mtime: '0',
+          });
         }
       }
       yield END_OF_ARCHIVE;

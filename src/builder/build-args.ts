@@ -26,8 +26,15 @@ export function metaArgValues(
   df: Dockerfile,
   buildArgs: ReadonlyMap<string, string | null>,
   consumed: Set<string>,
+  /** Args defined before any ARG (BuildKit's platform args); a build arg overrides them. */
+  predefined: ReadonlyMap<string, string> = new Map(),
 ): Map<string, string> {
   const values = new Map<string, string>();
+  for (const [k, v] of predefined) {
+    const given = buildArgs.get(k);
+    values.set(k, given ?? v);
+    if (given !== undefined) consumed.add(k);
+  }
   for (const instr of df.metaArgs) {
     const expanded = expandInstruction(instr, { vars: values, escape: df.directives.escape });
     for (const a of expanded.args) {

@@ -6,12 +6,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { errorKind, invalidArgument } from '../common/index.js';
+import { errorKind, invalidArgument, notFound } from '../common/index.js';
 import { chainID as chainIDOf, type Digest, type ImageConfig } from '../oci/index.js';
 import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
 import type { BuildOptions, StageState } from './build-types.js';
 import { BuildCache, stepKey } from './cache.js';
-import { planRunMounts } from './run-mounts.js';
+import { planRunMounts, removeFiles } from './run-mounts.js';
+import { OrderedOutput } from './ordered-output.js';
+import type { BuildSecrets } from './secrets.js';
 import { applyConfigStep, DEFAULT_PATH, resolveWorkdir, shellOf } from './config-steps.js';
 import {
   chompHeredoc,
@@ -22,12 +24,29 @@ import {
   type Instruction,
   type Stage,
 } from './dockerfile/index.js';
+import {
+  formatBuildPlatform,
+  hostPlatform,
+  parseBuildPlatform,
+  platformArgs,
+  platformMatches,
+  type BuildPlatform,
+} from './platform.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
 import { copyStep, planCopy, type CopyPlan } from './copy-step.js';
 import { BuildCancelledError, runStep, workdirStep, type StepEnv } from './steps.js';
 
 export function stateId(st: StageState): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(st.image)).digest('hex')}`;
+}
+
+/** An image config's platform (os/architecture/variant; Docker's defaults when absent). */
+function imagePlatform(c: ImageConfig): BuildPlatform {
+  return {
+    os: c.os || 'linux',
+    architecture: c.architecture || 'amd64',
+    ...(c.variant ? { variant: c.variant } : {}),
+  };
 }
 
 export const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
@@ -42,6 +61,25 @@ function emptyImage(): ImageConfig {
   };
 }
 
+/** The earlier stages stage `i` builds FROM or COPYs from. */
+export function stageDeps(
+  df: Dockerfile,
+  i: number,
+  stageOf: (ref: string) => number | undefined,
+): number[] {
+  const deps = new Set<number>();
+  const s = df.stages[i]!;
+  const base = stageOf(s.from.image);
+  if (base !== undefined && base < i) deps.add(base);
+  for (const instr of s.instructions) {
+    if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.from !== undefined) {
+      const dep = stageOf(instr.from);
+      if (dep !== undefined && dep < i) deps.add(dep);
+    }
+  }
+  return [...deps];
+}
+
 /** The stages the target needs: itself and, transitively, those it builds FROM or COPYs from. */
 export function neededStages(
   df: Dockerfile,
@@ -52,41 +90,63 @@ export function neededStages(
   const visit = (i: number): void => {
     if (need.has(i)) return;
     need.add(i);
-    const s = df.stages[i]!;
-    const base = stageOf(s.from.image);
-    if (base !== undefined && base < i) visit(base);
-    for (const instr of s.instructions) {
-      if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.from !== undefined) {
-        const dep = stageOf(instr.from);
-        if (dep !== undefined && dep < i) visit(dep);
-      }
-    }
+    for (const dep of stageDeps(df, i, stageOf)) visit(dep);
   };
   visit(target);
   return need;
 }
 
+/**
+ * What a running stage writes through and is cancelled by, and its step counter (see
+ * runStages()). Passed down explicitly: an AsyncLocalStorage would turn on promise hooks
+ * for the whole daemon.
+ */
+interface StageContext {
+  env: StepEnv;
+  stepNo: number;
+}
+
+/** What a stage started from: the parent `--squash` keeps (Docker's FromImage). */
+export interface StageBase {
+  /** The base image's ID ('' for scratch; for an earlier stage, its state's ID). */
+  id: string;
+  layers: StageState['layers'];
+  chainID: Digest | undefined;
+  diffIDs: Digest[];
+  historyLength: number;
+}
+
 export class BuildRun {
   private readonly stageNames = new Map<string, number>();
+  /** The base of each stage run, by index. */
+  readonly bases = new Map<number, StageBase>();
   private readonly done = new Map<number, StageState>();
   private readonly consumed = new Set<string>();
   private readonly meta: Map<string, string>;
-  private stepNo = 0;
+  /** The target platform: stages without FROM --platform build for it. */
+  private readonly platform: BuildPlatform;
   private totalSteps = 0;
 
   constructor(
     private readonly ports: BuilderPorts,
     private readonly df: Dockerfile,
     private readonly o: BuildOptions,
-    private readonly env: StepEnv,
+    private readonly buildEnv: StepEnv,
     private readonly contextDir: string,
     private readonly made: IngestedLayer[],
     private readonly cache: BuildCache,
     private readonly recorded: Set<Digest>,
     private readonly cacheMountsDir: string,
     private readonly pullMessage: (m: Record<string, unknown>) => void,
+    private readonly secrets: BuildSecrets,
   ) {
-    this.meta = metaArgValues(df, o.buildArgs, this.consumed);
+    this.platform = o.platform ? parseBuildPlatform(o.platform) : hostPlatform();
+    this.meta = metaArgValues(
+      df,
+      o.buildArgs,
+      this.consumed,
+      platformArgs(this.platform, hostPlatform()),
+    );
     for (const s of df.stages) if (s.from.name) this.stageNames.set(s.from.name, s.index);
   }
 
@@ -97,6 +157,9 @@ export class BuildRun {
     return undefined;
   };
 
+  /** The index of the stage the build ends with. */
+  target = -1;
+
   async execute(): Promise<StageState> {
     let target = this.df.stages.length - 1;
     if (this.o.target) {
@@ -105,24 +168,77 @@ export class BuildRun {
         throw invalidArgument(`failed to reach build target ${this.o.target} in Dockerfile`);
       target = t;
     }
+    this.target = target;
     const need = neededStages(this.df, target, this.stageOf);
     const labels = Object.entries(this.o.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const i of need) this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
-    if (labels.length > 0) this.totalSteps++;
-    let final: StageState | undefined;
-    for (const stage of this.df.stages) {
-      if (!need.has(stage.index)) continue;
-      final = await this.runStage(stage, stage.index === target ? labels : []);
-      this.done.set(stage.index, final);
-      if (stage.index === target) break;
+    // Step numbers as a sequential build gives them: each stage's first is known up front.
+    const order = [...need].sort((a, b) => a - b);
+    const firstStep = new Map<number, number>();
+    for (const i of order) {
+      firstStep.set(i, this.totalSteps);
+      this.totalSteps += 1 + this.df.stages[i]!.instructions.length;
     }
+    if (labels.length > 0) this.totalSteps++;
+    const final = await this.runStages(order, firstStep, labels);
     const unused = unconsumedArgs(this.o.buildArgs, this.consumed);
     if (unused.length > 0)
-      this.env.emit(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
-    return final!;
+      this.buildEnv.emit(
+        `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`,
+      );
+    return final;
   }
 
-  private async from(stage: Stage): Promise<StageState> {
+  /**
+   * Run the needed stages, each as soon as the stages it depends on are done, so independent
+   * stages overlap. The stream stays a sequential build's (ordered-output.ts). The first
+   * failure aborts the others (their RUN containers are removed) and, once all have
+   * settled, is the build's error, after the text of the stages up to the failed one.
+   */
+  private async runStages(
+    order: number[],
+    firstStep: Map<number, number>,
+    labels: Array<[string, string]>,
+  ): Promise<StageState> {
+    const out = new OrderedOutput(order, (t) => this.buildEnv.emit(t));
+    const abort = new AbortController();
+    const onAbort = (): void => abort.abort();
+    const outer = this.buildEnv.signal;
+    if (outer.aborted) abort.abort();
+    else outer.addEventListener('abort', onAbort, { once: true });
+    let failure: { err: unknown; stage: number } | undefined;
+    const running = new Map<number, Promise<StageState>>();
+    const runOne = async (i: number): Promise<StageState> => {
+      for (const dep of stageDeps(this.df, i, this.stageOf)) await running.get(dep);
+      const ctx: StageContext = {
+        env: { ...this.buildEnv, signal: abort.signal, emit: out.writer(i) },
+        stepNo: firstStep.get(i)!,
+      };
+      const st = await this.runStage(this.df.stages[i]!, i === this.target ? labels : [], ctx);
+      this.done.set(i, st);
+      out.finish(i);
+      return st;
+    };
+    for (const i of order) {
+      const p = runOne(i);
+      running.set(i, p);
+      p.catch((err: unknown) => {
+        failure ??= { err, stage: i };
+        abort.abort();
+      });
+    }
+    try {
+      await Promise.allSettled(running.values());
+    } finally {
+      outer.removeEventListener('abort', onAbort);
+    }
+    if (failure) {
+      out.flushUpTo(failure.stage);
+      throw failure.err;
+    }
+    return this.done.get(this.target)!;
+  }
+
+  private async from(stage: Stage, ctx: StageContext): Promise<StageState> {
     const ref = processWord(stage.from.image, this.meta, this.df.directives.escape);
     const prior = this.stageOf(stage.from.image);
     if (prior !== undefined && prior < stage.index) {
@@ -132,9 +248,21 @@ export class BuildRun {
     // (Stage and scratch keys are distinct from image IDs by their prefix.)
     if (ref === '')
       throw invalidArgument('base name (' + stage.from.image + ') should not be blank');
-    if (ref.toLowerCase() === 'scratch')
-      return { image: emptyImage(), cmdSet: false, layers: [], chainID: undefined, key: 'scratch' };
-    const base = await this.baseImage(ref);
+    const platform = stage.from.platform
+      ? parseBuildPlatform(processWord(stage.from.platform, this.meta, this.df.directives.escape))
+      : this.platform;
+    if (ref.toLowerCase() === 'scratch') {
+      const image = emptyImage();
+      image.os = platform.os;
+      image.architecture = platform.architecture;
+      if (platform.variant) image.variant = platform.variant;
+      const name = formatBuildPlatform(platform);
+      // The platform is in the scratch image's config, so in the key (the host's keeps the
+      // plain key earlier builds recorded).
+      const key = name === formatBuildPlatform(hostPlatform()) ? 'scratch' : `scratch:${name}`;
+      return { image, cmdSet: false, layers: [], chainID: undefined, key };
+    }
+    const base = await this.baseImage(ref, platform, ctx.env.signal);
     const image = structuredClone(base.config);
     image.history ??= [];
     return {
@@ -146,52 +274,96 @@ export class BuildRun {
     };
   }
 
-  /** A base image, pulled when missing (or always with `pull`), as Docker's classic builder. */
-  private async baseImage(ref: string) {
+  /**
+   * A base image of `platform`, pulled when missing or of another platform (or always with
+   * `pull`), as Docker's classic builder. When the pull fails for a local image of another
+   * platform, the error says so in Docker's words.
+   */
+  private async baseImage(ref: string, platform: BuildPlatform, signal: AbortSignal) {
+    let mismatch: Error | undefined;
     if (!this.o.pull) {
       try {
-        return await this.ports.images.resolve(ref);
+        const img = await this.ports.images.resolve(ref);
+        const have = imagePlatform(img.config);
+        if (platformMatches(platform, have)) return img;
+        mismatch = notFound(
+          `image with reference ${ref} was found but does not match the specified platform: wanted ${formatBuildPlatform(platform)}, actual: ${formatBuildPlatform(have)}`,
+        );
       } catch (err) {
         if (errorKind(err) !== 'not-found') throw err;
       }
     }
-    await this.ports.images.pull(ref, this.pullMessage, this.env.signal, this.o.registryAuth);
-    return this.ports.images.resolve(ref);
+    try {
+      await this.ports.images.pull(
+        ref,
+        this.pullMessage,
+        signal,
+        this.o.registryAuth,
+        formatBuildPlatform(platform),
+      );
+    } catch (err) {
+      if (mismatch) throw Object.assign(mismatch, { cause: err });
+      throw err;
+    }
+    const img = await this.ports.images.resolve(ref);
+    const have = imagePlatform(img.config);
+    if (!platformMatches(platform, have))
+      throw notFound(
+        `image with reference ${ref} was found but does not match the specified platform: wanted ${formatBuildPlatform(platform)}, actual: ${formatBuildPlatform(have)}`,
+      );
+    return img;
   }
 
-  private step(original: string): void {
-    if (this.env.signal.aborted) throw new BuildCancelledError();
-    this.stepNo++;
-    this.env.emit(`Step ${this.stepNo}/${this.totalSteps} : ${original}\n`);
+  private step(original: string, ctx: StageContext): void {
+    if (ctx.env.signal.aborted) throw new BuildCancelledError();
+    ctx.stepNo++;
+    ctx.env.emit(`Step ${ctx.stepNo}/${this.totalSteps} : ${original}\n`);
   }
 
-  private async runStage(stage: Stage, labels: Array<[string, string]>): Promise<StageState> {
-    this.step(stage.from.original);
-    let st = await this.from(stage);
+  private async runStage(
+    stage: Stage,
+    labels: Array<[string, string]>,
+    ctx: StageContext,
+  ): Promise<StageState> {
+    this.step(stage.from.original, ctx);
+    let st = await this.from(stage, ctx);
+    const prior = this.stageOf(stage.from.image);
+    this.bases.set(stage.index, {
+      id:
+        st.key === 'scratch'
+          ? ''
+          : prior !== undefined && prior < stage.index
+            ? stateId(st)
+            : st.key.replace(/^image:/, ''),
+      layers: [...st.layers],
+      chainID: st.chainID,
+      diffIDs: [...st.image.rootfs.diff_ids],
+      historyLength: st.image.history?.length ?? 0,
+    });
     const c = (st.image.config ??= {});
     // Docker gives every built image a PATH, even one on an imported base or scratch.
     if (!(c.Env ?? []).some((e) => e.startsWith('PATH='))) c.Env = [...(c.Env ?? []), DEFAULT_PATH];
     const args = new StageArgs(this.o.buildArgs, this.meta, this.consumed);
     const triggers = c.OnBuild ?? [];
     c.OnBuild = null;
-    this.env.emit(` ---> ${short(stateId(st))}\n`);
+    ctx.env.emit(` ---> ${short(stateId(st))}\n`);
     if (triggers.length > 0) {
-      this.env.emit(
+      ctx.env.emit(
         `# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`,
       );
       const parsed = readDockerfile(`FROM scratch\n${triggers.join('\n')}`).stages[0]!.instructions;
-      for (const instr of parsed) st = await this.instruction(st, instr, args);
+      for (const instr of parsed) st = await this.instruction(st, instr, args, ctx);
     }
     const instrs = [...stage.instructions];
     for (const instr of instrs) {
-      this.step(instr.original);
-      st = await this.instruction(st, instr, args);
-      this.env.emit(` ---> ${short(stateId(st))}\n`);
+      this.step(instr.original, ctx);
+      st = await this.instruction(st, instr, args, ctx);
+      ctx.env.emit(` ---> ${short(stateId(st))}\n`);
     }
     if (labels.length > 0) {
       // Docker's text for the injected step: keys sorted, `"key"='value'`.
       const line = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}='${v}'`).join(' ')}`;
-      this.step(line);
+      this.step(line, ctx);
       st = await this.instruction(
         st,
         {
@@ -202,9 +374,10 @@ export class BuildRun {
           pairs: labels.map(([key, value]) => ({ key, value })),
         },
         args,
+        ctx,
         false,
       );
-      this.env.emit(` ---> ${short(stateId(st))}\n`);
+      ctx.env.emit(` ---> ${short(stateId(st))}\n`);
     }
     return st;
   }
@@ -231,6 +404,7 @@ export class BuildRun {
     prev: StageState,
     raw: Instruction,
     args: StageArgs,
+    ctx: StageContext,
     expand = true,
   ): Promise<StageState> {
     const st: StageState = structuredClone(prev);
@@ -263,14 +437,14 @@ export class BuildRun {
         } else if (dep !== undefined) {
           throw invalidArgument(`invalid from flag value ${instr.from}: stage not built yet`);
         } else {
-          const img = await this.baseImage(instr.from);
+          const img = await this.baseImage(instr.from, this.platform, ctx.env.signal);
           from = { chainID: chainIDOf(img.config.rootfs.diff_ids) };
           parts['from'] = img.id;
         }
       } else {
         plan = await planCopy(this.contextDir, instr, {
-          dir: this.env.workDir,
-          signal: this.env.signal,
+          dir: ctx.env.workDir,
+          signal: ctx.env.signal,
         });
         parts['sources'] = plan.hash;
       }
@@ -279,7 +453,7 @@ export class BuildRun {
     if (!this.o.noCache) {
       const hit = await this.cache.get(key);
       if (hit) {
-        this.env.emit(' ---> Using cache\n');
+        ctx.env.emit(' ---> Using cache\n');
         return { ...hit, key };
       }
     }
@@ -299,7 +473,7 @@ export class BuildRun {
         break;
       case 'WORKDIR': {
         c.WorkingDir = resolveWorkdir(c.WorkingDir, instr.value);
-        layer = await workdirStep(this.env, st.chainID, c.WorkingDir);
+        layer = await workdirStep(ctx.env, st.chainID, c.WorkingDir);
         this.history(st, nop(`WORKDIR ${c.WorkingDir}`, ' '), !layer);
         break;
       }
@@ -310,33 +484,39 @@ export class BuildRun {
           contextDir: this.contextDir,
           cacheMountsDir: this.cacheMountsDir,
           workingDir: c.WorkingDir ?? '/',
+          secrets: this.secrets,
         });
         if (argv.length === 1 && argv[0]!.startsWith('/dev/pipes/')) {
           const h = instr.heredocs[0]!;
-          const script = path.join(this.env.workDir, `heredoc-${randomBytes(8).toString('hex')}`);
+          const script = path.join(ctx.env.workDir, `heredoc-${randomBytes(8).toString('hex')}`);
           await fsp.writeFile(script, h.chomp ? chompHeredoc(h.content) : h.content, {
             mode: 0o755,
           });
           await fsp.chmod(script, 0o755);
           mounts.binds.push(`${script}:${argv[0]}:ro`);
         }
-        layer = await runStep(this.env, {
-          ...mounts,
-          argv,
-          env: args.runEnv(env),
-          config: c,
-          chainID: st.chainID,
-          networkMode:
-            instr.network === 'none'
-              ? 'none'
-              : instr.network === 'host'
-                ? 'host'
-                : this.o.networkMode,
-          extraHosts: this.o.extraHosts,
-          ...(this.o.runLimits ? { limits: this.o.runLimits } : {}),
-          rm: this.o.rm,
-          forceRm: this.o.forceRm,
-        });
+        try {
+          layer = await runStep(ctx.env, {
+            ...mounts,
+            exclude: mounts.exclude.map((p) => p.replace(/^\/+/, '')),
+            argv,
+            env: args.runEnv(env),
+            config: c,
+            chainID: st.chainID,
+            networkMode:
+              instr.network === 'none'
+                ? 'none'
+                : instr.network === 'host'
+                  ? 'host'
+                  : this.o.networkMode,
+            extraHosts: this.o.extraHosts,
+            ...(this.o.runLimits ? { limits: this.o.runLimits } : {}),
+            rm: this.o.rm,
+            forceRm: this.o.forceRm,
+          });
+        } finally {
+          await removeFiles(mounts.cleanup);
+        }
         const prefix = histArgs.length > 0 ? `|${histArgs.length} ${histArgs.join(' ')} ` : '';
         this.history(st, `${prefix}${argv.join(' ')}`, false);
         break;
@@ -344,7 +524,7 @@ export class BuildRun {
       case 'COPY':
       case 'ADD': {
         const out = await copyStep(
-          this.env,
+          ctx.env,
           {
             instr,
             contextDir: this.contextDir,

@@ -27,6 +27,12 @@ export interface BuildOptions {
   forceRm: boolean;
   networkMode: string;
   extraHosts: string[];
+  /** `--platform`: the target platform (`os/arch[/variant]`), the daemon's by default. */
+  platform?: string;
+  /** `--squash`: one layer for everything the build added on its base. */
+  squash?: boolean;
+  /** `--secret`s by id, for RUN --mount=type=secret (secrets.ts: never stored). */
+  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 /** What a build says as it goes: docker's `{"stream": …}` text and `{"aux": {"ID": …}}`. */

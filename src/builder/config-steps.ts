@@ -19,6 +19,31 @@ export interface StageConfig {
   cmdSet: boolean;
 }
 
+/** Go's %v of a []string: `[a b]`. */
+export function goList(list: readonly string[]): string {
+  return `[${list.join(' ')}]`;
+}
+
+/** Go's %q of an int, as a rune: `'A'`, `'\x04'` (how Docker prints HEALTHCHECK retries). */
+export function goQuoteRune(n: number): string {
+  const special: Record<number, string> = {
+    7: '\\a',
+    8: '\\b',
+    9: '\\t',
+    10: '\\n',
+    11: '\\v',
+    12: '\\f',
+    13: '\\r',
+    39: "\\'",
+    92: '\\\\',
+  };
+  if (special[n]) return `'${special[n]}'`;
+  if (n < 0x20 || n === 0x7f) return `'\\x${n.toString(16).padStart(2, '0')}'`;
+  if (n < 0x7f) return `'${String.fromCharCode(n)}'`;
+  if (n < 0xa0) return `'\\u${n.toString(16).padStart(4, '0')}'`;
+  return `'${String.fromCodePoint(n)}'`;
+}
+
 /** Go's %q of a []string: `["a" "b"]`. */
 export function goQuoteList(list: readonly string[]): string {
   return `[${list.map((s) => JSON.stringify(s)).join(' ')}]`;
@@ -54,15 +79,18 @@ function expandPorts(spec: string): string[] {
 
 const SIGNAL_RE = /^(?:SIG)?(?:[A-Z]+[0-9]*|RTMIN\+\d+|RTMAX-\d+)$|^\d+$/;
 
-function goDuration(ns: number): string {
+/** Go's time.Duration String(): `0s`, `1.5s`, `1m30s`, `1h0m0s`, `500ms`. */
+export function goDuration(ns: number): string {
   if (ns === 0) return '0s';
-  const s = ns / 1e9;
-  if (s >= 60) {
-    const m = Math.floor(s / 60);
-    const rest = s - m * 60;
-    return `${m}m${rest}s`;
-  }
-  return s >= 1 ? `${s}s` : `${ns / 1e6}ms`;
+  if (ns < 0) return `-${goDuration(-ns)}`;
+  if (ns < 1e3) return `${ns}ns`;
+  if (ns < 1e6) return `${ns / 1e3}µs`;
+  if (ns < 1e9) return `${ns / 1e6}ms`;
+  const h = Math.floor(ns / 3.6e12);
+  const m = Math.floor((ns - h * 3.6e12) / 6e10);
+  const s = `${(ns - h * 3.6e12 - m * 6e10) / 1e9}s`;
+  if (h > 0) return `${h}h${m}m${s}`;
+  return m > 0 ? `${m}m${s}` : s;
 }
 
 /** Apply one (expanded) config-only instruction; returns the history comment. */
@@ -102,7 +130,8 @@ export function applyConfigStep(st: StageConfig, instr: Instruction): string {
       const ports = instr.ports.flatMap(expandPorts);
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
       for (const p of ports) c.ExposedPorts[p] = {};
-      return `EXPOSE ${ports.join(' ')}`;
+      // Docker's history keeps the words (ranges unexpanded, in the parser's sorted order).
+      return `EXPOSE ${instr.ports.join(' ')}`;
     }
     case 'VOLUME': {
       c.Volumes = { ...(c.Volumes ?? {}) };
@@ -110,7 +139,7 @@ export function applyConfigStep(st: StageConfig, instr: Instruction): string {
         if (v.trim() === '') throw invalidArgument('VOLUME specified can not be an empty string');
         c.Volumes[v.trim()] = {};
       }
-      return `VOLUME ${goQuoteList(instr.paths)}`;
+      return `VOLUME ${goList(instr.paths)}`;
     }
     case 'USER':
       c.User = instr.value;
@@ -122,7 +151,7 @@ export function applyConfigStep(st: StageConfig, instr: Instruction): string {
     }
     case 'SHELL':
       c.Shell = instr.shell;
-      return `SHELL ${goQuoteList(instr.shell)}`;
+      return `SHELL ${goList(instr.shell)}`;
     case 'ONBUILD':
       c.OnBuild = [...(c.OnBuild ?? []), instr.expression];
       return `ONBUILD ${instr.expression}`;
@@ -144,12 +173,19 @@ export function applyConfigStep(st: StageConfig, instr: Instruction): string {
           ...(instr.retries !== undefined ? { Retries: instr.retries } : {}),
         };
       }
-      const h = c.Healthcheck as Record<string, unknown>;
-      return `HEALTHCHECK &{${goQuoteList(instr.test)} ${JSON.stringify(goDuration(Number(h['Interval'] ?? 0)))} ${JSON.stringify(goDuration(Number(h['Timeout'] ?? 0)))} ${JSON.stringify(goDuration(Number(h['StartPeriod'] ?? 0)))} ${JSON.stringify(goDuration(Number(h['StartInterval'] ?? 0)))} '\\x${Number(
-        h['Retries'] ?? 0,
-      )
-        .toString(16)
-        .padStart(2, '0')}'}`;
+      // Docker prints the instruction's own options (%q of its HealthConfig: unset ones are
+      // zero there; the inheritance happens when the image is committed), StartInterval
+      // only by the Dockers that know it.
+      const dur = (ns: number | undefined) => JSON.stringify(goDuration(ns ?? 0));
+      const fields = [
+        goQuoteList(instr.test),
+        dur(instr.interval),
+        dur(instr.timeout),
+        dur(instr.startPeriod),
+        ...(instr.startInterval !== undefined ? [dur(instr.startInterval)] : []),
+        goQuoteRune(instr.retries ?? 0),
+      ];
+      return `HEALTHCHECK &{${fields.join(' ')}}`;
     }
     default:
       throw new Error(`${instr.kind} is not a config-only instruction`);

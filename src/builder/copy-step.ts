@@ -8,7 +8,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { applyLayer } from '../archive/index.js';
-import { invalidArgument } from '../common/index.js';
+import { DockerIgnore, invalidArgument } from '../common/index.js';
 import { resolveInRoot, resolveUserInRootfs } from '../containers/index.js';
 import type { Digest } from '../oci/index.js';
 import { matchSources } from './context.js';
@@ -70,19 +70,29 @@ function heredocFor(instr: CopyInstruction, src: string): Heredoc | undefined {
   return instr.heredocs.find((h) => h.name === name);
 }
 
-/** A digest of the sources' paths, modes and contents (history now, the cache next). */
-export async function hashSources(root: string, rels: string[]): Promise<string> {
+/**
+ * A digest of the sources' paths, modes and contents (history now, the cache next); what
+ * `exclude` leaves out (a path relative to its top source) does not count.
+ */
+export async function hashSources(
+  root: string,
+  rels: string[],
+  exclude?: (inner: string) => boolean,
+): Promise<string> {
   const io = new Limiter(16);
   // A tree digest: each entry's metadata and content (or its children's digests, in name
   // order), computed in parallel, combined in a fixed order.
-  const visit = async (rel: string): Promise<string> => {
+  const visit = async (rel: string, inner = ''): Promise<string> => {
+    if (inner !== '' && exclude?.(inner)) return '';
     const abs = rel === '' ? root : path.join(root, rel);
     const st = await fsp.lstat(abs);
     const h = createHash('sha256').update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
     if (st.isSymbolicLink()) h.update(await fsp.readlink(abs));
     else if (st.isDirectory()) {
       const names = (await fsp.readdir(abs)).sort();
-      const kids = await Promise.all(names.map((n) => visit(rel === '' ? n : `${rel}/${n}`)));
+      const kids = await Promise.all(
+        names.map((n) => visit(rel === '' ? n : `${rel}/${n}`, inner ? `${inner}/${n}` : n)),
+      );
       for (const k of kids) h.update(k);
     } else if (st.isFile()) {
       await io.run(async () => {
@@ -92,11 +102,24 @@ export async function hashSources(root: string, rels: string[]): Promise<string>
     return h.digest('hex');
   };
   const h = createHash('sha256');
-  for (const d of await Promise.all(rels.map(visit))) h.update(d);
+  for (const d of await Promise.all(rels.map((r) => visit(r)))) h.update(d);
   return h.digest('hex');
 }
 
-type CopyItem = { heredoc: Heredoc } | { rel: string } | { url: string; file: string };
+/**
+ * A source path to an item; with `--parents`, the part of its path kept under the
+ * destination: all of it, or what follows a `/./` pivot in the source as written.
+ */
+function contextItem(src: string, rel: string, parents: boolean): CopyItem {
+  if (!parents) return { rel };
+  const parts = src.split('/').filter((p) => p !== '');
+  while (parts[0] === '.') parts.shift();
+  const pivot = parts.indexOf('.');
+  return { rel, keep: rel.split('/').slice(Math.max(pivot, 0)).join('/') };
+}
+
+type CopyItem =
+  { heredoc: Heredoc } | { rel: string; keep?: string } | { url: string; file: string };
 
 /** What a COPY/ADD copies, resolved before anything is written, with its source digest. */
 export interface CopyPlan {
@@ -118,6 +141,9 @@ export async function planCopy(
 ): Promise<CopyPlan> {
   const items: CopyItem[] = [];
   const urlDigests: string[] = [];
+  // `--exclude` (BuildKit): patterns in .dockerignore's syntax, matched against the sources
+  // as given (context-relative) and against paths inside a copied directory.
+  const ignore = instr.exclude.length > 0 ? new DockerIgnore(instr.exclude) : undefined;
   for (const src of instr.sources) {
     const heredoc = heredocFor(instr, src);
     if (heredoc) items.push({ heredoc });
@@ -129,24 +155,29 @@ export async function planCopy(
       const got = await downloadUrl(src, fetching.dir, instr.checksum, fetching.signal);
       items.push({ url: src, file: got.file });
       urlDigests.push(got.digest);
-    } else for (const rel of await matchSources(srcRoot, src, instr.kind)) items.push({ rel });
+    } else
+      for (const rel of await matchSources(srcRoot, src, instr.kind))
+        if (!ignore?.excludes(rel)) items.push(contextItem(src, rel, instr.parents === true));
   }
-  if (items.length > 1 && !destIsDirOf(instr.dest))
+  if (items.length > 1 && !instr.parents && !destIsDirOf(instr.dest))
     throw invalidArgument(
       `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
     );
   const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
-  let hash = await hashSources(srcRoot, rels);
+  let hash = await hashSources(srcRoot, rels, ignore && ((p) => ignore.excludes(p)));
   if (urlDigests.length > 0)
     hash = createHash('sha256').update(hash).update(urlDigests.join('\n')).digest('hex');
   const only = items.length === 1 ? items[0]! : undefined;
-  let kindWord = 'multi';
-  if (only && 'url' in only) kindWord = 'file';
+  // Docker names a downloaded source by its digest alone (no `file:`).
+  let kindWord = 'multi:';
+  if (only && 'url' in only) kindWord = '';
   else if (only && 'rel' in only)
     kindWord = (await fsp.stat(await resolveInRoot(srcRoot, only.rel))).isDirectory()
-      ? 'dir'
-      : 'file';
-  return { items, hash, comment: `${instr.kind} ${kindWord}:${hash} in ${instr.dest} ` };
+      ? 'dir:'
+      : 'file:';
+  // Docker's text, with its missing space after the --chown value.
+  const chown = instr.chown ? `--chown=${instr.chown}` : '';
+  return { items, hash, comment: `${instr.kind} ${chown}${kindWord}${hash} in ${instr.dest} ` };
 }
 
 /** COPY/ADD: the copied files as a new layer, and the history comment. */
@@ -157,7 +188,8 @@ export async function copyStep(
 ): Promise<{ layer: IngestedLayer; comment: string }> {
   const { instr } = req;
   let dest = req.instr.dest;
-  const destIsDir = destIsDirOf(dest);
+  // With --parents the destination is a directory the sources' paths are recreated in.
+  const destIsDir = destIsDirOf(dest) || instr.parents === true;
   if (!dest.startsWith('/')) dest = path.posix.join(req.workingDir || '/', dest);
   dest = path.posix.normalize(dest);
   const chmod = instr.chmod ? parseInt(instr.chmod, 8) : undefined;
@@ -170,10 +202,12 @@ export async function copyStep(
     comment = plan.comment;
     const layer = await layerStep(env, req.chainID, async (rootfs) => {
       const identity = await identityOf(rootfs, instr.chown);
+      const ignore = instr.exclude.length > 0 ? new DockerIgnore(instr.exclude) : undefined;
       const opts: CopyOptions = {
         identity,
         dropSetid: fromContext,
         ...(chmod !== undefined ? { chmod } : {}),
+        ...(ignore ? { exclude: (rel: string) => ignore.excludes(rel) } : {}),
       };
       for (const item of plan.items) {
         if ('heredoc' in item) {
@@ -189,6 +223,15 @@ export async function copyStep(
           continue;
         }
         const src = await resolveInRoot(srcRoot, item.rel);
+        if (item.keep !== undefined) {
+          // --parents: a file lands in its kept directories, a directory becomes its kept path.
+          const isDir = (await fsp.stat(src)).isDirectory();
+          const at = isDir
+            ? path.posix.join(dest, item.keep)
+            : path.posix.join(dest, path.posix.dirname(item.keep));
+          await copySource(rootfs, src, at, true, opts);
+          continue;
+        }
         if (
           instr.kind === 'ADD' &&
           fromContext &&

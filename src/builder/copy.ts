@@ -27,6 +27,8 @@ export interface CopyOptions {
   chmod?: number;
   /** Drop setuid/setgid bits (files from the build context). */
   dropSetid: boolean;
+  /** `--exclude`: whether a path inside a copied directory (relative to it) is left out. */
+  exclude?: (rel: string) => boolean;
 }
 
 const SETID = 0o6000;
@@ -108,19 +110,29 @@ class TreeCopier {
   }
 
   /** Copy `src` (host path, lstat'ed) to `dst` (host path inside the destination root). */
-  async copy(src: string, dst: string, top = false): Promise<void> {
+  async copy(src: string, dst: string, top = false, rel = ''): Promise<void> {
+    if (rel !== '' && this.opts.exclude?.(rel)) return;
     const st = await fsp.lstat(src);
     if (st.isDirectory()) {
       const existed = await this.clear(dst, true);
       if (!existed) await fsp.mkdir(dst);
       // An existing top directory keeps its metadata; everything copied takes the source's.
       if (!existed || !top) {
-        await fsp.chmod(dst, this.mode(st));
         await this.own(dst, st);
+        await fsp.chmod(dst, this.mode(st));
       }
       // Entries in parallel: each file is a handful of syscalls, latency-bound.
       const names = await fsp.readdir(src);
-      await Promise.all(names.map((name) => this.copy(path.join(src, name), path.join(dst, name))));
+      await Promise.all(
+        names.map((name) =>
+          this.copy(
+            path.join(src, name),
+            path.join(dst, name),
+            false,
+            rel ? `${rel}/${name}` : name,
+          ),
+        ),
+      );
       if (!existed || !top) await fsp.utimes(dst, st.atime, st.mtime);
       return;
     }
@@ -141,8 +153,9 @@ class TreeCopier {
     }
     const done = this.io.run(async () => {
       await fsp.copyFile(src, dst);
-      await fsp.chmod(dst, this.mode(st));
+      // Owner first: chown clears setuid/setgid, which a copy --from keeps.
       await this.own(dst, st);
+      await fsp.chmod(dst, this.mode(st));
       await fsp.utimes(dst, st.atime, st.mtime);
       return dst;
     });
@@ -192,9 +205,9 @@ export async function writeFileInRoot(
   const host = path.join(parent, path.posix.basename(target));
   await fsp.rm(host, { force: true });
   await fsp.writeFile(host, content, { mode: 0o644 });
-  await fsp.chmod(host, opts.chmod ?? 0o644);
   const id = opts.identity ?? { uid: 0, gid: 0 };
   await fsp.lchown(host, id.uid, id.gid);
+  await fsp.chmod(host, opts.chmod ?? 0o644);
 }
 
 /** Whether a file starts like a tar archive Docker's ADD unpacks (plain or gzip). */

@@ -25,6 +25,8 @@ import type { BuildEvent, BuildOptions } from './build-types.js';
 import { BuildCache } from './cache.js';
 import { BuildContext } from './context.js';
 import { readDockerfile } from './dockerfile/index.js';
+import { BuildSecrets } from './secrets.js';
+import { squashedConfig, squashLayer } from './squash.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
 
 export type { BuildEvent, BuildOptions, StageState } from './build-types.js';
@@ -53,6 +55,7 @@ export class Builder {
     const made: IngestedLayer[] = [];
     const recorded = new Set<Digest>();
     let ctx: BuildContext | undefined;
+    const secrets = new BuildSecrets(o.secrets ?? new Map(), path.join(workDir, 'secrets'));
     try {
       ctx = await BuildContext.extract(o.context, path.join(workDir, 'context'));
       const text = await ctx.readDockerfile(o.dockerfile);
@@ -60,26 +63,41 @@ export class Builder {
         throw invalidArgument(`the Dockerfile (${o.dockerfile}) cannot be empty`);
       const df = readDockerfile(text);
       await ctx.applyDockerignore();
+      const env = {
+        ports: this.ports,
+        workDir,
+        emit: (text: string) => emit({ stream: text }),
+        signal,
+        log: this.opts.log,
+      };
       const run = new BuildRun(
         this.ports,
         df,
         o,
-        {
-          ports: this.ports,
-          workDir,
-          emit: (text) => emit({ stream: text }),
-          signal,
-          log: this.opts.log,
-        },
+        env,
         ctx.dir,
         made,
         this.cache,
         recorded,
         path.join(this.opts.cacheDir, 'mounts'),
         (m) => emit({ progress: m }),
+        secrets,
       );
       const final = await run.execute();
-      const imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
+      let imageId: Digest;
+      if (o.squash) {
+        // As Docker: the image as built stays (untagged), the squashed one gets the tags.
+        const built = await this.ports.images.createImage(final.image, final.layers, []);
+        const base = run.bases.get(run.target)!;
+        const layer = await squashLayer(env, base.chainID, final.chainID);
+        made.push(layer);
+        const squashed = squashedConfig(final.image, built, base, layer.diffID);
+        imageId = await this.ports.images.createImage(
+          squashed,
+          [...base.layers, layer.descriptor],
+          o.tags,
+        );
+      } else imageId = await this.ports.images.createImage(final.image, final.layers, o.tags);
       emit({ aux: { ID: imageId } });
       emit({ stream: `Successfully built ${short(imageId)}\n` });
       for (const t of o.tags) emit({ stream: `Successfully tagged ${t}\n` });
@@ -89,6 +107,7 @@ export class Builder {
       this.opts.log.info({ err, build: id }, 'build failed');
       throw err;
     } finally {
+      await secrets.close();
       await ctx?.close();
       await fsp.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       // Layers no image uses (other stages', a failed build's) go; later the cache keeps them.

@@ -31,6 +31,8 @@ export interface BuilderImages {
     onMessage: (m: Record<string, unknown>) => void,
     signal: AbortSignal,
     registryAuth?: Record<string, unknown>,
+    /** `os/arch[/variant]` to choose from an index (the daemon's default when absent). */
+    platform?: string,
   ): Promise<void>;
   /** A layer tar stored as a blob and unpacked on `parentChainID`. */
   ingestLayer(tar: Readable, parentChainID: Digest | undefined): Promise<IngestedLayer>;
@@ -67,8 +69,8 @@ export interface BuilderContainers {
   /** The container's output (stdout and stderr) until it exits. */
   output(id: string, signal: AbortSignal): AsyncIterable<Buffer>;
   wait(id: string): Promise<number>;
-  /** The container's changes as a layer tar; call done() when consumed. */
-  diff(id: string): Promise<{ layer: Readable; done(): Promise<void> }>;
+  /** The container's changes as a layer tar, without `exclude`; call done() when consumed. */
+  diff(id: string, exclude?: string[]): Promise<{ layer: Readable; done(): Promise<void> }>;
   remove(id: string): Promise<void>;
 }
 

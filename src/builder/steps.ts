@@ -7,11 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 import { isErrno, WharfError, type Logger } from '../common/index.js';
 import { resolveInRoot } from '../containers/index.js';
 import type { Digest, ImageConfigConfig } from '../oci/index.js';
 import { mkdirAllInRoot } from './copy.js';
+import { dropMountStubs, stubDirs } from './mount-stubs.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
 
 export interface StepEnv {
@@ -55,6 +57,8 @@ export interface RunRequest {
   /** From `--mount`: cache and context binds, tmpfs mounts. */
   binds: string[];
   tmpfs: Record<string, string>;
+  /** Container paths left out of the layer (secret mount points). */
+  exclude: string[];
   /** Remove the container after success / also after failure. */
   rm: boolean;
   forceRm: boolean;
@@ -69,10 +73,11 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
   let ok = false;
   // A client that goes away cancels the build: its running step is killed and removed.
   let cancelled = false;
+  let removal: Promise<void> | undefined;
   const cancel = (): void => {
     if (id === undefined || cancelled) return;
     cancelled = true;
-    containers
+    removal = containers
       .remove(id)
       .catch((err: unknown) => env.log.warn({ err, container: id }, 'removing a cancelled step'));
   };
@@ -95,6 +100,10 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
         ...(Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
       },
     } as Parameters<typeof containers.create>[0]);
+    if (env.signal.aborted) {
+      cancel();
+      throw new BuildCancelledError();
+    }
     env.emit(` ---> Running in ${id.slice(0, 12)}\n`);
     await containers.start(id);
     if (env.signal.aborted) cancel();
@@ -102,9 +111,13 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
     if (env.signal.aborted) throw new BuildCancelledError();
     const code = await containers.wait(id);
     if (code !== 0) throw new RunFailedError(req.argv, code);
-    const { layer, done } = await containers.diff(id);
+    const { layer, done } = await containers.diff(id, req.exclude);
     try {
-      const out = await images.ingestLayer(layer, req.chainID);
+      // Directories made only to mount secrets on do not belong in the layer.
+      const out = await images.ingestLayer(
+        dropMountStubs(layer, stubDirs(req.exclude)),
+        req.chainID,
+      );
       ok = true;
       return out;
     } finally {
@@ -113,6 +126,8 @@ export async function runStep(env: StepEnv, req: RunRequest): Promise<IngestedLa
     }
   } finally {
     env.signal.removeEventListener('abort', cancel);
+    // A cancelled step's container is gone before the build answers.
+    if (removal) await removal;
     unregister();
     if (id !== undefined && !cancelled && (req.forceRm || (ok && req.rm))) {
       env.emit(`Removing intermediate container ${id.slice(0, 12)}\n`);
@@ -149,6 +164,8 @@ export async function layerStep(
   env: StepEnv,
   chainID: Digest | undefined,
   fn: (rootfs: string) => Promise<boolean>,
+  /** Rewrites the layer tar before it is stored (squash's whiteouts). */
+  transform?: (tar: Readable) => Readable,
 ): Promise<IngestedLayer | undefined> {
   const key = `build-${randomBytes(12).toString('hex')}`;
   const target = path.join(env.workDir, 'mnt', key);
@@ -166,7 +183,7 @@ export async function layerStep(
     if (!changed) return undefined;
     const tar = await snapshots.diff(key);
     try {
-      return await images.ingestLayer(tar, chainID);
+      return await images.ingestLayer(transform ? transform(tar) : tar, chainID);
     } finally {
       tar.destroy();
     }

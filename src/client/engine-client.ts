@@ -651,6 +651,8 @@ export class EngineClient {
     signal?: AbortSignal,
     /** X-Registry-Config: base64 JSON of the credentials by registry, for base images. */
     registryConfig?: string,
+    /** More request headers (`wharf build --secret`'s). */
+    headers?: Record<string, string>,
   ): Promise<void> {
     const res = await this.raw({
       method: 'POST',
@@ -660,6 +662,7 @@ export class EngineClient {
       headers: {
         'Content-Type': 'application/x-tar',
         ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}),
+        ...headers,
       },
       signal,
     });

@@ -23,7 +23,7 @@ export interface CommitSource {
 export async function openCommitSource(
   deps: { store: ContainerStore; runtime: RuntimePort; snapshots: SnapshotsPort },
   ref: string,
-  opts: { pause: boolean },
+  opts: { pause: boolean; exclude?: string[] | undefined },
 ): Promise<CommitSource> {
   const rec = deps.store.get(ref);
   if (rec.State.Status === 'removing') {
@@ -39,7 +39,8 @@ export async function openCommitSource(
   };
   try {
     const layer = await overlayDiff(deps.snapshots.upperDir(rec.Id), {
-      exclude: RUNTIME_MOUNT_POINTS,
+      // Also what the caller names (a build's secret mount points).
+      exclude: [...RUNTIME_MOUNT_POINTS, ...(opts.exclude ?? [])],
     });
     return { rec, layer, done };
   } catch (err) {

@@ -121,7 +121,7 @@ export class Containers {
 
   top = (ref: string, psArgs: string) => top(this.opts.runtime, this.svc.store.get(ref), psArgs);
   changes = (ref: string) => changes(this.opts.snapshots, this.svc.store.get(ref));
-  commitSource = (ref: string, opts: { pause: boolean }) =>
+  commitSource = (ref: string, opts: { pause: boolean; exclude?: string[] | undefined }) =>
     openCommitSource(
       { store: this.svc.store, runtime: this.opts.runtime, snapshots: this.opts.snapshots },
       ref,

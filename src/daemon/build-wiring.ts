@@ -84,6 +84,7 @@ export function wireBuilder(deps: {
     onProgress: ProgressSink,
     signal: AbortSignal,
     credentials: RegistryCredentials | undefined,
+    platform?: string,
   ) => Promise<void>;
 }): BuildWiring {
   const { images, snapshotter } = deps;
@@ -106,13 +107,14 @@ export function wireBuilder(deps: {
           lease().hold(...chainIDs(rec.config.rootfs.diff_ids), ...layers.map((l) => l.digest));
           return { id: rec.id, config: rec.config, layers };
         },
-        pull: async (ref, onMessage, signal, registryAuth) => {
+        pull: async (ref, onMessage, signal, registryAuth, platform) => {
           if (!deps.pull) throw notFound(`No such image: ${ref}`);
           await deps.pull(
             ref,
             (e) => onMessage(toJSONMessage(e) as Record<string, unknown>),
             signal,
             credentialsFor(ref, registryAuth),
+            platform,
           );
         },
         ingestLayer: async (tar, parent) => {
@@ -173,8 +175,8 @@ export function wireBuilder(deps: {
               .logs(id, { follow: true, stdout: true, stderr: true, timestamps: false }, signal),
           ),
         wait: (id) => deps.containers().wait(id, 'not-running'),
-        diff: async (id) => {
-          const src = await deps.containers().commitSource(id, { pause: false });
+        diff: async (id, exclude) => {
+          const src = await deps.containers().commitSource(id, { pause: false, exclude });
           return { layer: src.layer, done: src.done };
         },
         remove: (id) => deps.containers().remove(id, { force: true, volumes: true }),

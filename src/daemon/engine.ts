@@ -148,9 +148,13 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     events,
     log: log.child({ module: 'builder' }),
     // `distribution` is made further down; a build only pulls once the daemon serves.
-    pull: async (ref, onProgress, signal, credentials) => {
+    pull: async (ref, onProgress, signal, credentials, platform) => {
       const fromImage = familiarString(tagNameOnly(parseNormalizedNamed(ref)));
-      const o = { fromImage, ...(credentials ? { credentials } : {}) };
+      const o = {
+        fromImage,
+        ...(credentials ? { credentials } : {}),
+        ...(platform ? { platform } : {}),
+      };
       for (const p of await distribution.pull(o, onProgress, signal)) {
         events.publish('image', 'pull', { ID: p.ref, Attributes: { name: p.ref } });
       }

@@ -50,7 +50,9 @@ export function dockerdMissingReason(): string | undefined {
   return undefined;
 }
 
-export async function startDockerd(opts: { network?: boolean } = {}): Promise<DockerdHandle> {
+export async function startDockerd(
+  opts: { network?: boolean; experimental?: boolean } = {},
+): Promise<DockerdHandle> {
   const bin = dockerdPath();
   if (!bin) throw new Error('dockerd is not installed (Debian package docker.io)');
   const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-dockerd-'));
@@ -59,8 +61,11 @@ export async function startDockerd(opts: { network?: boolean } = {}): Promise<Do
   const execRoot = await fsp.mkdtemp('/run/wharf-dkx-');
   const dataRoot = path.join(base, 'data');
   // Docker before 23 writes a trust key, by default to /etc/docker/key.json: keep it here.
-  const daemonJson =
-    dockerdMajor(bin) < 23 ? { 'deprecated-key-path': path.join(base, 'key.json') } : {};
+  const daemonJson = {
+    ...(dockerdMajor(bin) < 23 ? { 'deprecated-key-path': path.join(base, 'key.json') } : {}),
+    // Experimental features (`build --squash` on Docker before 23).
+    ...(opts.experimental ? { experimental: true } : {}),
+  };
   await fsp.writeFile(path.join(base, 'daemon.json'), JSON.stringify(daemonJson));
   const args = [
     '-H',

@@ -30,6 +30,39 @@ export interface BuildRequest {
   forceRm: boolean;
   networkMode: string;
   extraHosts: string[];
+  squash: boolean;
+  /** `os/arch[/variant]` to build for. */
+  platform?: string;
+  /** `--secret`s by id (X-Wharf-Build-Secrets): for RUN --mount=type=secret, never stored. */
+  secrets: Map<string, Buffer>;
+}
+
+/** The header `wharf build --secret` fills: base64url JSON `{"<id>": "<base64 value>"}`. */
+export const SECRETS_HEADER = 'x-wharf-build-secrets';
+/** BuildKit's limit for one secret (500 KB). */
+export const MAX_SECRET_SIZE = 500 * 1024;
+
+/** The build's secrets from their header; the values are never logged nor echoed. */
+export function parseSecrets(header: string | string[] | undefined): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  if (header === undefined || header === '') return out;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(String(header), 'base64url').toString('utf8'));
+  } catch {
+    throw invalidArgument(`invalid ${SECRETS_HEADER} header: not base64-encoded JSON`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw invalidArgument(`invalid ${SECRETS_HEADER} header: expected a JSON object`);
+  for (const [id, value] of Object.entries(v)) {
+    if (id === '' || typeof value !== 'string')
+      throw invalidArgument(`invalid ${SECRETS_HEADER} header: bad entry for secret "${id}"`);
+    const bytes = Buffer.from(value, 'base64');
+    if (bytes.length > MAX_SECRET_SIZE)
+      throw invalidArgument(`secret ${id} too big. max size 500KB`);
+    out.set(id, bytes);
+  }
+  return out;
 }
 
 export interface BuildBackend {
@@ -84,9 +117,6 @@ function parseRequest(ctx: RequestContext): BuildRequest {
   if (q.get('version') === '2')
     throw notImplemented('BuildKit (version=2) is not supported; use the classic builder');
   if (q.get('remote')) throw notImplemented('building from a remote context is not supported yet');
-  const platform = q.get('platform');
-  if (platform && !/^linux(\/amd64)?$/.test(platform))
-    throw invalidArgument(`"${platform}": this daemon builds only linux/amd64 images`);
   const buildArgs = new Map<string, string | null>();
   for (const [k, v] of Object.entries(jsonMap(ctx, 'buildargs'))) {
     if (v !== null && typeof v !== 'string') throw invalidArgument(`invalid buildargs: ${k}`);
@@ -134,6 +164,10 @@ function parseRequest(ctx: RequestContext): BuildRequest {
       .getAll('extrahosts')
       .flatMap((h) => h.split(','))
       .filter((h) => h !== ''),
+    squash: qbool(q, 'squash'),
+    // Checked by the builder (it knows platforms), before the stream starts.
+    ...(q.get('platform') ? { platform: q.get('platform')! } : {}),
+    secrets: parseSecrets(ctx.req.headers[SECRETS_HEADER]),
   };
 }
 

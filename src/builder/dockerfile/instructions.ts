@@ -47,6 +47,8 @@ export interface CopyInstruction extends Base {
   link: boolean;
   checksum?: string;
   exclude: string[];
+  /** `--parents`: keep each source's path (after a `/./` pivot) under the destination. */
+  parents?: true;
   /** Bodies of `<<EOF` sources, by delimiter name. */
   heredocs: Heredoc[];
 }
@@ -245,6 +247,7 @@ function copyLike(kind: 'COPY' | 'ADD', base: Base, node: Node, f: ParsedFlags):
     link: f.bools.get('link') ?? false,
     exclude: f.lists.get('exclude') ?? [],
     heredocs: node.heredocs,
+    ...(f.bools.get('parents') ? { parents: true as const } : {}),
   };
   for (const [key, flag] of [
     ['from', 'from'],
@@ -321,6 +324,8 @@ function toInstruction(node: Node, escape: string): Instruction {
     case 'EXPOSE': {
       const ports = whitespaceWords(rest);
       if (ports.length === 0) throw new Error('EXPOSE requires at least one argument');
+      // Sorted as written, before substitution (BuildKit's parser does; history shows it).
+      ports.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       return { ...base, kind, ports };
     }
     case 'VOLUME': {
@@ -403,14 +408,18 @@ export function readDockerfile(text: string): Dockerfile {
       const stage = out.stages.at(-1);
       if (stage) stage.instructions.push(instr);
       else if (instr.kind === 'ARG') out.metaArgs.push(instr);
-      else throw new Error('no build stage in current context');
+      else throw new DockerfileError('no build stage in current context', node.startLine, true);
     } catch (err) {
       if (err instanceof DockerfileError) throw err;
       throw new DockerfileError((err as Error).message, node.startLine);
     }
   }
-  if (parsed.nodes.length === 0) throw new DockerfileError('file with no instructions', 1);
+  if (parsed.nodes.length === 0) throw new DockerfileError('file with no instructions', 1, true);
   if (out.stages.length === 0)
-    throw new DockerfileError('no build stage in current context', parsed.nodes.at(-1)!.startLine);
+    throw new DockerfileError(
+      'no build stage in current context',
+      parsed.nodes.at(-1)!.startLine,
+      true,
+    );
   return out;
 }

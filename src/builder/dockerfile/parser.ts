@@ -174,12 +174,16 @@ function parseDirectives(lines: string[]): { directives: Directives; consumed: n
     const key = m[1]!.toLowerCase();
     if (!KNOWN_DIRECTIVES.has(key)) break; // an unknown directive is a comment, and ends them
     if (seen.has(key))
-      throw new DockerfileError(`only one ${key} parser directive can be used`, i + 1);
+      throw new DockerfileError(`only one ${key} parser directive can be used`, i + 1, true);
     seen.add(key);
     const value = m[2]!;
     if (key === 'escape') {
       if (value !== '`' && value !== '\\')
-        throw new DockerfileError(`invalid escape token '${value}' does not match \` or \\`, i + 1);
+        throw new DockerfileError(
+          `invalid escape token '${value}' does not match \` or \\`,
+          i + 1,
+          true,
+        );
       directives.escape = value;
     } else if (key === 'syntax') directives.syntax = value;
     else directives.check = value;

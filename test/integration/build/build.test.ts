@@ -136,7 +136,7 @@ describe('docker build (classic protocol)', () => {
     const dir = await context('parse', { Dockerfile: 'FROM busybox\n\nRUNN true\n' });
     const r = build([dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('dockerfile parse error on line 3: unknown instruction: RUNN');
+    expect(r.stderr).toContain('dockerfile parse error line 3: unknown instruction: RUNN');
     const missing = build(['-f', 'Nope', dir]);
     expect(missing.code).toBe(1);
   });

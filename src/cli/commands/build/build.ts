@@ -5,6 +5,7 @@ import type { CommandSpec } from '../../command.js';
 import { StatusError } from '../../command.js';
 import { contextTar } from './context.js';
 import { BuildProgress } from './progress.js';
+import { secretsHeader } from './secrets.js';
 import { configPath, loadAuth } from '../../docker-config.js';
 import type { RegistryAuthConfig } from '../../../client/index.js';
 
@@ -86,8 +87,18 @@ export const command: CommandSpec = {
     },
     { name: 'add-host', type: 'list', help: 'Add a custom host-to-IP mapping ("host:ip")' },
     { name: 'iidfile', type: 'string', help: 'Write the image ID to the file' },
+    {
+      name: 'squash',
+      type: 'bool',
+      help: 'Squash newly built layers into a single new layer',
+    },
     { name: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
     { name: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+    {
+      name: 'secret',
+      type: 'list',
+      help: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=x,env=VAR")',
+    },
     {
       name: 'progress-plain',
       type: 'bool',
@@ -110,6 +121,8 @@ export const command: CommandSpec = {
       body = ctx.tar;
       dockerfile = ctx.dockerfile;
     }
+    // Read before anything is sent: a missing secret file fails here.
+    const secrets = await secretsHeader(f.list('secret'), cli.env);
     const client = await cli.client();
     const registryConfig = await registryConfigHeader(cli.env);
     let imageId = '';
@@ -139,6 +152,7 @@ export const command: CommandSpec = {
           networkmode: f.str('network'),
           extrahosts: f.list('add-host').length ? f.list('add-host').join(',') : undefined,
           pull: f.bool('pull') ? '1' : undefined,
+          squash: f.bool('squash') ? '1' : undefined,
           platform: f.str('platform') || undefined,
         },
         body as Readable,
@@ -152,6 +166,7 @@ export const command: CommandSpec = {
         },
         undefined,
         registryConfig,
+        secrets,
       );
     } catch (err) {
       if (progress) {
