@@ -61,32 +61,56 @@ export class PortProxies {
   private async bindOne(owner: string, target: string, r: PortRequest): Promise<PortMapping> {
     const [first, last] = r.hostPorts;
     const host = r.hostIp || '0.0.0.0';
+    const bind = r.proto === 'tcp' ? this.tcp.bind(this) : this.udp.bind(this);
+    // Any free port: a few tries, in case the one the kernel picks is taken on [::].
+    const attempts = first === 0 ? 5 : last - first + 1;
     let lastErr: unknown;
-    for (let port = first; port <= last; port++) {
+    let failedOn = host;
+    for (let i = 0; i < attempts; i++) {
+      const port = first === 0 ? 0 : first + i;
+      let v4: { held: Held; bound: number };
       try {
-        const { held, bound } =
-          r.proto === 'tcp'
-            ? await this.tcp(host, port, target, r.containerPort)
-            : await this.udp(host, port, target, r.containerPort);
-        const list = this.held.get(owner) ?? [];
-        list.push(held);
-        this.held.set(owner, list);
-        return {
-          proto: r.proto,
-          containerPort: r.containerPort,
-          hostIp: r.hostIp,
-          hostPort: bound,
-        };
+        v4 = await bind(host, port, target, r.containerPort);
       } catch (err) {
         lastErr = err;
+        failedOn = host;
+        continue;
       }
+      const held = [v4.held];
+      // Published on every address (no host IP given): IPv6 ones too, as dockerd, through
+      // this relay (the container has no IPv6 address to DNAT to). A host without IPv6
+      // publishes on IPv4 alone; a port taken on [::] is taken.
+      let v6 = false;
+      if (r.hostIp === '') {
+        try {
+          held.push((await bind('::', v4.bound, target, r.containerPort)).held);
+          v6 = true;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EADDRINUSE') {
+            v4.held.close();
+            lastErr = err;
+            failedOn = '::';
+            continue;
+          }
+        }
+      }
+      const list = this.held.get(owner) ?? [];
+      list.push(...held);
+      this.held.set(owner, list);
+      return {
+        proto: r.proto,
+        containerPort: r.containerPort,
+        hostIp: r.hostIp,
+        hostPort: v4.bound,
+        ...(v6 ? { v6 } : {}),
+      };
     }
     const shown = first === last ? String(first) : `${first}-${last}`;
     const code = (lastErr as { code?: string } | undefined)?.code;
     throw conflict(
       code === 'EADDRINUSE'
-        ? `Bind for ${host}:${shown} failed: port is already allocated`
-        : `Bind for ${host}:${shown} failed: ${errorMessage(lastErr)}`,
+        ? `Bind for ${failedOn}:${shown} failed: port is already allocated`
+        : `Bind for ${failedOn}:${shown} failed: ${errorMessage(lastErr)}`,
     );
   }
 
@@ -112,7 +136,7 @@ export class PortProxies {
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, exclusive: true }, () => {
+      server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
         server.off('error', reject);
         server.on('error', (err) => this.log.warn({ port, err: errorMessage(err) }, 'port proxy'));
         const close = (): void => {
@@ -130,7 +154,9 @@ export class PortProxies {
     target: string,
     targetPort: number,
   ): Promise<{ held: Held; bound: number }> {
-    const sock = dgram.createSocket('udp4');
+    const sock = host.includes(':')
+      ? dgram.createSocket({ type: 'udp6', ipv6Only: true })
+      : dgram.createSocket('udp4');
     // One upstream socket per client address, so replies find their way back.
     const flows = new Map<string, { up: dgram.Socket; timer: NodeJS.Timeout }>();
     const dropFlow = (key: string): void => {

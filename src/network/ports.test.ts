@@ -64,4 +64,15 @@ describe('portsView', () => {
       '443/tcp': null,
     });
   });
+
+  it('adds :: for a port also held on IPv6 addresses', () => {
+    expect(
+      portsView([{ proto: 'udp', containerPort: 53, hostIp: '', hostPort: 5353, v6: true }], {}),
+    ).toEqual({
+      '53/udp': [
+        { HostIp: '0.0.0.0', HostPort: '5353' },
+        { HostIp: '::', HostPort: '5353' },
+      ],
+    });
+  });
 });

@@ -25,6 +25,11 @@ export interface PortMapping {
   containerPort: number;
   hostIp: string;
   hostPort: number;
+  /**
+   * Also held on [::] (published on every address, IPv6 ones included, as Docker's
+   * docker-proxy does): relayed to the container's IPv4 address by the daemon.
+   */
+  v6?: boolean;
 }
 
 function portNumber(text: string, what: string): number {
@@ -95,7 +100,9 @@ export function portsView(
   for (const key of Object.keys(exposed ?? {})) out[key] = null;
   for (const m of mappings) {
     const key = `${m.containerPort}/${m.proto}`;
-    (out[key] ??= []).push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+    const list = (out[key] ??= []);
+    list.push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+    if (m.v6) list.push({ HostIp: '::', HostPort: String(m.hostPort) });
   }
   return out;
 }

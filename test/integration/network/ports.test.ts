@@ -102,17 +102,24 @@ describe('published ports', () => {
     );
     // A host address (the gateway of a bridge we created) goes through DNAT.
     expect(await get(s.gateway, hostPort)).toBe('hello-tcp\n');
+    // IPv6 addresses too (relayed by the daemon), but not for a port bound to 127.0.0.1.
+    expect(await get('::1', hostPort)).toBe('hello-tcp\n');
     const out = ok(['port', c]).split('\n');
     expect(out).toContain(`80/tcp -> 0.0.0.0:${hostPort}`);
+    expect(out).toContain(`80/tcp -> [::]:${hostPort}`);
     const loop = out.find((l) => l.startsWith('80/tcp -> 127.0.0.1:'))!;
     const randomPort = Number(loop.split(':').pop());
     expect(randomPort).toBeGreaterThan(1024);
     expect(await get('127.0.0.1', randomPort)).toBe('hello-tcp\n');
+    expect(await get('::1', randomPort)).toBeUndefined();
     expect(ok(['port', c, '80'])).toContain(`0.0.0.0:${hostPort}`);
     expect(d.wharf(['port', c]).stdout).toBe(d.cli(['port', c]).stdout);
     const info = await docker.getContainer(c).inspect();
     expect(info.NetworkSettings.Ports['80/tcp']).toEqual(
-      expect.arrayContaining([{ HostIp: '0.0.0.0', HostPort: String(hostPort) }]),
+      expect.arrayContaining([
+        { HostIp: '0.0.0.0', HostPort: String(hostPort) },
+        { HostIp: '::', HostPort: String(hostPort) },
+      ]),
     );
     expect(info.NetworkSettings.Ports['9999/tcp']).toBeNull();
     expect(info.HostConfig.PortBindings).toMatchObject({
@@ -128,9 +135,9 @@ describe('published ports', () => {
         { PrivatePort: 9999, Type: 'tcp' },
       ]),
     );
-    expect(ok(['ps', '--filter', `name=${c}`, '--format', '{{.Ports}}'])).toContain(
-      `0.0.0.0:${hostPort}->80/tcp`,
-    );
+    const psPorts = ok(['ps', '--filter', `name=${c}`, '--format', '{{.Ports}}']);
+    expect(psPorts).toContain(`0.0.0.0:${hostPort}->80/tcp`);
+    expect(psPorts).toContain(`[::]:${hostPort}->80/tcp`);
     // From a container on another network, to the host address of its own gateway.
     const other = uniq('client');
     ok(['run', '-d', '--name', other, '--network', n, 'busybox', 'sleep', '300']);
@@ -219,6 +226,16 @@ describe('published ports', () => {
       'the UDP datagram',
     );
     sock.close();
+    const sock6 = dgram.createSocket('udp6');
+    await eventually(
+      async () => {
+        sock6.send('ping-udp6\n', base, '::1');
+        return ok(['logs', c]).includes('ping-udp6');
+      },
+      10_000,
+      'the UDP datagram over IPv6',
+    );
+    sock6.close();
     const r = uniq('range');
     ok([
       'run',

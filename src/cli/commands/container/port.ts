@@ -1,4 +1,5 @@
 import { StatusError, type CommandSpec } from '../../command.js';
+import { joinHostPort } from './ps-context.js';
 
 type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 
@@ -15,18 +16,40 @@ export const command: CommandSpec = {
     };
     const ports = info.NetworkSettings?.Ports ?? {};
     const want = args[1];
+    const out: string[] = [];
     if (want !== undefined) {
       const key = want.includes('/') ? want : `${want}/tcp`;
       const list = ports[key];
       if (!list || list.length === 0)
-        throw new StatusError(1, `Error: No public port '${key}' published for ${args[0]}`);
-      for (const b of list) cli.stdout.write(`${b.HostIp}:${b.HostPort}\n`);
-      return 0;
+        throw new StatusError(1, `Error: No public port '${want}' published for ${args[0]}`);
+      for (const b of list) out.push(joinHostPort(b.HostIp, b.HostPort));
+    } else {
+      for (const [key, list] of Object.entries(ports))
+        for (const b of list ?? []) out.push(`${key} -> ${joinHostPort(b.HostIp, b.HostPort)}`);
     }
-    const keys = Object.keys(ports).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
-    for (const key of keys) {
-      for (const b of ports[key] ?? []) cli.stdout.write(`${key} -> ${b.HostIp}:${b.HostPort}\n`);
-    }
+    // docker sorts the lines in natural order (digit runs compared as numbers).
+    for (const line of out.sort(naturalCompare)) cli.stdout.write(`${line}\n`);
     return 0;
   },
 };
+
+/** Natural order: runs of digits compare as numbers, everything else byte by byte. */
+export function naturalCompare(a: string, b: string): number {
+  const re = /(\d+|\D+)/g;
+  const xs = a.match(re) ?? [];
+  const ys = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
+    const x = xs[i]!;
+    const y = ys[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d;
+      return x.length - y.length;
+    }
+    return x < y ? -1 : 1;
+  }
+  return xs.length - ys.length;
+}

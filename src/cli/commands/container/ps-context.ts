@@ -44,7 +44,7 @@ function comparePorts(a: PortSummary, b: PortSummary): number {
   return a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0;
 }
 
-function joinHostPort(ip: string, port: number): string {
+export function joinHostPort(ip: string, port: number | string): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
