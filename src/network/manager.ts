@@ -504,7 +504,11 @@ export class NetworkManager {
     const hadPorts = this.hasPorts(id);
     this.proxies.release(id);
     this.users.dns.unlistenInNetns(id);
-    await Promise.all([this.disconnect(id), ...this.users.all().map((n) => n.disconnect(id))]);
+    const background = (p: Promise<unknown>): void => this.background(p);
+    await Promise.all([
+      this.disconnect(id),
+      ...this.users.all().map((n) => n.disconnect(id, { background })),
+    ]);
     // The DNAT rules go with the endpoints (the chains are rebuilt from what remains).
     if (hadPorts) await this.syncFirewall();
   }

@@ -396,24 +396,61 @@ export class UserBridge {
     }
   }
 
-  /** Remove a container's endpoint and veth; idempotent. */
-  disconnect(cid: string): Promise<EndpointRecord | undefined> {
+  /**
+   * Remove a container's endpoint and veth; idempotent. With `background` (the container is
+   * gone and its namespace goes next), the veth deletion — tens of ms in the kernel — and the
+   * record write are left to run there, as the default bridge does: the addresses stay held
+   * until the veth is gone, so no new container gets them while the old interface lingers.
+   */
+  disconnect(
+    cid: string,
+    opts: { background?: (p: Promise<unknown>) => void } = {},
+  ): Promise<EndpointRecord | undefined> {
     return this.locks.run(cid, async () => {
       const rec = this.record.endpoints[cid];
       if (!rec) return undefined;
       delete this.record.endpoints[cid];
-      // A macvlan interface is deleted in the namespace (gone already if that is).
-      const gone = rec.hostVeth
-        ? deleteLinks([rec.hostVeth])
-        : rec.netnsPath && rec.ifName
-          ? ipBatch(deleteLinkLines([rec.ifName]), { netnsPath: rec.netnsPath })
-          : Promise.resolve();
-      await gone.catch((err: unknown) =>
+      // A macvlan interface is deleted in the namespace (gone already if that is, and gone
+      // with it when the namespace is about to go).
+      const gone = (
+        rec.hostVeth
+          ? deleteLinks([rec.hostVeth])
+          : rec.netnsPath && rec.ifName && !opts.background
+            ? ipBatch(deleteLinkLines([rec.ifName]), { netnsPath: rec.netnsPath })
+            : Promise.resolve()
+      ).catch((err: unknown) =>
         this.log.warn({ container: cid, err: errorMessage(err) }, 'deleting the interface'),
       );
+      if (!opts.background) {
+        await gone;
+        this.allocator.release(cid);
+        this.allocator6?.release(cid);
+        await this.writer.save();
+        return rec;
+      }
+      const holder = `endpoint:${rec.endpointId}`;
+      const ip = this.allocator.get(cid);
+      const ip6 = this.allocator6?.get(cid);
       this.allocator.release(cid);
       this.allocator6?.release(cid);
-      await this.writer.save();
+      if (ip !== undefined) this.allocator.allocate(holder, ip);
+      if (ip6 !== undefined) this.allocator6?.allocate(holder, ip6);
+      opts.background(
+        gone.finally(() => {
+          this.allocator.release(holder);
+          this.allocator6?.release(holder);
+        }),
+      );
+      opts.background(
+        this.writer
+          .save()
+          .catch((err: unknown) =>
+            this.log.error(
+              { container: cid, err: errorMessage(err) },
+              'persisting a released endpoint',
+            ),
+          ),
+      );
       return rec;
     });
   }
