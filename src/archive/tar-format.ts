@@ -187,11 +187,32 @@ function rawBlock(h: Omit<RawHeader, 'mtime'> & { mtime: number }): Buffer {
   return buf;
 }
 
+/** Fits a ustar field as is: printable ASCII (no NUL, no high bytes) within `len` bytes. */
+const plainField = (v: string, len: number): boolean => v.length <= len && /^[\x20-\x7e]*$/.test(v);
+
 /**
- * Encode an entry header: always a pax record set (exact path, link target, ids, mtime,
- * size, xattrs) followed by a ustar block, so no field is ever truncated.
+ * Encode an entry header as a ustar block, preceded by a pax record set only when a field
+ * does not fit ustar exactly (a long or non-ASCII path or link target, large ids or size, a
+ * fractional or out-of-range mtime, xattrs). Most entries of a layer need none: one block
+ * instead of three, which halves what a layer of small files streams into GNU tar.
  */
 export function encodeHeader(h: TarHeader): Buffer {
+  const mtime = Math.floor(Number(h.mtime));
+  const main = rawBlock({
+    ...h,
+    typeflag: TYPEFLAGS[h.type],
+    mtime: Number.isFinite(mtime) ? mtime : 0,
+  });
+  const fits =
+    h.xattrs.size === 0 &&
+    plainField(h.name, 100) &&
+    plainField(h.linkname, 100) &&
+    h.uid <= 0o7777777 &&
+    h.gid <= 0o7777777 &&
+    h.size <= 0o77777777777 &&
+    /^\d{1,11}$/.test(h.mtime) &&
+    Number(h.mtime) <= 0o77777777777;
+  if (fits) return main;
   const records: Buffer[] = [
     paxRecord('path', Buffer.from(h.name, 'latin1')),
     paxRecord('mtime', Buffer.from(h.mtime)),
@@ -213,12 +234,6 @@ export function encodeHeader(h: TarHeader): Buffer {
     mtime: 0,
     devmajor: 0,
     devminor: 0,
-  });
-  const mtime = Math.floor(Number(h.mtime));
-  const main = rawBlock({
-    ...h,
-    typeflag: TYPEFLAGS[h.type],
-    mtime: Number.isFinite(mtime) ? mtime : 0,
   });
   return Buffer.concat([paxHeader, pax, padding(pax.length), main]);
 }
