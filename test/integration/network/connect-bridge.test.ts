@@ -4,49 +4,26 @@
  * live connects and disconnects as dockerd's does (a line per endpoint). Through the docker
  * CLI and dockerode; only addresses on the test daemon's bridges are contacted.
  */
-import http from 'node:http';
 
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
+import { cliFails, cliOk, dockerode, stopClean } from './helpers.js';
 
 let d: DaemonHandle;
 let docker: Docker;
 beforeAll(async () => {
   d = await startDaemon();
-  docker = new Docker({
-    socketPath: d.socket,
-    agent: new http.Agent({ keepAlive: false }),
-  } as never);
+  docker = dockerode(d);
 });
 afterAll(async () => {
-  if (d?.alive) {
-    const list = await docker.listContainers({ all: true }).catch(() => []);
-    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    const nets = await docker.listNetworks().catch(() => []);
-    for (const n of nets) {
-      if (!['bridge', 'host', 'none'].includes(n.Name))
-        await docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
-  }
-  await d?.stop();
+  await stopClean(d, docker);
 });
 
-const ok = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-};
-const fails = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')} should fail: ${r.stdout}`).not.toBe(0);
-  return r.stderr;
-};
+const ok = (args: string[]): string => cliOk(d, args);
+const fails = (args: string[]): string => cliFails(d, args);
 
 /** A network on a unique test subnet. */
 function network(): { name: string } & ReturnType<typeof uniqueSubnet> {

@@ -5,41 +5,26 @@
  * error at start when the target is not running, inspect as dockerd shows it, and the joiner
  * across a daemon crash. Only 127.0.0.1 inside the test's own namespaces is contacted.
  */
-import http from 'node:http';
 
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
+import { cliFails, cliOk, dockerode, stopClean } from './helpers.js';
 
 let d: DaemonHandle;
 let docker: Docker;
 beforeAll(async () => {
   d = await startDaemon();
-  docker = new Docker({
-    socketPath: d.socket,
-    agent: new http.Agent({ keepAlive: false }),
-  } as never);
+  docker = dockerode(d);
 });
 afterAll(async () => {
-  if (d?.alive) {
-    const list = await docker.listContainers({ all: true }).catch(() => []);
-    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-  }
-  await d?.stop();
+  await stopClean(d, docker);
 });
 
-const ok = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-};
-const fails = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')} should fail: ${r.stdout}`).not.toBe(0);
-  return r.stderr;
-};
+const ok = (args: string[]): string => cliOk(d, args);
+const fails = (args: string[]): string => cliFails(d, args);
 
 /** A target on the default bridge serving "hello" on 127.0.0.1:8080 only. */
 function target(): { name: string; id: string } {

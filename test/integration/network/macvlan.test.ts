@@ -7,51 +7,28 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
+import { cliFails, cliOk, dockerode, stopClean } from './helpers.js';
 
 let d: DaemonHandle;
 let docker: Docker;
 const parents: string[] = [];
 beforeAll(async () => {
   d = await startDaemon();
-  docker = new Docker({
-    socketPath: d.socket,
-    agent: new http.Agent({ keepAlive: false }),
-  } as never);
+  docker = dockerode(d);
 });
 afterAll(async () => {
-  if (d?.alive) {
-    const list = await docker.listContainers({ all: true }).catch(() => []);
-    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    const nets = await docker.listNetworks().catch(() => []);
-    for (const n of nets) {
-      if (!['bridge', 'host', 'none'].includes(n.Name))
-        await docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
-  }
-  await d?.stop();
+  await stopClean(d, docker);
   for (const p of parents) spawnSync('ip', ['link', 'del', p]);
 });
 
-const ok = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-};
-const fails = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')} should fail: ${r.stdout}`).not.toBe(0);
-  return r.stderr;
-};
+const ok = (args: string[]): string => cliOk(d, args);
+const fails = (args: string[]): string => cliFails(d, args);
 const linkExists = (name: string): boolean =>
   spawnSync('ip', ['link', 'show', name], { stdio: 'ignore' }).status === 0;
 
