@@ -72,6 +72,54 @@ describe.skipIf(!isRoot)('applyLayer (root)', () => {
     expect(await xattrsOf(dest, 'bin/ping')).toEqual({ 'user.wharf': 'yes' });
   });
 
+  it('writes large bodies itself with the same owners, modes, mtimes, links and replacements as tar', async () => {
+    const big = (c: string): string => c.repeat(300 * 1024);
+    const entries: TestEntry[] = [
+      { name: './', type: 'directory', mode: 0o755, mtime: new Date(1_500_000_000_000) },
+      { name: 'big/', type: 'directory', mode: 0o711, mtime: new Date(1_400_000_000_000) },
+      {
+        name: 'big/a',
+        content: big('a'),
+        mode: 0o4750,
+        uid: 1234,
+        gid: 5678,
+        mtime: new Date(1_000_000_000_000),
+      },
+      { name: 'big/a-link', type: 'link', linkname: 'big/a' },
+      { name: 'big/b', content: big('b') },
+      { name: 'big/b', content: 'small b' },
+      { name: 'big/c', content: big('c'), pax: { 'SCHILY.xattr.user.kept': 'yes' } },
+      { name: 'big/d', content: big('d') },
+      { name: 'big/d', content: big('D'), mode: 0o600 },
+    ];
+    const tar = await buildTar(entries);
+    const { dest, result } = await apply(gzipSync(tar));
+    const r = await result;
+    expect(r.diffID).toBe(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
+    const a = await fsp.stat(path.join(dest, 'big/a'));
+    expect([a.mode & 0o7777, a.uid, a.gid, a.nlink, a.size]).toEqual([
+      0o4750,
+      1234,
+      5678,
+      2,
+      300 * 1024,
+    ]);
+    expect(a.mtimeMs).toBe(1_000_000_000_000);
+    expect((await fsp.stat(path.join(dest, 'big/a-link'))).ino).toBe(a.ino);
+    expect(await fsp.readFile(path.join(dest, 'big/a'), 'utf8')).toBe(big('a'));
+    expect(await fsp.readFile(path.join(dest, 'big/b'), 'utf8')).toBe('small b');
+    expect((await fsp.stat(path.join(dest, 'big/b'))).nlink).toBe(1);
+    expect(await xattrsOf(dest, 'big/c')).toEqual({ 'user.kept': 'yes' });
+    expect(await fsp.readFile(path.join(dest, 'big/d'), 'utf8')).toBe(big('D'));
+    const d = await fsp.stat(path.join(dest, 'big/d'));
+    expect([d.mode & 0o7777, d.nlink]).toEqual([0o600, 1]);
+    // Nothing of the staging is left, and the directories keep the times the layer gave them.
+    expect((await fsp.readdir(dest)).sort()).toEqual(['big']);
+    expect((await fsp.stat(dest)).mtimeMs).toBe(1_500_000_000_000);
+    const bigDir = await fsp.stat(path.join(dest, 'big'));
+    expect([bigDir.mode & 0o7777, bigDir.mtimeMs]).toEqual([0o711, 1_400_000_000_000]);
+  });
+
   it('accepts gzip and converts whiteouts and opaque directories for overlayfs', async () => {
     const tar = await buildTar([
       { name: 'etc/', type: 'directory' },

@@ -1,12 +1,19 @@
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 
 import { invalidArgument, type Logger } from '../common/index.js';
 import type { Digest } from '../oci/index.js';
 import { decompressed, type Compression } from './compression.js';
 import { LayerSanitizer } from './layer-sanitizer.js';
-import { END_OF_ARCHIVE, encodeHeader, padding } from './tar-format.js';
+import {
+  displayName,
+  END_OF_ARCHIVE,
+  encodeHeader,
+  padding,
+  type TarHeader,
+} from './tar-format.js';
 import { readTar } from './tar-reader.js';
 import { runExtract } from './gnu-tar.js';
 
@@ -49,22 +56,37 @@ export async function applyLayer(
     }
   })();
   const sanitizer = new LayerSanitizer();
+  const stage = new BodyStage(destDir);
   let size = 0;
   let entries = 0;
   const clean = (async function* () {
     for await (const { header, body } of readTar(hashed)) {
       entries++;
       for (const out of sanitizer.process(header)) {
-        yield encodeHeader(out);
-        if (out.type !== 'file') continue;
+        stage.refuseClash(out);
+        if (out.type !== 'file') {
+          yield encodeHeader(out);
+          continue;
+        }
         size += out.size;
+        if (BodyStage.takes(out)) {
+          // The body goes to disk from here; tar only links it into place.
+          yield encodeHeader(await stage.write(out, body));
+          continue;
+        }
+        yield encodeHeader(out);
         for await (const chunk of body) yield chunk;
         yield padding(out.size);
       }
     }
     yield END_OF_ARCHIVE;
   })();
-  await runExtract(destDir, Readable.from(clean, { objectMode: false }));
+  try {
+    await runExtract(destDir, Readable.from(clean, { objectMode: false }));
+    await stage.finish();
+  } finally {
+    await stage.close();
+  }
   if (entries === 0 && tarSize === 0) throw invalidArgument('invalid layer: empty archive');
   if (sanitizer.droppedXattrs > 0) {
     opts.logger?.warn(
@@ -99,4 +121,87 @@ class DiskRoom {
     }
     this.nextCheck = tarSize + Math.min(64 << 20, Math.max(1 << 20, (avail - reserve) / 2));
   }
+}
+
+/**
+ * Large regular files of a layer are written by the daemon itself instead of through GNU
+ * tar's stdin: each body would otherwise cross a socket into tar and be copied again by tar
+ * into the file (on a pull, most of the daemon's CPU time went to those socket writes). The
+ * body is written into a private staging directory inside the layer, given the entry's owner,
+ * mode and mtime through its descriptor, and tar receives a hard link entry in its place, so
+ * it creates the path (parents, duplicates, later hard links to it) exactly as before. The
+ * staging names are removed once tar has finished, which leaves the entry's path as the file's
+ * only name. Entries with xattrs (security.capability among them, which a write after tar set
+ * it would clear) or a fractional mtime stay on the tar path.
+ */
+class BodyStage {
+  /** Bodies from this size up are staged; smaller ones cost less through tar. */
+  static readonly MIN_SIZE = 256 * 1024;
+  /** Relative to the layer; a random name no legitimate layer uses (refused if one does). */
+  private readonly name = `.wharf-stage-${randomBytes(8).toString('hex')}`;
+  private dirReady: Promise<void> | undefined;
+  private count = 0;
+  private open: fsp.FileHandle | undefined;
+
+  constructor(private readonly destDir: string) {}
+
+  static takes(h: TarHeader): boolean {
+    return h.size >= BodyStage.MIN_SIZE && h.xattrs.size === 0 && /^\d+$/.test(h.mtime);
+  }
+
+  refuseClash(h: TarHeader): void {
+    for (const p of [h.name, h.type === 'link' ? h.linkname : '']) {
+      if (p === this.name || p.startsWith(`${this.name}/`)) {
+        throw invalidArgument(`invalid layer: reserved path "${displayName(p)}"`);
+      }
+    }
+  }
+
+  /** Write the body to a staged file with the entry's metadata; the header tar gets instead. */
+  async write(h: TarHeader, body: AsyncIterable<Buffer>): Promise<TarHeader> {
+    this.dirReady ??= fsp.mkdir(path.join(this.destDir, this.name), { mode: 0o700 });
+    await this.dirReady;
+    const rel = `${this.name}/${this.count++}`;
+    const fh = await fsp.open(
+      path.join(this.destDir, rel),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    this.open = fh;
+    let written = 0;
+    for await (const chunk of body) {
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        off += bytesWritten;
+      }
+      written += chunk.length;
+    }
+    if (written !== h.size) throw invalidArgument('invalid layer: truncated file body');
+    // chown first: it clears set-id bits that chmod then sets.
+    await fh.chown(h.uid, h.gid);
+    await fh.chmod(h.mode & 0o7777);
+    const mtime = Number(h.mtime);
+    await fh.utimes(mtime, mtime);
+    this.open = undefined;
+    await fh.close();
+    return { ...h, type: 'link', linkname: rel, size: 0 };
+  }
+
+  /** Drop the staging names, keeping the layer root's times as tar left them. */
+  async finish(): Promise<void> {
+    if (this.dirReady === undefined) return;
+    const root = await fsp.stat(this.destDir, { bigint: true });
+    await fsp.rm(path.join(this.destDir, this.name), { recursive: true, force: true });
+    await fsp.utimes(this.destDir, nsToSeconds(root.atimeNs), nsToSeconds(root.mtimeNs));
+  }
+
+  async close(): Promise<void> {
+    await this.open?.close().catch(() => undefined);
+    this.open = undefined;
+  }
+}
+
+function nsToSeconds(ns: bigint): number {
+  return Number(ns / 1000n) / 1e6;
 }
