@@ -95,33 +95,30 @@ async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): 
 }
 
 /**
- * Push then pull of the image through `client`, each run against a registry started empty
- * (a registry that saw the blobs before would let the push skip or mount them).
+ * One push then pull of the image through `client`, against a registry started empty (a
+ * registry that saw the blobs before would let the push skip or mount them).
  */
 async function pushPull(
   client: Engine,
   src: string,
   start: () => Promise<{ host: string; stop(): Promise<void> }>,
+  round: number,
 ): Promise<{ push: number; pull: number }> {
   const env = envFor(client);
-  const push: number[] = [];
-  const pull: number[] = [];
-  for (let i = 0; i < PULL_RUNS; i++) {
-    const reg = await start();
-    try {
-      const ref = `${reg.host}/bench/roundtrip:r${i}`;
-      timed([DOCKER, 'tag', src, ref], env);
-      push.push(timed([DOCKER, 'push', '-q', ref], env));
-      timed([DOCKER, 'rmi', ref], env);
-      timed([DOCKER, 'rmi', src], env); // its layers go: the pull downloads them again
-      pull.push(timed([DOCKER, 'pull', '-q', ref], env));
-      timed([DOCKER, 'tag', ref, src], env);
-      timed([DOCKER, 'rmi', ref], env);
-    } finally {
-      await reg.stop();
-    }
+  const reg = await start();
+  try {
+    const ref = `${reg.host}/bench/roundtrip:r${round}`;
+    timed([DOCKER, 'tag', src, ref], env);
+    const push = timed([DOCKER, 'push', '-q', ref], env);
+    timed([DOCKER, 'rmi', ref], env);
+    timed([DOCKER, 'rmi', src], env); // its layers go: the pull downloads them again
+    const pull = timed([DOCKER, 'pull', '-q', ref], env);
+    timed([DOCKER, 'tag', ref, src], env);
+    timed([DOCKER, 'rmi', ref], env);
+    return { push, pull };
+  } finally {
+    await reg.stop();
   }
-  return { push: median(push), pull: median(pull) };
 }
 
 export async function benchPull(base: string): Promise<void> {
@@ -198,11 +195,28 @@ export async function benchPull(base: string): Promise<void> {
     // client), else through wharfd.
     const client = d ?? w;
     timed([DOCKER, 'pull', '-q', ref], envFor(client));
-    let n = 0;
-    const viaWharf = await pushPull(client, ref, () =>
-      startWharfRegistry(path.join(base, `wharf-registry-${n++}`)),
-    );
-    const viaDist = await pushPull(client, ref, () => startRegistry());
+    // Rounds alternate between the registries (and which goes first), as the pulls above do:
+    // this disk slows down under sustained writes, and back-to-back series would blame one.
+    const wharfRounds: { push: number; pull: number }[] = [];
+    const distRounds: { push: number; pull: number }[] = [];
+    for (let i = 0; i < PULL_RUNS; i++) {
+      const viaWharf = () =>
+        pushPull(client, ref, () => startWharfRegistry(path.join(base, `wharf-registry-${i}`)), i);
+      const viaDist = () => pushPull(client, ref, () => startRegistry(), i);
+      if (i % 2 === 0) {
+        wharfRounds.push(await viaWharf());
+        distRounds.push(await viaDist());
+      } else {
+        distRounds.push(await viaDist());
+        wharfRounds.push(await viaWharf());
+      }
+    }
+    const medians = (rounds: { push: number; pull: number }[]) => ({
+      push: median(rounds.map((r) => r.push)),
+      pull: median(rounds.map((r) => r.pull)),
+    });
+    const viaWharf = medians(wharfRounds);
+    const viaDist = medians(distRounds);
 
     console.log(`\nregistry round trip, docker CLI through ${client.name}`);
     console.log(row('figure', 'wharf reg', 'dist 2.8', 'target'));
