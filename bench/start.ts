@@ -44,10 +44,7 @@ async function measure(e: Engine, busyboxTar: string): Promise<Figures> {
   const runBridge = sample(dk('run', '--rm', 'busybox', 'true'), env);
   const wharfCli =
     e.name === 'wharfd'
-      ? sample(
-          [process.execPath, path.join(ROOT, 'bin/wharf'), 'run', '--rm', 'busybox', 'true'],
-          env,
-        )
+      ? sample([path.join(ROOT, 'bin/wharf'), 'run', '--rm', 'busybox', 'true'], env)
       : undefined;
 
   // /proc comm is cut to 15 characters: containerd-shim-runc-v2 shows as containerd-shim.

@@ -234,8 +234,7 @@ export async function startDaemon(
     },
     docker: new Docker({ socketPath: socket }),
     cli: (a, o = {}) => runCli([DOCKER_CLI], a, { ...env, ...o.env }, o.input, o.timeoutMs),
-    wharf: (a, o = {}) =>
-      runCli([process.execPath, path.join(ROOT, 'bin/wharf')], a, env, o.input, o.timeoutMs),
+    wharf: (a, o = {}) => runCli([path.join(ROOT, 'bin/wharf')], a, env, o.input, o.timeoutMs),
     output: () => Buffer.concat(logs).toString(),
     crash: async () => {
       child.kill('SIGKILL');

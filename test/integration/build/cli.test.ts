@@ -83,9 +83,7 @@ describe('wharf build', () => {
       Dockerfile: 'FROM busybox\nRUN echo tty-output-line\nLABEL done=1\n',
     });
     const wharf = (args: string[]) =>
-      [process.execPath, path.join(ROOT, 'bin/wharf'), '-H', `unix://${d.socket}`, ...args]
-        .map(q)
-        .join(' ');
+      [path.join(ROOT, 'bin/wharf'), '-H', `unix://${d.socket}`, ...args].map(q).join(' ');
     const r = ptyRun(d, wharf(['build', '-t', 'tty-built', dir]), { timeoutMs: 120_000 });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(' => [2/3] RUN echo tty-output-line');

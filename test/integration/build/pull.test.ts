@@ -84,14 +84,10 @@ describe('build pulls its base image', () => {
       expect(ok(docker(['build', '-t', 'on-private', ctx]))).toContain('Successfully tagged');
       // wharf build sends the stored credentials the same way.
       ok(docker(['rmi', 'on-private', base]));
-      const viaWharf = spawnSync(
-        process.execPath,
-        [path.join(ROOT, 'bin/wharf'), 'build', '-t', 'on-private', ctx],
-        {
-          env: { ...process.env, DOCKER_CONFIG: cfg, WHARF_HOST: `unix://${d.socket}` },
-          timeout: 120_000,
-        },
-      );
+      const viaWharf = spawnSync(path.join(ROOT, 'bin/wharf'), ['build', '-t', 'on-private', ctx], {
+        env: { ...process.env, DOCKER_CONFIG: cfg, WHARF_HOST: `unix://${d.socket}` },
+        timeout: 120_000,
+      });
       expect(viaWharf.stderr.toString()).toBe('');
       expect(viaWharf.stdout.toString()).toContain('Pulling from private/base');
       // Without credentials the same pull is refused.

@@ -29,7 +29,7 @@ export interface Running {
 
 /** Starts `wharf ARGS...` without waiting for it (for commands that stream). */
 export function startWharf(d: DaemonHandle, args: string[]): Running {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/wharf'), ...args], {
+  const child = spawn(path.join(ROOT, 'bin/wharf'), [...args], {
     env: { ...process.env, WHARF_HOST: `unix://${d.socket}`, DOCKER_HOST: `unix://${d.socket}` },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

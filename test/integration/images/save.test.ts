@@ -121,7 +121,7 @@ describe('save', () => {
   });
 
   it('refuses to write the tar to a terminal (wharf and docker alike)', () => {
-    for (const bin of [[process.execPath, path.join(ROOT, 'bin/wharf')], [DOCKER_CLI]]) {
+    for (const bin of [[path.join(ROOT, 'bin/wharf')], [DOCKER_CLI]]) {
       const r = ptyRun(d, [...bin, 'save', 'busybox'].map(q).join(' '));
       expect(r.code).toBe(1);
       expect(r.stdout).toContain('cowardly refusing to save to a terminal');
@@ -241,7 +241,7 @@ describe('save and load round trips', () => {
     const ref = `${name('piped')}:v1`;
     const id = childImage(ref, 'piped');
     const before = storeState(d);
-    const wharf = [process.execPath, path.join(ROOT, 'bin/wharf')].map(q).join(' ');
+    const wharf = [path.join(ROOT, 'bin/wharf')].map(q).join(' ');
     const r = spawnSync('sh', ['-c', `${q(DOCKER_CLI)} save ${q(ref)} | ${wharf} load`], {
       env: { ...process.env, DOCKER_HOST: `unix://${d.socket}` },
     });
@@ -256,7 +256,7 @@ describe('save and load round trips', () => {
     childImage(ref, 'tty');
     const file = path.join(tmp, 'tty.tar');
     ok(d.cli(['save', '-o', file, ref]));
-    for (const bin of [[DOCKER_CLI], [process.execPath, path.join(ROOT, 'bin/wharf')]]) {
+    for (const bin of [[DOCKER_CLI], [path.join(ROOT, 'bin/wharf')]]) {
       ok(d.cli(['rmi', ref]));
       const r = ptyRun(d, [...bin, 'load', '-i', file].map(q).join(' '));
       expect(r.code).toBe(0);
@@ -269,7 +269,7 @@ describe('save and load round trips', () => {
     const repo = name('alltags');
     const id = childImage(`${repo}:one`, 'all-tags');
     ok(d.cli(['tag', `${repo}:one`, `${repo}:two`]));
-    const wharf = [process.execPath, path.join(ROOT, 'bin/wharf')].map(q).join(' ');
+    const wharf = [path.join(ROOT, 'bin/wharf')].map(q).join(' ');
     const gz = path.join(tmp, 'alltags.tar.gz');
     const env = { ...process.env, DOCKER_HOST: `unix://${d.socket}` };
     const saved = spawnSync('sh', ['-c', `${wharf} save ${q(repo)} | gzip > ${q(gz)}`], { env });

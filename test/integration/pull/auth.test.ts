@@ -79,7 +79,7 @@ describe('registry auth (htpasswd)', () => {
     const { spawnSync } = await import('node:child_process');
     const { ROOT } = await import('../../harness/daemon.js');
     const wharf = (args: string[], input?: string) => {
-      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/wharf'), ...args], {
+      const r = spawnSync(path.join(ROOT, 'bin/wharf'), [...args], {
         env: { ...env, WHARF_HOST: `unix://${d.socket}` },
         input,
       });

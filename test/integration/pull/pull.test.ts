@@ -244,9 +244,7 @@ describe('pull', () => {
       },
     ]);
     skopeoCopy(layout, 't', `${reg.host}/tty:t`);
-    const line = [process.execPath, path.join(ROOT, 'bin/wharf'), 'pull', `${reg.host}/tty:t`]
-      .map(q)
-      .join(' ');
+    const line = [path.join(ROOT, 'bin/wharf'), 'pull', `${reg.host}/tty:t`].map(q).join(' ');
     const r = ptyRun(d, line);
     expect(r.code).toBe(0);
     // Layer lines are redrawn with cursor-up / clear-line sequences, then the summary lines.

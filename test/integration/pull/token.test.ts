@@ -61,7 +61,7 @@ function run(
   });
 }
 const dockerCli = (args: string[], env?: Record<string, string>) => run([DOCKER_CLI], args, env);
-const wharfCli = (args: string[]) => run([process.execPath, path.join(ROOT, 'bin/wharf')], args);
+const wharfCli = (args: string[]) => run([path.join(ROOT, 'bin/wharf')], args);
 
 describe('bearer token auth', () => {
   it('pushes and pulls with tokens scoped to the repository, fetched once per scope set', () => {

@@ -35,7 +35,7 @@ export interface RegistryHandle {
 }
 
 export function runWharf(args: string[], timeoutMs = 60_000): CliResult {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/wharf'), ...args], {
+  const r = spawnSync(path.join(ROOT, 'bin/wharf'), [...args], {
     timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -47,17 +47,8 @@ export async function startRegistry(
 ): Promise<RegistryHandle> {
   const root = opts.root ?? tempDir('root');
   const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/wharf'),
-      'registry',
-      'serve',
-      '--addr',
-      '127.0.0.1:0',
-      '--root',
-      root,
-      ...(opts.args ?? []),
-    ],
+    path.join(ROOT, 'bin/wharf'),
+    ['registry', 'serve', '--addr', '127.0.0.1:0', '--root', root, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const out: Buffer[] = [];

@@ -5,18 +5,24 @@
  * a specifier esbuild cannot follow. Only types are imported statically (erased at build).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type * as RegistryServer from '../../../registry/server/index.js';
 
 export type RegistryServerModule = typeof RegistryServer;
 
 export async function loadRegistryServer(): Promise<RegistryServerModule> {
+  // In the start-up snapshot (CommonJS) import.meta is empty: the code stands for
+  // dist/wharf.mjs, found from the launcher's path (bin/wharf, argv[1]).
+  const here =
+    (import.meta.url as string | undefined) ??
+    pathToFileURL(path.join(path.dirname(process.argv[1] ?? ''), '../dist/wharf.mjs')).href;
   const candidates = [
     // Bundled: this code is in dist/wharf.mjs, tsc's output in dist/src/.
-    new URL('./src/registry/server/index.js', import.meta.url),
+    new URL('./src/registry/server/index.js', here),
     // Unbundled: this file is dist/src/cli/commands/registry/load-server.js.
-    new URL('../../../registry/server/index.js', import.meta.url),
+    new URL('../../../registry/server/index.js', here),
   ];
   for (const url of candidates) {
     if (!existsSync(fileURLToPath(url))) continue;

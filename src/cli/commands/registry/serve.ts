@@ -86,11 +86,14 @@ export const command: CommandSpec = {
       },
       tls: cert ? { certFile: cert, keyFile: key } : undefined,
     });
-    logger.info({ url: server.url, root: f.str('root'), auth: mode }, 'registry: listening');
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    // Handlers before the line that says it listens: whoever waits for that line may signal
+    // at once, before this process would have run another statement.
+    const stopping = new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
+    logger.info({ url: server.url, root: f.str('root'), auth: mode }, 'registry: listening');
+    const signal = await stopping;
     logger.info({ signal }, 'registry: shutting down');
     // A second signal means "now": do not wait for in-flight transfers.
     const force = (): never => process.exit(130);
