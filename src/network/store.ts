@@ -42,6 +42,11 @@ export interface NetworkRecord {
   subnet: string;
   gateway: string;
   created: string;
+  /**
+   * The default bridge only: its v6 subnet and gateway (daemon `ipv6` + `fixed-cidr-v6`).
+   * User-defined networks keep theirs in `user.ipv6`.
+   */
+  ipv6?: { subnet: string; gateway: string };
   /** User-defined networks only (the default bridge and host/none have none of these). */
   user?: {
     internal: boolean;

@@ -33,8 +33,8 @@ export interface UserNetworksOptions {
   networksDir: string;
   defaultMtu: number;
   pools: readonly AddressPool[];
-  /** Subnets and bridge names Wharf's other networks (the default bridge) hold. */
-  reserved: () => { subnets: Cidr[]; bridges: string[] };
+  /** Subnets (v4 and v6) and bridge names Wharf's other networks (the default bridge) hold. */
+  reserved: () => { subnets: Cidr[]; subnets6: Cidr6[]; bridges: string[] };
   /** Rebuild the firewall chains after the set of networks changed. */
   syncFirewall: () => Promise<void>;
   /** The host's resolv.conf, whose nameservers the embedded DNS forwards to. */
@@ -192,7 +192,7 @@ export class UserNetworks {
       if (bridgeName && links.some((l) => l.ifname === bridgeName))
         throw conflict(`device ${bridgeName} already exists on the host`);
       const gateway = plan.gateway ?? subnet.network + 1;
-      const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all()) : undefined;
+      const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all(), reserved.subnets6) : undefined;
       const rec: NetworkRecord = {
         schemaVersion: NETWORK_SCHEMA_VERSION,
         id,
@@ -277,11 +277,13 @@ export class UserNetworks {
 function ipv6Plan(
   p: NonNullable<NetworkPlan['ipv6']>,
   existing: readonly UserBridge[],
+  reserved: readonly Cidr6[],
 ): { subnet: string; gateway: string; ipamConfigured: boolean } {
   const taken = existing
     .map((n) => n.record.user?.ipv6?.subnet)
     .filter((s): s is string => s !== undefined)
-    .map(parseCidr6);
+    .map(parseCidr6)
+    .concat(reserved);
   const subnet = p.subnet ?? randomUlaSubnet(randomBytes(7));
   const overlaps = (a: Cidr6, b: Cidr6): boolean =>
     cidr6Contains(a, b.network) || cidr6Contains(b, a.network);
