@@ -60,7 +60,13 @@ export interface NetworkRecord {
     mtu?: number;
     icc: boolean;
     /** `--ipv6`: the v6 subnet and gateway (dual stack; the v4 ones above stay). */
-    ipv6?: { subnet: string; gateway: string; ipamConfigured: boolean };
+    ipv6?: {
+      subnet: string;
+      gateway: string;
+      ipamConfigured: boolean;
+      ipRange?: string;
+      auxAddresses?: Record<string, string>;
+    };
     /** `-d macvlan`: the parent interface, and whether Wharf made it (`bridgeName` then). */
     macvlan?: { parent: string; mode: string; own: boolean; gatewayGiven?: boolean };
   };

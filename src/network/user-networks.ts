@@ -11,7 +11,7 @@ import {
   WharfError,
   type Logger,
 } from '../common/index.js';
-import { planNetwork, type NetworkPlan } from './create-plan.js';
+import { defaultGateway, planNetwork, type NetworkPlan } from './create-plan.js';
 import type { DnsNetwork } from './dns-answer.js';
 import { EmbeddedDns } from './dns-server.js';
 import { ipJson, type LinkAddrEntry } from './iproute.js';
@@ -191,7 +191,7 @@ export class UserNetworks {
         throw conflict(`bridge name ${bridgeName} is used by another network`);
       if (bridgeName && links.some((l) => l.ifname === bridgeName))
         throw conflict(`device ${bridgeName} already exists on the host`);
-      const gateway = plan.gateway ?? subnet.network + 1;
+      const gateway = plan.gateway ?? defaultGateway(subnet, subnet.network + 1, plan.ipRange);
       const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all(), reserved.subnets6) : undefined;
       const rec: NetworkRecord = {
         schemaVersion: NETWORK_SCHEMA_VERSION,
@@ -278,7 +278,7 @@ function ipv6Plan(
   p: NonNullable<NetworkPlan['ipv6']>,
   existing: readonly UserBridge[],
   reserved: readonly Cidr6[],
-): { subnet: string; gateway: string; ipamConfigured: boolean } {
+): NonNullable<NonNullable<NetworkRecord['user']>['ipv6']> {
   const taken = existing
     .map((n) => n.record.user?.ipv6?.subnet)
     .filter((s): s is string => s !== undefined)
@@ -291,7 +291,9 @@ function ipv6Plan(
     throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
   return {
     subnet: formatCidr6(subnet),
-    gateway: formatIPv6(p.gateway ?? subnet.network + 1n),
+    gateway: formatIPv6(p.gateway ?? defaultGateway(subnet, subnet.network + 1n, p.ipRange)),
     ipamConfigured: p.subnet !== undefined,
+    ...(p.ipRange ? { ipRange: formatCidr6(p.ipRange) } : {}),
+    ...(p.auxAddresses ? { auxAddresses: { ...p.auxAddresses } } : {}),
   };
 }

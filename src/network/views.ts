@@ -40,7 +40,18 @@ export function networkView(
               ? { AuxiliaryAddresses: { ...user.auxAddresses } }
               : {}),
           },
-          ...(user?.ipv6 ? [{ Subnet: user.ipv6.subnet, Gateway: user.ipv6.gateway }] : []),
+          ...(user?.ipv6
+            ? [
+                {
+                  Subnet: user.ipv6.subnet,
+                  ...(user.ipv6.ipRange ? { IPRange: user.ipv6.ipRange } : {}),
+                  Gateway: user.ipv6.gateway,
+                  ...(user.ipv6.auxAddresses
+                    ? { AuxiliaryAddresses: { ...user.ipv6.auxAddresses } }
+                    : {}),
+                },
+              ]
+            : []),
           // The default bridge's fixed-cidr-v6: dockerd shows no gateway for it.
           ...(rec.ipv6 ? [{ Subnet: rec.ipv6.subnet }] : []),
         ]
