@@ -97,7 +97,7 @@ import {
 import { type ConnectOptions, type Endpoint, type UserBridge } from './user-bridge.js';
 import { UserNetworks } from './user-networks.js';
 import { NetworkCatalog, predefinedRecords } from './catalog.js';
-import { PortProxies } from './port-proxy.js';
+import { PortProxies, type ProxyTarget } from './port-proxy.js';
 import { portRequests, type PortMapping, type PortRequest } from './ports.js';
 
 export type { Endpoint, ConnectOptions };
@@ -622,7 +622,7 @@ export class NetworkManager {
     // Nothing to publish on an internal network, nor on a macvlan one (the host cannot reach
     // its own macvlan children through their parent; dockerd ignores ports there too).
     if (user?.internal || (user && !user.isBridge)) return [];
-    const mappings = await this.proxies.bind(id, ep.ipAddress, reqs);
+    const mappings = await this.proxies.bind(id, proxyTarget(ep), reqs);
     ep.ports = mappings;
     try {
       await (user ? user.save() : this.writer.save());
@@ -999,7 +999,8 @@ export class NetworkManager {
       ...this.users.all().flatMap((n) => Object.entries(n.record.endpoints)),
     ];
     for (const [cid, ep] of live) {
-      if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
+      if (ep.ports && ep.ports.length > 0)
+        await this.proxies.restore(cid, proxyTarget(ep), ep.ports);
       // The resolver socket inside a macvlan container's namespace died with the old daemon.
       if (ep.netnsDns && ep.netnsPath) await this.users.dns.listenInNetns(cid, ep.netnsPath);
     }
@@ -1084,6 +1085,11 @@ export class NetworkManager {
         : {}),
     };
   }
+}
+
+/** Where an endpoint's published ports lead (see PortProxies). */
+function proxyTarget(ep: EndpointRecord): ProxyTarget {
+  return { v4: ep.ipAddress, ...(ep.ipv6Address ? { v6: ep.ipv6Address } : {}) };
 }
 
 /**
