@@ -92,7 +92,13 @@ describe('planNetwork', () => {
         EnableIPv6: true,
         IPAM: { Config: [{ Subnet: 'fd00:6::/64' }, { Subnet: 'fd00:7::/64' }] },
       }),
-    ).toThrow(/more than one IPv6 subnet/);
+    ).toThrow("bridge driver doesn't support multiple subnets");
+    expect(() =>
+      planNetwork({
+        Name: 'x',
+        IPAM: { Config: [{ Subnet: '10.6.0.0/24' }, { Subnet: '10.7.0.0/24' }] },
+      }),
+    ).toThrow(expect.objectContaining({ kind: 'forbidden' }));
   });
 
   it('plans a v6 ip-range and auxiliary addresses; refuses them outside the subnet as Docker', () => {

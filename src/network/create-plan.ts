@@ -176,11 +176,12 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
   const configs = ipam.Config ?? [];
   const v4 = configs.filter((c) => !(c.Subnet ?? '').includes(':'));
   const v6 = configs.filter((c) => (c.Subnet ?? '').includes(':'));
+  // As dockerd 20.10's bridge driver: one subnet per family (v4 + v6 is dual stack).
+  if (v4.length > 1 || v6.length > 1)
+    throw forbidden("bridge driver doesn't support multiple subnets");
   if (v6.length > 0 && req.EnableIPv6 !== true)
     throw invalidArgument('IPv6 subnets need an IPv6 network: create it with --ipv6');
   if (req.EnableIPv6 === true) plan.ipv6 = planIPv6(v6, name);
-  if (v4.length > 1)
-    throw notImplemented('more than one IPv4 subnet per network is not supported by Wharf yet');
   const c = v4[0];
   if (c) {
     if (!c.Subnet) {
@@ -231,10 +232,7 @@ function planIPv6(
   configs: NonNullable<NetworkCreateRequest['IPAM']>['Config'],
   name: string,
 ): IPv6Plan {
-  const list = configs ?? [];
-  if (list.length > 1)
-    throw notImplemented('more than one IPv6 subnet per network is not supported by Wharf yet');
-  const c = list[0];
+  const c = (configs ?? [])[0];
   if (!c?.Subnet) return {};
   let subnet: Cidr6;
   try {
@@ -309,6 +307,9 @@ function planMacvlan(
   if (parent !== undefined) checkIfName(parent, 'parent interface name');
   if (req.EnableIPv6 === true)
     throw notImplemented('IPv6 on macvlan networks is not supported by this Wharf daemon yet');
+  // dockerd's macvlan driver takes several subnets; Wharf's does not (yet).
+  if ((req.IPAM?.Config ?? []).length > 1)
+    throw notImplemented('more than one subnet per macvlan network is not supported by Wharf yet');
   const { Options: _ignored, Driver: _driver, ...rest } = req;
   const base = planNetwork({ ...rest, Name: name, Labels: labels });
   return {

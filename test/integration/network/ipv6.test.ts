@@ -363,6 +363,15 @@ describe('IPv6 (dual-stack user-defined networks)', () => {
         /auxiliary address: \(r:fd7a::5\) must belong to the master pool: fd79::\/64/,
       ),
     });
+    // Several subnets of one family: dockerd 20.10's bridge driver refuses them too.
+    for (const Config of [
+      [{ Subnet: s.subnet }, { Subnet: uniqueSubnet().subnet }],
+      [{ Subnet: s.subnet }, { Subnet: 'fd79::/64' }, { Subnet: 'fd7b::/64' }],
+    ])
+      expect(await refused({ Name: uniq('x'), EnableIPv6: true, IPAM: { Config } })).toMatchObject({
+        statusCode: 403,
+        message: expect.stringMatching(/bridge driver doesn't support multiple subnets/),
+      });
     expect(
       await refused({
         Name: uniq('x'),
