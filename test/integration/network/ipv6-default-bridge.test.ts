@@ -62,7 +62,9 @@ const run = (name: string, cmd = ['sleep', '300'], args: string[] = []): string 
   ok(['run', '-d', '--name', name, ...args, 'busybox', ...cmd]);
 
 describe('IPv6 on the default bridge', () => {
-  it('network inspect bridge shows EnableIPv6 and fixed-cidr-v6 (no v6 gateway, as dockerd)', () => {
+  it('network inspect bridge shows EnableIPv6 and fixed-cidr-v6 (no v6 gateway, as dockerd)', async () => {
+    const viaApi = (await docker.getNetwork('bridge').inspect()) as { EnableIPv6: boolean };
+    expect(viaApi.EnableIPv6).toBe(true);
     const info = JSON.parse(ok(['network', 'inspect', 'bridge']))[0] as {
       EnableIPv6: boolean;
       IPAM: { Config: Array<Record<string, string>> };

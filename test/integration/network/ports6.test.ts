@@ -128,6 +128,13 @@ describe('publishing on IPv6 host addresses', () => {
     expect(await eventually(() => get6(p), 10_000, 'GET [::1]:p')).toBe('hello-six\n');
     expect(await get6(q)).toBe('hello-six\n');
     expect((await get6(p, '/cgi-bin/peer'))?.trim()).toBe(`[${v6.gateway}]`);
+    // A port published on every address: its [::] half also goes to the v6 address.
+    const r = await freePort();
+    const all = uniq('all');
+    web(all, 'every', ['-p', `${r}:80`]);
+    expect(await eventually(() => get6(r), 10_000, 'GET [::1]:r')).toBe('every\n');
+    expect((await get6(r, '/cgi-bin/peer'))?.trim()).toBe(`[${v6.gateway}]`);
+    ok(['rm', '-f', all]);
     // Only v6: the v4 side of these ports is not taken.
     expect(await bindable('127.0.0.1', p)).toBe(true);
     expect(await bindable('127.0.0.1', q)).toBe(true);
@@ -223,5 +230,42 @@ describe('publishing on IPv6 host addresses', () => {
     expect(await bindable('::1', p)).toBe(true);
     const left = ok(['ps', '-aq', '--filter', 'status=created']);
     if (left) ok(['rm', '-f', ...left.split('\n')]);
+  });
+
+  it('dockerode: a random host port on ::1; a bracketed HostIp is a 400 at create', async () => {
+    const c = await docker.createContainer({
+      Image: 'busybox',
+      Cmd: [
+        'sh',
+        '-c',
+        'mkdir /w && echo dockerode-six > /w/index.html && exec httpd -f -p 80 -h /w',
+      ],
+      ExposedPorts: { '80/tcp': {} },
+      HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '::1', HostPort: '' }] } },
+    });
+    await c.start();
+    const info = (await c.inspect()) as unknown as {
+      NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }>> };
+    };
+    const [b] = info.NetworkSettings.Ports['80/tcp'] ?? [];
+    expect(b?.HostIp).toBe('::1');
+    expect(Number(b?.HostPort)).toBeGreaterThan(0);
+    expect(await eventually(() => get6(Number(b!.HostPort)), 10_000, 'GET')).toBe(
+      'dockerode-six\n',
+    );
+    await c.remove({ force: true });
+    const bad = await docker
+      .createContainer({
+        Image: 'busybox',
+        HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '[::1]', HostPort: '1' }] } },
+      })
+      .then(
+        () => ({ statusCode: 201, message: '' }),
+        (e: { statusCode?: number; message: string }) => e,
+      );
+    expect(bad).toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/invalid IP address: \[::1\]/),
+    });
   });
 });
