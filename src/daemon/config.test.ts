@@ -14,6 +14,14 @@ describe('parseFlags', () => {
     expect(f.values.hostsGiven).toEqual(['unix:///a.sock', 'unix:///b.sock', 'unix:///c.sock']);
   });
 
+  it('parses --ipv6 (a boolean flag) and --fixed-cidr-v6', () => {
+    expect(parseFlags(['--ipv6', '--fixed-cidr-v6', 'fd00:1::/64']).values).toEqual({
+      ipv6: true,
+      fixedCidrV6: 'fd00:1::/64',
+    });
+    expect(parseFlags(['--ipv6=false']).values).toEqual({ ipv6: false });
+  });
+
   it('accepts --flag=value and --flag value, splitting on the first "="', () => {
     expect(parseFlags(['--data-root=/d', '--exec-root', '/e']).values).toEqual({
       dataRoot: '/d',
@@ -173,6 +181,8 @@ describe('buildConfig', () => {
         'log-driver': 'local',
         'log-opts': { 'max-size': '1m' },
         mtu: 1450,
+        ipv6: true,
+        'fixed-cidr-v6': 'fd00:2::/64',
         'live-restore': true,
       }),
     );
@@ -193,7 +203,14 @@ describe('buildConfig', () => {
       logDriver: 'local',
       logOpts: { 'max-size': '1m' },
       mtu: 1450,
+      ipv6: true,
+      fixedCidrV6: 'fd00:2::/64',
     });
+  });
+
+  it('refuses a daemon.json "ipv6" that is not a boolean', async () => {
+    await writeFile(file, JSON.stringify({ ipv6: 'yes' }));
+    await expect(build()).rejects.toThrow('"ipv6" must be a boolean');
   });
 
   it('lets flags override the file', async () => {

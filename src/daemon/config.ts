@@ -12,6 +12,10 @@ export interface DaemonConfig {
   configFile: string;
   bridge: string;
   bip?: string;
+  /** --ipv6 / daemon.json "ipv6": v6 on the default bridge (needs fixedCidrV6). */
+  ipv6?: boolean;
+  /** --fixed-cidr-v6 / daemon.json "fixed-cidr-v6": the default bridge's v6 subnet. */
+  fixedCidrV6?: string;
   /** daemon.json "default-address-pools": where networks' subnets come from when not given. */
   addressPools?: Array<{ base: string; size: number }>;
   /** Prefix of the firewall chains Wharf owns (WHARF-…); tests use unique ones. */
@@ -62,6 +66,8 @@ Options:
       --config-file string     Daemon configuration file (default "/etc/wharf/daemon.json")
   -b, --bridge string          Name of the default bridge device (default "wharf0")
       --bip string             Address and prefix of the default bridge (e.g. 10.10.0.1/24)
+      --ipv6                   Enable IPv6 networking on the default bridge
+      --fixed-cidr-v6 string   IPv6 subnet for the default bridge (needed with --ipv6)
       --chain-prefix string    Prefix of Wharf's firewall chains (default "WHARF")
       --mtu int                MTU of container interfaces
       --log-driver string      Default driver for container logs (default "json-file")
@@ -139,6 +145,14 @@ export function parseFlags(argv: string[]): Flags {
       case '--bip':
         v.bip = value();
         break;
+      case '--ipv6':
+        // A boolean flag, as --debug: only an inline false value turns it off.
+        v.ipv6 =
+          inline === undefined || !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(inline);
+        break;
+      case '--fixed-cidr-v6':
+        v.fixedCidrV6 = value();
+        break;
       case '--chain-prefix':
         v.chainPrefix = value();
         break;
@@ -204,6 +218,8 @@ const SUPPORTED_KEYS = new Set([
   'bridge',
   'bip',
   'default-address-pools',
+  'fixed-cidr-v6',
+  'ipv6',
   'wharf-chain-prefix',
   'log-driver',
   'log-opts',
@@ -241,7 +257,6 @@ const DOCKERD_KEYS = new Set([
   'experimental',
   'features',
   'fixed-cidr',
-  'fixed-cidr-v6',
   'group',
   'host-gateway-ip',
   'icc',
@@ -252,7 +267,6 @@ const DOCKERD_KEYS = new Set([
   'ip-masq',
   'ip6tables',
   'iptables',
-  'ipv6',
   'labels',
   'live-restore',
   'log-format',
@@ -311,6 +325,12 @@ function fromDaemonJson(json: Record<string, unknown>): Partial<DaemonConfig> {
   if (json['debug'] === true) out.logLevel = 'debug';
   out.bridge = str('bridge');
   out.bip = str('bip');
+  const ipv6 = json['ipv6'];
+  if (ipv6 !== undefined) {
+    if (typeof ipv6 !== 'boolean') throw invalidArgument('daemon.json: "ipv6" must be a boolean');
+    out.ipv6 = ipv6;
+  }
+  out.fixedCidrV6 = str('fixed-cidr-v6');
   const pools = json['default-address-pools'];
   if (pools !== undefined) {
     if (

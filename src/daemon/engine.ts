@@ -112,6 +112,8 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     dataRoot: config.dataRoot,
     bridgeName: config.bridge,
     bip: config.bip,
+    ipv6: config.ipv6,
+    fixedCidrV6: config.fixedCidrV6,
     chainPrefix: config.chainPrefix,
     addressPools: config.addressPools,
     mtu: config.mtu,

@@ -41,7 +41,14 @@ describe('planNetwork', () => {
     ],
     [
       { Name: 'x', IPAM: { Config: [{ Subnet: '10.0.0.0/24', IPRange: '10.0.0.0/16' }] } },
-      /ip-range/,
+      /^no matching subnet for range 10.0.0.0\/16$/,
+    ],
+    [
+      {
+        Name: 'x',
+        IPAM: { Config: [{ Subnet: '10.0.0.0/24', AuxiliaryAddresses: { a: '10.0.1.1' } }] },
+      },
+      /^auxiliary address: \(a:10.0.1.1\) must belong to the master pool: 10.0.0.0\/24$/,
     ],
     [{ Name: 'x', IPAM: { Config: [{ Gateway: '10.0.0.1' }] } }, /need a subnet/],
     [{ Name: 'x', Options: { 'com.docker.network.bridge.enable_icc': 'maybe' } }, /enable_icc/],
@@ -85,6 +92,50 @@ describe('planNetwork', () => {
         EnableIPv6: true,
         IPAM: { Config: [{ Subnet: 'fd00:6::/64' }, { Subnet: 'fd00:7::/64' }] },
       }),
-    ).toThrow(/more than one IPv6 subnet/);
+    ).toThrow("bridge driver doesn't support multiple subnets");
+    expect(() =>
+      planNetwork({
+        Name: 'x',
+        IPAM: { Config: [{ Subnet: '10.6.0.0/24' }, { Subnet: '10.7.0.0/24' }] },
+      }),
+    ).toThrow(expect.objectContaining({ kind: 'forbidden' }));
+  });
+
+  it('plans a v6 ip-range and auxiliary addresses; refuses them outside the subnet as Docker', () => {
+    const p = planNetwork({
+      Name: 'r6',
+      EnableIPv6: true,
+      IPAM: {
+        Config: [
+          { Subnet: '10.6.0.0/24' },
+          {
+            Subnet: 'fd00:6::/64',
+            IPRange: 'fd00:6::100/120',
+            AuxiliaryAddresses: { a: 'fd00:6:0::0101' },
+          },
+        ],
+      },
+    });
+    expect(formatCidr6(p.ipv6!.ipRange!)).toBe('fd00:6::100/120');
+    expect(p.ipv6!.auxAddresses).toEqual({ a: 'fd00:6::101' });
+    const v6 = (c: object): object => ({
+      Name: 'x',
+      EnableIPv6: true,
+      IPAM: { Config: [{ Subnet: 'fd00:6::/64', ...c }] },
+    });
+    expect(() => planNetwork(v6({ IPRange: 'fd00:7::/80' }) as never)).toThrow(
+      /^no matching subnet for range fd00:7::\/80$/,
+    );
+    expect(() => planNetwork(v6({ IPRange: 'fd00:6::/48' }) as never)).toThrow(
+      /^no matching subnet for range fd00:6::\/48$/,
+    );
+    const aux = (): unknown => planNetwork(v6({ AuxiliaryAddresses: { b: 'fd00:7::5' } }) as never);
+    expect(aux).toThrow(
+      'auxiliary address: (b:fd00:7::5) must belong to the master pool: fd00:6::/64',
+    );
+    expect(() => aux()).toThrow(expect.objectContaining({ kind: 'forbidden' }));
+    expect(() => planNetwork(v6({ AuxiliaryAddresses: { b: 'zz' } }) as never)).toThrow(
+      'non parsable secondary ip address (b:zz) passed for network x',
+    );
   });
 });

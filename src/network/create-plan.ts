@@ -2,7 +2,14 @@ import type { NetworkCreateRequest } from '../api-types/index.js';
 import { invalidArgument, notFound, notImplemented, WharfError } from '../common/index.js';
 import { checkIfName } from './iproute.js';
 import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
-import { cidr6Contains, formatCidr6, parseCidr6, parseIPv6, type Cidr6 } from './ipv6.js';
+import {
+  cidr6Contains,
+  formatCidr6,
+  formatIPv6,
+  parseCidr6,
+  parseIPv6,
+  type Cidr6,
+} from './ipv6.js';
 
 /** The predefined networks: they exist on every daemon and cannot be created or removed. */
 export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
@@ -38,9 +45,36 @@ export interface NetworkPlan {
   mtu?: number;
   icc: boolean;
   /** `--ipv6`: dual stack, with the v6 subnet given (else a random ULA /64 is chosen). */
-  ipv6?: { subnet?: Cidr6; gateway?: bigint };
+  ipv6?: IPv6Plan;
   /** `-d macvlan`: the parent interface (none: Wharf makes one) and the mode. */
   macvlan?: { parent?: string; mode: MacvlanMode };
+}
+
+/** The v6 half of a dual-stack network's IPAM, as asked. */
+export interface IPv6Plan {
+  subnet?: Cidr6;
+  gateway?: bigint;
+  ipRange?: Cidr6;
+  /** Reserved addresses by name (formatted). */
+  auxAddresses?: Record<string, string>;
+}
+
+/**
+ * The addresses a network's gateway is taken from when none is given: as dockerd's IPAM, the
+ * first of the ip-range (its network address too, unless that is the subnet's own), else the
+ * subnet's first host.
+ */
+export function defaultGateway<T extends number | bigint>(
+  subnet: { network: T },
+  firstHost: T,
+  range: { network: T } | undefined,
+): T {
+  return range && range.network !== subnet.network ? range.network : firstHost;
+}
+
+/** dockerd's refusal of an auxiliary address outside the subnet (its IPAM's "master pool"). */
+function auxOutside(k: string, v: string, subnet: string): WharfError {
+  return forbidden(`auxiliary address: (${k}:${v}) must belong to the master pool: ${subnet}`);
 }
 
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
@@ -142,11 +176,12 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
   const configs = ipam.Config ?? [];
   const v4 = configs.filter((c) => !(c.Subnet ?? '').includes(':'));
   const v6 = configs.filter((c) => (c.Subnet ?? '').includes(':'));
+  // As dockerd 20.10's bridge driver: one subnet per family (v4 + v6 is dual stack).
+  if (v4.length > 1 || v6.length > 1)
+    throw forbidden("bridge driver doesn't support multiple subnets");
   if (v6.length > 0 && req.EnableIPv6 !== true)
     throw invalidArgument('IPv6 subnets need an IPv6 network: create it with --ipv6');
-  if (req.EnableIPv6 === true) plan.ipv6 = planIPv6(v6);
-  if (v4.length > 1)
-    throw notImplemented('more than one IPv4 subnet per network is not supported by Wharf yet');
+  if (req.EnableIPv6 === true) plan.ipv6 = planIPv6(v6, name);
   const c = v4[0];
   if (c) {
     if (!c.Subnet) {
@@ -161,8 +196,9 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
       plan.subnet = subnet;
       if (c.IPRange) {
         const range = cidrArg(c.IPRange, 'ip-range');
+        // The docker CLI's words (dockerd itself takes such a range and allocates from it).
         if (!cidrContains(subnet, range.network) || range.prefixLen < subnet.prefixLen)
-          throw invalidArgument(`invalid ip-range ${c.IPRange}: not inside subnet ${c.Subnet}`);
+          throw invalidArgument(`no matching subnet for range ${c.IPRange}`);
         plan.ipRange = range;
       }
       if (c.Gateway) {
@@ -172,11 +208,15 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
         plan.gateway = gw;
       }
       for (const [k, v] of Object.entries(stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses'))) {
-        const ip = ipArg(v, 'auxiliary');
-        if (!cidrContains(subnet, ip))
+        let ip: number;
+        try {
+          ip = parseIPv4(v);
+        } catch {
           throw invalidArgument(
-            `invalid auxiliary address ${k}=${v}: not inside subnet ${c.Subnet}`,
+            `non parsable secondary ip address (${k}:${v}) passed for network ${name}`,
           );
+        }
+        if (!cidrContains(subnet, ip)) throw auxOutside(k, v, c.Subnet);
         plan.auxAddresses[k] = formatIPv4(ip);
       }
     }
@@ -184,15 +224,15 @@ export function planNetwork(req: NetworkCreateRequest): NetworkPlan {
   return plan;
 }
 
-/** The v6 half of a dual-stack network: one subnet, an optional gateway inside it. */
-function planIPv6(configs: NonNullable<NetworkCreateRequest['IPAM']>['Config']): {
-  subnet?: Cidr6;
-  gateway?: bigint;
-} {
-  const list = configs ?? [];
-  if (list.length > 1)
-    throw notImplemented('more than one IPv6 subnet per network is not supported by Wharf yet');
-  const c = list[0];
+/**
+ * The v6 half of a dual-stack network: one subnet, an optional gateway, ip-range and auxiliary
+ * addresses inside it (checked as for v4).
+ */
+function planIPv6(
+  configs: NonNullable<NetworkCreateRequest['IPAM']>['Config'],
+  name: string,
+): IPv6Plan {
+  const c = (configs ?? [])[0];
   if (!c?.Subnet) return {};
   let subnet: Cidr6;
   try {
@@ -204,11 +244,31 @@ function planIPv6(configs: NonNullable<NetworkCreateRequest['IPAM']>['Config']):
     throw invalidArgument(`invalid subnet ${c.Subnet}: it should be ${formatCidr6(subnet)}`);
   if (subnet.prefixLen > 126)
     throw invalidArgument(`invalid subnet ${c.Subnet}: too small for containers`);
-  if (c.IPRange || Object.keys(c.AuxiliaryAddresses ?? {}).length > 0)
-    throw notImplemented(
-      '--ip-range and --aux-address in IPv6 subnets are not supported by Wharf yet',
-    );
-  const out: { subnet: Cidr6; gateway?: bigint } = { subnet };
+  const out: IPv6Plan = { subnet };
+  if (c.IPRange) {
+    let range: Cidr6;
+    try {
+      range = parseCidr6(c.IPRange);
+    } catch {
+      throw invalidArgument(`invalid ip-range: invalid CIDR address: ${c.IPRange}`);
+    }
+    if (!cidr6Contains(subnet, range.network) || range.prefixLen < subnet.prefixLen)
+      throw invalidArgument(`no matching subnet for range ${c.IPRange}`);
+    out.ipRange = range;
+  }
+  const aux = stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses');
+  for (const [k, v] of Object.entries(aux)) {
+    let ip: bigint;
+    try {
+      ip = parseIPv6(v);
+    } catch {
+      throw invalidArgument(
+        `non parsable secondary ip address (${k}:${v}) passed for network ${name}`,
+      );
+    }
+    if (!cidr6Contains(subnet, ip)) throw auxOutside(k, v, c.Subnet);
+    (out.auxAddresses ??= {})[k] = formatIPv6(ip);
+  }
   if (c.Gateway) {
     let gw: bigint;
     try {
@@ -247,6 +307,9 @@ function planMacvlan(
   if (parent !== undefined) checkIfName(parent, 'parent interface name');
   if (req.EnableIPv6 === true)
     throw notImplemented('IPv6 on macvlan networks is not supported by this Wharf daemon yet');
+  // dockerd's macvlan driver takes several subnets; Wharf's does not (yet).
+  if ((req.IPAM?.Config ?? []).length > 1)
+    throw notImplemented('more than one subnet per macvlan network is not supported by Wharf yet');
   const { Options: _ignored, Driver: _driver, ...rest } = req;
   const base = planNetwork({ ...rest, Name: name, Labels: labels });
   return {

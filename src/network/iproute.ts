@@ -159,7 +159,7 @@ export interface LinkAddrEntry {
   ifname: string;
   master?: string;
   linkinfo?: { info_kind?: string };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
 }
 
 /** True when an `ip link del` failure only says the device is already gone. */

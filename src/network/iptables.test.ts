@@ -4,6 +4,7 @@ import {
   chainNames,
   chainRules,
   parseIptablesSave,
+  portRules,
   setupRestoreInput,
   setupRestoreInput6,
   teardownRestoreInput,
@@ -184,6 +185,20 @@ describe('published port rules', () => {
     );
     expect(accept).toBeGreaterThanOrEqual(0);
     expect(accept).toBeLessThan(filter.indexOf('-A WT-FORWARD -i b1 -o b0 -j DROP'));
+  });
+
+  it('leaves ports published on IPv6 host addresses to the relay (no v4 rule for them)', () => {
+    const rules = portRules([
+      {
+        ipAddress: '10.9.0.2',
+        ports: [
+          { proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 },
+          { proto: 'tcp', hostIp: '::1', hostPort: 8081, containerPort: 80 },
+          { proto: 'udp', hostIp: '::', hostPort: 8082, containerPort: 80 },
+        ],
+      },
+    ]);
+    expect(rules.map((r) => r.hostPort)).toEqual([8080]);
   });
 
   it('redirects port 53 of the gateway when the embedded DNS had to take another port', () => {

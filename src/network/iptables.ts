@@ -297,7 +297,8 @@ export function portRules(
 ): PublishedPortRule[] {
   const out: PublishedPortRule[] = [];
   for (const ep of endpoints) {
-    for (const p of ep.ports ?? [])
+    // Ports published on a v6 host address are the daemon's relay alone (see port-proxy.ts).
+    for (const p of (ep.ports ?? []).filter((m) => !m.hostIp.includes(':')))
       out.push({
         proto: p.proto,
         hostIp: p.hostIp,

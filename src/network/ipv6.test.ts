@@ -4,6 +4,7 @@ import {
   cidr6Contains,
   formatCidr6,
   formatIPv6,
+  macDerivedIPv6,
   parseCidr6,
   parseIPv6,
   randomUlaSubnet,
@@ -62,5 +63,35 @@ describe('Subnet6Allocator', () => {
     expect(() => a.allocate('z', parseIPv6('fd00:6::1'))).toThrow(/not usable/);
     a.release('x');
     expect(formatIPv6(a.allocate('z'))).toBe('fd00:5::2');
+  });
+});
+
+describe('macDerivedIPv6 (dockerd default bridge addresses)', () => {
+  it('puts the MAC in the low 48 bits of a subnet with at least 48 host bits', () => {
+    expect(formatIPv6(macDerivedIPv6(parseCidr6('fd42:77:1::/64'), '02:42:0a:e7:4d:02'))).toBe(
+      'fd42:77:1::242:ae7:4d02',
+    );
+    expect(formatIPv6(macDerivedIPv6(parseCidr6('fd42::/80'), '02:42:ac:11:00:02'))).toBe(
+      'fd42::242:ac11:2',
+    );
+  });
+
+  it("refuses a subnet too small for it (dockerd's words)", () => {
+    expect(() => macDerivedIPv6(parseCidr6('fd42::/96'), '02:42:ac:11:00:02')).toThrow(
+      'Cannot self generate an IPv6 address on network fd42::/96: At least 48 host bits are needed.',
+    );
+  });
+});
+
+describe('Subnet6Allocator with an ip-range', () => {
+  it('hands dynamic addresses out of the range only, static ones anywhere in the subnet', () => {
+    const a = new Subnet6Allocator(
+      parseCidr6('fd00:9::/64'),
+      [parseIPv6('fd00:9::1')],
+      parseCidr6('fd00:9::100/120'),
+    );
+    expect(formatIPv6(a.allocate('x'))).toBe('fd00:9::100');
+    expect(formatIPv6(a.allocate('y'))).toBe('fd00:9::101');
+    expect(formatIPv6(a.allocate('z', parseIPv6('fd00:9::5')))).toBe('fd00:9::5');
   });
 });

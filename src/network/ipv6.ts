@@ -94,6 +94,24 @@ export function randomUlaSubnet(bytes: Buffer): Cidr6 {
 }
 
 /**
+ * dockerd's address for a container on a default bridge whose fixed-cidr-v6 leaves at least
+ * 48 host bits: the subnet's prefix with the interface's MAC in the last six bytes (so the
+ * 02:42 MAC derived from the v4 address gives `<prefix>::242:ac11:2`).
+ */
+export function macDerivedIPv6(subnet: Cidr6, mac: string): bigint {
+  if (subnet.prefixLen > 80)
+    throw invalidArgument(
+      `Cannot self generate an IPv6 address on network ${formatCidr6(subnet)}: At least 48 host bits are needed.`,
+    );
+  const bytes = mac.split(':').map((b) => parseInt(b, 16));
+  if (bytes.length !== 6 || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 255))
+    throw invalidArgument(`invalid MAC address: ${mac}`);
+  let low = 0n;
+  for (const b of bytes) low = (low << 8n) | BigInt(b);
+  return subnet.network | low;
+}
+
+/**
  * Addresses in a v6 subnet: the lowest free one above the subnet's first address (the
  * gateway, by default, is the first after it), or a static one. The subnet-router anycast
  * address (all zeroes host part) is never handed out.
@@ -103,10 +121,15 @@ export class Subnet6Allocator {
   private readonly owners = new Map<bigint, string>();
   private readonly reserved = new Set<bigint>();
 
+  /** Where dynamic addresses come from (--ip-range); static ones may be anywhere in the subnet. */
+  readonly range: Cidr6;
+
   constructor(
     readonly subnet: Cidr6,
     reserved: readonly bigint[],
+    range?: Cidr6,
   ) {
+    this.range = range ?? subnet;
     this.reserved.add(subnet.network);
     for (const r of reserved) this.reserved.add(r);
   }
@@ -126,18 +149,20 @@ export class Subnet6Allocator {
         );
       if (this.owners.has(ip)) throw conflict('Address already in use');
     } else {
-      const last = this.subnet.network | (~mask(this.subnet.prefixLen) & MAX);
-      for (let c = this.subnet.network + 1n; c <= last; c++) {
+      const r = this.range;
+      const last = r.network | (~mask(r.prefixLen) & MAX);
+      const first = r.network > this.subnet.network ? r.network : this.subnet.network + 1n;
+      for (let c = first; c <= last; c++) {
         if (!this.reserved.has(c) && !this.owners.has(c)) {
           ip = c;
           break;
         }
         // A network holds far fewer endpoints than this: give up rather than spin.
-        if (c - this.subnet.network > 1_000_000n) break;
+        if (c - first > 1_000_000n) break;
       }
       if (ip === undefined)
         throw unavailable(
-          `no available IPv6 addresses on this network's address pools: ${formatCidr6(this.subnet)}`,
+          `no available IPv6 addresses on this network's address pools: ${formatCidr6(r)}`,
         );
     }
     this.byOwner.set(owner, ip);

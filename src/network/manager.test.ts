@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { formatCidr, formatIPv4 } from './ipv4.js';
-import { electBridgeAddress, hostVethName } from './manager.js';
+import { electBridgeAddress, electBridgeIPv6, hostVethName } from './manager.js';
+import { formatCidr6, formatIPv6 } from './ipv6.js';
 
 const ROUTES = [
   { dst: 'default', dev: 'eth0' },
@@ -49,5 +50,23 @@ describe('electBridgeAddress', () => {
 
   it('names host veths within IFNAMSIZ', () => {
     expect(hostVethName('0123456789abcdef'.repeat(4))).toBe('veth0123456789a');
+  });
+});
+
+describe('electBridgeIPv6 (daemon ipv6 + fixed-cidr-v6)', () => {
+  it('is nothing without ipv6, the subnet and its first address with it', () => {
+    expect(electBridgeIPv6(false, 'fd00:1::/64')).toBeUndefined();
+    const r = electBridgeIPv6(true, 'fd00:1::5/64')!;
+    expect(formatCidr6(r.subnet)).toBe('fd00:1::/64');
+    expect(formatIPv6(r.gateway)).toBe('fd00:1::1');
+  });
+
+  it("refuses as dockerd 20.10's network controller", () => {
+    expect(() => electBridgeIPv6(true, undefined)).toThrow(
+      'Error initializing network controller: IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet using --fixed-cidr-v6',
+    );
+    expect(() => electBridgeIPv6(true, 'garbage')).toThrow(
+      'Error initializing network controller: invalid CIDR address: garbage',
+    );
   });
 });

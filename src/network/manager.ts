@@ -37,6 +37,7 @@ import {
   deleteLinkLines,
   deleteLinks,
   dropDeadEndpoints,
+  enableIPv6,
   enableRouteLocalnet,
   hostVethLines,
   ipBatch,
@@ -67,6 +68,15 @@ import {
   parseIPv4Prefix,
   type Cidr,
 } from './ipv4.js';
+import {
+  formatCidr6,
+  formatIPv6,
+  macDerivedIPv6,
+  parseCidr6,
+  parseIPv6,
+  Subnet6Allocator,
+  type Cidr6,
+} from './ipv6.js';
 import * as netns from './netns.js';
 import {
   chooseSubnet,
@@ -87,7 +97,7 @@ import {
 import { type ConnectOptions, type Endpoint, type UserBridge } from './user-bridge.js';
 import { UserNetworks } from './user-networks.js';
 import { NetworkCatalog, predefinedRecords } from './catalog.js';
-import { PortProxies } from './port-proxy.js';
+import { PortProxies, type ProxyTarget } from './port-proxy.js';
 import { portRequests, type PortMapping, type PortRequest } from './ports.js';
 
 export type { Endpoint, ConnectOptions };
@@ -101,6 +111,10 @@ export interface NetworkManagerOptions {
   bridgeName?: string;
   /** daemon.json "bip", e.g. "10.99.0.1/24": the bridge's address and the subnet. */
   bip?: string;
+  /** daemon.json "ipv6" / --ipv6: containers on the default bridge get a v6 address too. */
+  ipv6?: boolean;
+  /** daemon.json "fixed-cidr-v6": the default bridge's v6 subnet (required with ipv6). */
+  fixedCidrV6?: string;
   /** Default 'WHARF'; chains are <prefix>-FORWARD (filter) and <prefix>-POSTROUTING (nat). */
   chainPrefix?: string;
   /** Where user-defined networks' subnets come from (daemon.json default-address-pools). */
@@ -126,6 +140,8 @@ export interface BridgeInfo {
   subnet: string;
   gateway: string;
   prefixLen: number;
+  /** With daemon `ipv6`: the v6 subnet (fixed-cidr-v6), the bridge's v6 address. */
+  ipv6?: { subnet: string; gateway: string; prefixLen: number };
 }
 
 export const DEFAULT_BRIDGE_NAME = 'wharf0';
@@ -183,6 +199,34 @@ export function electBridgeAddress(args: {
 }
 
 /**
+ * The default bridge's v6 subnet and gateway from daemon `ipv6` + `fixed-cidr-v6`, refused
+ * with dockerd's words (its network controller fails to start the same way). As dockerd's
+ * net.ParseCIDR, host bits in the value are dropped; the gateway is the subnet's first
+ * address, as dockerd's IPAM hands it out.
+ */
+export function electBridgeIPv6(
+  ipv6: boolean | undefined,
+  fixedCidrV6: string | undefined,
+): { subnet: Cidr6; gateway: bigint } | undefined {
+  if (!ipv6) return undefined;
+  const fail = (msg: string): Error =>
+    invalidArgument(`Error initializing network controller: ${msg}`);
+  if (!fixedCidrV6)
+    throw fail(
+      'IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet using --fixed-cidr-v6',
+    );
+  let subnet: Cidr6;
+  try {
+    subnet = parseCidr6(fixedCidrV6);
+  } catch {
+    throw fail(`invalid CIDR address: ${fixedCidrV6}`);
+  }
+  if (subnet.prefixLen > 126)
+    throw fail(`fixed-cidr-v6 ${fixedCidrV6} is too small for containers`);
+  return { subnet, gateway: subnet.network + 1n };
+}
+
+/**
  * The default bridge network ("bridge", device wharf0) and the per-container plumbing around
  * it: persistent network namespaces, veth endpoints, address allocation, and the firewall
  * rules for the subnet. `none` needs only createNetns; `host` needs nothing from here.
@@ -215,6 +259,8 @@ export class NetworkManager {
   private constructor(
     private readonly record: NetworkRecord,
     private readonly allocator: SubnetAllocator,
+    /** With daemon `ipv6`: the default bridge's v6 addresses. */
+    private readonly allocator6: Subnet6Allocator | undefined,
     private readonly netnsDir: string,
     private readonly networksDir: string,
     private readonly chains: ChainNames,
@@ -230,6 +276,9 @@ export class NetworkManager {
       subnet: record.subnet,
       gateway: record.gateway,
       prefixLen: subnet.prefixLen,
+      ...(record.ipv6
+        ? { ipv6: { ...record.ipv6, prefixLen: parseCidr6(record.ipv6.subnet).prefixLen } }
+        : {}),
     });
     this.writer = recordWriter(networksDir, () => structuredClone(this.record));
     this.proxies = new PortProxies(logger.child({ module: 'ports' }));
@@ -245,6 +294,8 @@ export class NetworkManager {
     if (!path.isAbsolute(opts.execRoot) || !path.isAbsolute(opts.dataRoot)) {
       throw invalidArgument('execRoot and dataRoot must be absolute paths');
     }
+    // Before anything is made: a bad v6 setting stops the daemon as it stops dockerd.
+    const v6 = electBridgeIPv6(opts.ipv6, opts.fixedCidrV6);
 
     const netnsDirWanted = path.join(opts.execRoot, 'netns');
     await netns.ensureNetnsDir(netnsDirWanted);
@@ -304,6 +355,17 @@ export class NetworkManager {
       Object.assign(record, { subnet: subnetText, gateway: gatewayText, bridgeName });
     }
 
+    const v6Text = v6 && { subnet: formatCidr6(v6.subnet), gateway: formatIPv6(v6.gateway) };
+    if (JSON.stringify(record.ipv6) !== JSON.stringify(v6Text)) {
+      if (existing)
+        log.warn(
+          { from: record.ipv6?.subnet ?? 'none', to: v6Text?.subnet ?? 'none', bridge: bridgeName },
+          'default bridge IPv6 subnet changed',
+        );
+      if (v6Text) record.ipv6 = v6Text;
+      else delete record.ipv6;
+    }
+
     // Rebuild the allocator from the records; endpoints that no longer fit are dropped (their
     // containers keep a stale address until they restart, as with Docker after a bip change).
     const allocator = new SubnetAllocator(subnet, [gateway]);
@@ -318,6 +380,18 @@ export class NetworkManager {
         delete record.endpoints[cid];
       }
     }
+    // The same for v6 addresses (v6 turned off, or another fixed-cidr-v6): the endpoint stays.
+    const allocator6 = v6 && new Subnet6Allocator(v6.subnet, [v6.gateway]);
+    for (const [cid, ep] of Object.entries(record.endpoints)) {
+      if (ep.ipv6Address === undefined) continue;
+      try {
+        if (!allocator6) throw invalidArgument('IPv6 is off on the default bridge');
+        allocator6.allocate(cid, parseIPv6(ep.ipv6Address));
+      } catch (err) {
+        log.warn({ container: cid, err: errorMessage(err) }, 'dropping an endpoint IPv6 address');
+        delete ep.ipv6Address;
+      }
+    }
 
     const address = `${gatewayText}/${subnet.prefixLen}`;
     const bridgePlan = bridgeLines({
@@ -328,13 +402,26 @@ export class NetworkManager {
       addAddress: !linkAddrs.includes(address),
       staleAddresses: linkAddrs.filter((a) => a !== address),
     });
-    const mgr = new NetworkManager(record, allocator, netnsDir, networksDir, chains, mtu, log);
+    const mgr = new NetworkManager(
+      record,
+      allocator,
+      allocator6,
+      netnsDir,
+      networksDir,
+      chains,
+      mtu,
+      log,
+    );
     mgr.spareNetns = opts.spareNetns ?? false;
     mgr.users = new UserNetworks({
       networksDir,
       defaultMtu: mtu,
       pools: opts.addressPools ?? DEFAULT_ADDRESS_POOLS,
-      reserved: () => ({ subnets: [parseCidr(mgr.bridge.subnet)], bridges: [mgr.bridge.name] }),
+      reserved: () => ({
+        subnets: [parseCidr(mgr.bridge.subnet)],
+        subnets6: mgr.bridge.ipv6 ? [parseCidr6(mgr.bridge.ipv6.subnet)] : [],
+        bridges: [mgr.bridge.name],
+      }),
       syncFirewall: () => mgr.syncFirewall(),
       hostResolvConf: opts.hostResolvConf,
       logger: log,
@@ -347,7 +434,9 @@ export class NetworkManager {
       logger: log,
     });
     await Promise.all([
-      ipBatch(bridgePlan).then(() => enableRouteLocalnet(bridgeName)),
+      ipBatch(bridgePlan)
+        .then(() => enableRouteLocalnet(bridgeName))
+        .then(() => bridgeIPv6(bridgeName, link, record.ipv6)),
       enableIPForward(),
       mgr.users.open(userRecords, links),
     ]);
@@ -381,7 +470,9 @@ export class NetworkManager {
       await iptablesRestore(setupRestoreInput(this.chains, specs, await iptablesSave()));
       // ip6tables only while a dual-stack network exists (and once at start, to clear
       // chains a crash left): no cost on the start path otherwise.
-      const wantV6 = this.users.all().some((n) => n.record.user?.ipv6 !== undefined);
+      const wantV6 =
+        this.record.ipv6 !== undefined ||
+        this.users.all().some((n) => n.record.user?.ipv6 !== undefined);
       if (wantV6 || this.v6Chains !== false) {
         const saved6 = await iptablesSave(6);
         await iptablesRestore(
@@ -531,7 +622,7 @@ export class NetworkManager {
     // Nothing to publish on an internal network, nor on a macvlan one (the host cannot reach
     // its own macvlan children through their parent; dockerd ignores ports there too).
     if (user?.internal || (user && !user.isBridge)) return [];
-    const mappings = await this.proxies.bind(id, ep.ipAddress, reqs);
+    const mappings = await this.proxies.bind(id, proxyTarget(ep), reqs);
     ep.ports = mappings;
     try {
       await (user ? user.save() : this.writer.save());
@@ -613,7 +704,10 @@ export class NetworkManager {
           ),
         ]);
         const plan = this.ifPlan(rec);
-        if (opts.defaultRoute === false) delete plan.gateway;
+        if (opts.defaultRoute === false) {
+          delete plan.gateway;
+          if (plan.ipv6) delete plan.ipv6.gateway;
+        }
         await ipBatch(containerIfLines(plan), { netnsPath });
       } catch (err) {
         await saved.catch(() => undefined);
@@ -672,6 +766,7 @@ export class NetworkManager {
     return this.locks.run(id, async () => {
       const rec = this.record.endpoints[key];
       const ip = this.allocator.get(key);
+      const ip6 = this.allocator6?.get(key);
       if (!rec || ip === undefined) return undefined;
       if (this.record.endpoints[id]) {
         throw conflict(`endpoint with name ${id} already exists in network ${this.record.name}`);
@@ -687,8 +782,10 @@ export class NetworkManager {
       }
       delete this.record.endpoints[key];
       this.allocator.release(key);
+      this.allocator6?.release(key);
       this.record.endpoints[id] = rec;
       this.allocator.allocate(id, ip);
+      if (ip6 !== undefined) this.allocator6?.allocate(id, ip6);
       // Durable before the container runs in it: after a crash, reconcile keeps what a live
       // container's record names, and frees a spare nobody adopted.
       await this.writer.save();
@@ -744,12 +841,25 @@ export class NetworkManager {
     }
     const ip = this.allocator.allocate(id);
     const endpointId = randomBytes(32).toString('hex');
-    const rec = {
+    const rec: EndpointRecord = {
       endpointId,
       ipAddress: formatIPv4(ip),
       macAddress: (mac ?? macFromIPv4(ip)).toLowerCase(),
       hostVeth: hostVethName(endpointId),
     };
+    const a6 = this.allocator6;
+    if (a6) {
+      try {
+        // As dockerd: with 48 host bits or more the address carries the MAC, else IPAM's
+        // lowest free one.
+        const wanted =
+          a6.subnet.prefixLen <= 80 ? macDerivedIPv6(a6.subnet, rec.macAddress) : undefined;
+        rec.ipv6Address = formatIPv6(a6.allocate(id, wanted));
+      } catch (err) {
+        this.allocator.release(id);
+        throw err;
+      }
+    }
     this.record.endpoints[id] = rec;
     return rec;
   }
@@ -761,6 +871,7 @@ export class NetworkManager {
     );
     delete this.record.endpoints[id];
     this.allocator.release(id);
+    this.allocator6?.release(id);
     await this.writer
       .save()
       .catch((e: unknown) =>
@@ -774,10 +885,14 @@ export class NetworkManager {
   }
 
   private ifPlan(rec: EndpointRecord): ContainerIfPlan {
+    const v6 = this.bridge.ipv6;
     return {
       ifName: rec.ifName ?? CONTAINER_IFNAME,
       address: `${rec.ipAddress}/${this.bridge.prefixLen}`,
       gateway: this.bridge.gateway,
+      ...(v6 && rec.ipv6Address
+        ? { ipv6: { address: `${rec.ipv6Address}/${v6.prefixLen}`, gateway: v6.gateway } }
+        : {}),
     };
   }
 
@@ -795,9 +910,12 @@ export class NetworkManager {
       if (!rec) return;
       delete this.record.endpoints[id];
       const ip = this.allocator.get(id);
+      const ip6 = this.allocator6?.get(id);
       this.allocator.release(id);
+      this.allocator6?.release(id);
       const holder = `endpoint:${rec.endpointId}`;
       if (ip !== undefined) this.allocator.allocate(holder, ip);
+      if (ip6 !== undefined) this.allocator6?.allocate(holder, ip6);
       this.background(
         this.writer
           .save()
@@ -817,7 +935,10 @@ export class NetworkManager {
               'deleting veth',
             ),
           )
-          .finally(() => this.allocator.release(holder)),
+          .finally(() => {
+            this.allocator.release(holder);
+            this.allocator6?.release(holder);
+          }),
       );
     });
   }
@@ -845,7 +966,10 @@ export class NetworkManager {
     const freed = await dropDeadEndpoints(
       this.bridge.name,
       this.record.endpoints,
-      (cid) => this.allocator.release(cid),
+      (cid) => {
+        this.allocator.release(cid);
+        this.allocator6?.release(cid);
+      },
       liveIds,
     );
     await this.writer.save();
@@ -875,7 +999,8 @@ export class NetworkManager {
       ...this.users.all().flatMap((n) => Object.entries(n.record.endpoints)),
     ];
     for (const [cid, ep] of live) {
-      if (ep.ports && ep.ports.length > 0) await this.proxies.restore(cid, ep.ipAddress, ep.ports);
+      if (ep.ports && ep.ports.length > 0)
+        await this.proxies.restore(cid, proxyTarget(ep), ep.ports);
       // The resolver socket inside a macvlan container's namespace died with the old daemon.
       if (ep.netnsDns && ep.netnsPath) await this.users.dns.listenInNetns(cid, ep.netnsPath);
     }
@@ -932,6 +1057,7 @@ export class NetworkManager {
     for (const cid of Object.keys(this.record.endpoints)) {
       delete this.record.endpoints[cid];
       this.allocator.release(cid);
+      this.allocator6?.release(cid);
     }
     // Wait for any write in flight before the record goes, so it is not recreated after.
     await this.writer.save();
@@ -948,8 +1074,43 @@ export class NetworkManager {
       gateway: this.bridge.gateway,
       macAddress: rec.macAddress,
       hostVeth: rec.hostVeth,
+      ...(this.bridge.ipv6 && rec.ipv6Address
+        ? {
+            ipv6: {
+              address: rec.ipv6Address,
+              prefixLen: this.bridge.ipv6.prefixLen,
+              gateway: this.bridge.ipv6.gateway,
+            },
+          }
+        : {}),
     };
   }
+}
+
+/** Where an endpoint's published ports lead (see PortProxies). */
+function proxyTarget(ep: EndpointRecord): ProxyTarget {
+  return { v4: ep.ipAddress, ...(ep.ipv6Address ? { v6: ep.ipv6Address } : {}) };
+}
+
+/**
+ * The default bridge's v6 address: the gateway of fixed-cidr-v6 (no duplicate detection: the
+ * bridge is ours, and DAD would hold the address unusable for a second or more); other global
+ * v6 addresses on it (an earlier fixed-cidr-v6) go. Nothing to do when v6 is off and there
+ * are none.
+ */
+async function bridgeIPv6(
+  bridge: string,
+  link: LinkAddrEntry | undefined,
+  v6: { subnet: string; gateway: string } | undefined,
+): Promise<void> {
+  const have = (link?.addr_info ?? [])
+    .filter((a) => a.family === 'inet6' && a.scope === 'global')
+    .map((a) => `${a.local}/${a.prefixlen}`);
+  const want = v6 && `${v6.gateway}/${parseCidr6(v6.subnet).prefixLen}`;
+  const lines = have.filter((a) => a !== want).map((a) => `addr del ${a} dev ${bridge}`);
+  if (want && !have.includes(want)) lines.push(`addr add ${want} dev ${bridge} nodad`);
+  if (want) await enableIPv6(bridge);
+  if (lines.length > 0) await ipBatch(lines);
 }
 
 async function enableIPForward(): Promise<void> {

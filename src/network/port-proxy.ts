@@ -10,13 +10,24 @@ interface Held {
   close(): void;
 }
 
+/** Where a container's published ports lead: its v4 address, and its v6 one if it has one. */
+export interface ProxyTarget {
+  v4: string;
+  v6?: string;
+}
+
 /**
  * The host side of published ports: one listening socket per port, held by the daemon (as
  * docker-proxy holds them). Holding the port is what makes "port already allocated" an error
- * at start instead of a silent clash, and keeps other programs off it. Traffic, 127.0.0.1
+ * at start instead of a silent clash, and keeps other programs off it. IPv4 traffic, 127.0.0.1
  * included, is DNATed by the kernel before it reaches the socket (route_localnet on our
  * bridges); the socket relays only what arrives while the rules are missing (between a
  * daemon crash and the next start's rebuild, say), so a port never silently goes dead.
+ *
+ * IPv6 host addresses (`[::]`, `[::1]`, …) are relayed by these sockets alone, to the
+ * container's v6 address when it has one, else its v4 address (as docker-proxy): the kernel
+ * cannot DNAT a `::1` destination out of the host (IPv6 has no route_localnet), and Wharf
+ * leaves the host's v6 forwarding as it is, so a DNAT to the container would not be routed.
  */
 export class PortProxies {
   private readonly held = new Map<string, Held[]>();
@@ -24,7 +35,11 @@ export class PortProxies {
   constructor(private readonly log: Logger) {}
 
   /** Bind every request for container `owner`, relaying to `target`; all or nothing. */
-  async bind(owner: string, target: string, reqs: readonly PortRequest[]): Promise<PortMapping[]> {
+  async bind(
+    owner: string,
+    target: ProxyTarget,
+    reqs: readonly PortRequest[],
+  ): Promise<PortMapping[]> {
     const out: PortMapping[] = [];
     try {
       for (const r of reqs) out.push(await this.bindOne(owner, target, r));
@@ -36,7 +51,11 @@ export class PortProxies {
   }
 
   /** Re-hold known mappings (daemon restart); failures are logged, not thrown. */
-  async restore(owner: string, target: string, mappings: readonly PortMapping[]): Promise<void> {
+  async restore(
+    owner: string,
+    target: ProxyTarget,
+    mappings: readonly PortMapping[],
+  ): Promise<void> {
     for (const m of mappings) {
       await this.bindOne(owner, target, {
         proto: m.proto,
@@ -58,9 +77,11 @@ export class PortProxies {
     for (const owner of [...this.held.keys()]) this.release(owner);
   }
 
-  private async bindOne(owner: string, target: string, r: PortRequest): Promise<PortMapping> {
+  private async bindOne(owner: string, targets: ProxyTarget, r: PortRequest): Promise<PortMapping> {
     const [first, last] = r.hostPorts;
     const host = r.hostIp || '0.0.0.0';
+    // Clients on a v6 address reach the container's v6 address when it has one.
+    const target = host.includes(':') ? (targets.v6 ?? targets.v4) : targets.v4;
     const bind = r.proto === 'tcp' ? this.tcp.bind(this) : this.udp.bind(this);
     // Any free port: a few tries, in case the one the kernel picks is taken on [::].
     const attempts = first === 0 ? 5 : last - first + 1;
@@ -83,7 +104,7 @@ export class PortProxies {
       let v6 = false;
       if (r.hostIp === '') {
         try {
-          held.push((await bind('::', v4.bound, target, r.containerPort)).held);
+          held.push((await bind('::', v4.bound, targets.v6 ?? targets.v4, r.containerPort)).held);
           v6 = true;
         } catch (err) {
           if ((err as { code?: string }).code === 'EADDRINUSE') {
@@ -170,7 +191,7 @@ export class PortProxies {
       const key = `${rinfo.address}:${rinfo.port}`;
       let f = flows.get(key);
       if (!f) {
-        const up = dgram.createSocket('udp4');
+        const up = dgram.createSocket(target.includes(':') ? 'udp6' : 'udp4');
         up.on('message', (reply) => sock.send(reply, rinfo.port, rinfo.address));
         up.on('error', () => dropFlow(key));
         f = { up, timer: setTimeout(() => dropFlow(key), UDP_IDLE_MS) };

@@ -33,6 +33,22 @@ describe('portRequests', () => {
     ]);
   });
 
+  it('takes IPv6 host addresses, in their canonical form', () => {
+    expect(
+      portRequests(
+        {
+          '80/tcp': [
+            { HostIp: '::1', HostPort: '8080' },
+            { HostIp: 'FD00:0::0001', HostPort: '8081' },
+            { HostIp: '::', HostPort: '' },
+          ],
+        },
+        false,
+        undefined,
+      ).map((r) => r.hostIp),
+    ).toEqual(['::1', 'fd00::1', '::']);
+  });
+
   it.each([
     [{ '80/tcp': [{ HostPort: '70000' }] }, /invalid hostPort/],
     [{ '80/tcp': [{ HostPort: '9-3' }] }, /invalid hostPort/],
@@ -40,7 +56,8 @@ describe('portRequests', () => {
     [{ '80/icmp': [{ HostPort: '1' }] }, /invalid proto/],
     [{ '80/sctp': [{ HostPort: '1' }] }, /sctp/],
     [{ '80/tcp': [{ HostIp: 'nope', HostPort: '1' }] }, /invalid IP address/],
-    [{ '80/tcp': [{ HostIp: '::1', HostPort: '1' }] }, /IPv6/],
+    [{ '80/tcp': [{ HostIp: '[::1]', HostPort: '1' }] }, /invalid IP address: \[::1\]/],
+    [{ '80/tcp': [{ HostIp: 'fd00::1::2', HostPort: '1' }] }, /invalid IP address/],
   ])('refuses %j', (b, msg) => {
     expect(() => portRequests(b, false, undefined)).toThrow(msg);
   });

@@ -1,5 +1,6 @@
 import { invalidArgument } from '../common/index.js';
 import { parseIPv4 } from './ipv4.js';
+import { formatIPv6, parseIPv6 } from './ipv6.js';
 
 /**
  * Published ports, as pure data: what a container's HostConfig asks (PortBindings, and
@@ -13,7 +14,10 @@ export type Proto = 'tcp' | 'udp';
 export interface PortRequest {
   proto: Proto;
   containerPort: number;
-  /** '' or 0.0.0.0: every IPv4 address of the host. */
+  /**
+   * '': every address of the host, v4 and v6; 0.0.0.0: every v4 one; `::`: every v6 one; else
+   * that address (v6 ones in RFC 5952 form, without brackets).
+   */
   hostIp: string;
   /** [first, last] host ports to choose from; [0, 0]: any free port. */
   hostPorts: [number, number];
@@ -57,6 +61,18 @@ function hostPortRange(text: string | undefined): [number, number] {
   return [a, b];
 }
 
+/** A binding's host address, checked; a v6 one in its canonical form ('' stays ''). */
+function checkHostIp(hostIp: string): string {
+  if (hostIp === '') return hostIp;
+  try {
+    if (hostIp.includes(':')) return formatIPv6(parseIPv6(hostIp));
+    parseIPv4(hostIp);
+    return hostIp;
+  } catch {
+    throw invalidArgument(`invalid IP address: ${hostIp}`);
+  }
+}
+
 /** The ports a container asks to publish, checked (Docker's messages where it has them). */
 export function portRequests(
   bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined,
@@ -68,16 +84,7 @@ export function portRequests(
   for (const [key, list] of Object.entries(bindings ?? {})) {
     const { port, proto } = parseKey(key);
     for (const b of list ?? []) {
-      const hostIp = b.HostIp ?? '';
-      if (hostIp !== '') {
-        if (hostIp.includes(':'))
-          throw invalidArgument('publishing on IPv6 addresses is not supported by Wharf yet');
-        try {
-          parseIPv4(hostIp);
-        } catch {
-          throw invalidArgument(`invalid IP address: ${hostIp}`);
-        }
-      }
+      const hostIp = checkHostIp(b.HostIp ?? '');
       out.push({ proto, containerPort: port, hostIp, hostPorts: hostPortRange(b.HostPort) });
     }
   }

@@ -42,6 +42,11 @@ export interface NetworkRecord {
   subnet: string;
   gateway: string;
   created: string;
+  /**
+   * The default bridge only: its v6 subnet and gateway (daemon `ipv6` + `fixed-cidr-v6`).
+   * User-defined networks keep theirs in `user.ipv6`.
+   */
+  ipv6?: { subnet: string; gateway: string };
   /** User-defined networks only (the default bridge and host/none have none of these). */
   user?: {
     internal: boolean;
@@ -55,7 +60,13 @@ export interface NetworkRecord {
     mtu?: number;
     icc: boolean;
     /** `--ipv6`: the v6 subnet and gateway (dual stack; the v4 ones above stay). */
-    ipv6?: { subnet: string; gateway: string; ipamConfigured: boolean };
+    ipv6?: {
+      subnet: string;
+      gateway: string;
+      ipamConfigured: boolean;
+      ipRange?: string;
+      auxAddresses?: Record<string, string>;
+    };
     /** `-d macvlan`: the parent interface, and whether Wharf made it (`bridgeName` then). */
     macvlan?: { parent: string; mode: string; own: boolean; gatewayGiven?: boolean };
   };

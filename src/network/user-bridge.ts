@@ -112,7 +112,11 @@ export class UserBridge {
     }
     const v6 = record.user?.ipv6;
     if (v6) {
-      const alloc = new Subnet6Allocator(parseCidr6(v6.subnet), [parseIPv6(v6.gateway)]);
+      const alloc = new Subnet6Allocator(
+        parseCidr6(v6.subnet),
+        [v6.gateway, ...Object.values(v6.auxAddresses ?? {})].map(parseIPv6),
+        v6.ipRange ? parseCidr6(v6.ipRange) : undefined,
+      );
       for (const [cid, ep] of Object.entries(record.endpoints)) {
         if (ep.ipv6Address) alloc.allocate(cid, parseIPv6(ep.ipv6Address));
       }
@@ -123,7 +127,9 @@ export class UserBridge {
 
   private get v6(): { subnet: string; gateway: string; prefixLen: number } | undefined {
     const v6 = this.record.user?.ipv6;
-    return v6 && { ...v6, prefixLen: parseCidr6(v6.subnet).prefixLen };
+    return (
+      v6 && { subnet: v6.subnet, gateway: v6.gateway, prefixLen: parseCidr6(v6.subnet).prefixLen }
+    );
   }
 
   get id(): string {

@@ -11,7 +11,7 @@ import {
   WharfError,
   type Logger,
 } from '../common/index.js';
-import { planNetwork, type NetworkPlan } from './create-plan.js';
+import { defaultGateway, planNetwork, type NetworkPlan } from './create-plan.js';
 import type { DnsNetwork } from './dns-answer.js';
 import { EmbeddedDns } from './dns-server.js';
 import { ipJson, type LinkAddrEntry } from './iproute.js';
@@ -33,8 +33,8 @@ export interface UserNetworksOptions {
   networksDir: string;
   defaultMtu: number;
   pools: readonly AddressPool[];
-  /** Subnets and bridge names Wharf's other networks (the default bridge) hold. */
-  reserved: () => { subnets: Cidr[]; bridges: string[] };
+  /** Subnets (v4 and v6) and bridge names Wharf's other networks (the default bridge) hold. */
+  reserved: () => { subnets: Cidr[]; subnets6: Cidr6[]; bridges: string[] };
   /** Rebuild the firewall chains after the set of networks changed. */
   syncFirewall: () => Promise<void>;
   /** The host's resolv.conf, whose nameservers the embedded DNS forwards to. */
@@ -191,8 +191,8 @@ export class UserNetworks {
         throw conflict(`bridge name ${bridgeName} is used by another network`);
       if (bridgeName && links.some((l) => l.ifname === bridgeName))
         throw conflict(`device ${bridgeName} already exists on the host`);
-      const gateway = plan.gateway ?? subnet.network + 1;
-      const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all()) : undefined;
+      const gateway = plan.gateway ?? defaultGateway(subnet, subnet.network + 1, plan.ipRange);
+      const v6 = plan.ipv6 ? ipv6Plan(plan.ipv6, this.all(), reserved.subnets6) : undefined;
       const rec: NetworkRecord = {
         schemaVersion: NETWORK_SCHEMA_VERSION,
         id,
@@ -277,11 +277,13 @@ export class UserNetworks {
 function ipv6Plan(
   p: NonNullable<NetworkPlan['ipv6']>,
   existing: readonly UserBridge[],
-): { subnet: string; gateway: string; ipamConfigured: boolean } {
+  reserved: readonly Cidr6[],
+): NonNullable<NonNullable<NetworkRecord['user']>['ipv6']> {
   const taken = existing
     .map((n) => n.record.user?.ipv6?.subnet)
     .filter((s): s is string => s !== undefined)
-    .map(parseCidr6);
+    .map(parseCidr6)
+    .concat(reserved);
   const subnet = p.subnet ?? randomUlaSubnet(randomBytes(7));
   const overlaps = (a: Cidr6, b: Cidr6): boolean =>
     cidr6Contains(a, b.network) || cidr6Contains(b, a.network);
@@ -289,7 +291,9 @@ function ipv6Plan(
     throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
   return {
     subnet: formatCidr6(subnet),
-    gateway: formatIPv6(p.gateway ?? subnet.network + 1n),
+    gateway: formatIPv6(p.gateway ?? defaultGateway(subnet, subnet.network + 1n, p.ipRange)),
     ipamConfigured: p.subnet !== undefined,
+    ...(p.ipRange ? { ipRange: formatCidr6(p.ipRange) } : {}),
+    ...(p.auxAddresses ? { auxAddresses: { ...p.auxAddresses } } : {}),
   };
 }

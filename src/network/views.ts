@@ -40,13 +40,26 @@ export function networkView(
               ? { AuxiliaryAddresses: { ...user.auxAddresses } }
               : {}),
           },
-          ...(user?.ipv6 ? [{ Subnet: user.ipv6.subnet, Gateway: user.ipv6.gateway }] : []),
+          ...(user?.ipv6
+            ? [
+                {
+                  Subnet: user.ipv6.subnet,
+                  ...(user.ipv6.ipRange ? { IPRange: user.ipv6.ipRange } : {}),
+                  Gateway: user.ipv6.gateway,
+                  ...(user.ipv6.auxAddresses
+                    ? { AuxiliaryAddresses: { ...user.ipv6.auxAddresses } }
+                    : {}),
+                },
+              ]
+            : []),
+          // The default bridge's fixed-cidr-v6: dockerd shows no gateway for it.
+          ...(rec.ipv6 ? [{ Subnet: rec.ipv6.subnet }] : []),
         ]
       : [];
   const containers: Record<string, NetworkEndpointResource> = {};
   if (opts.containers) {
     const prefixLen = rec.subnet.split('/')[1] ?? '';
-    const prefixLen6 = user?.ipv6?.subnet.split('/')[1] ?? '';
+    const prefixLen6 = (user?.ipv6 ?? rec.ipv6)?.subnet.split('/')[1] ?? '';
     for (const [cid, ep] of Object.entries(rec.endpoints)) {
       const name = opts.containers(cid);
       if (name === undefined) continue;
@@ -66,7 +79,7 @@ export function networkView(
     Scope: 'local',
     Driver: rec.driver,
     EnableIPv4: rec.driver === 'bridge',
-    EnableIPv6: user?.ipv6 !== undefined,
+    EnableIPv6: (user?.ipv6 ?? rec.ipv6) !== undefined,
     IPAM: {
       Driver: 'default',
       Options: user ? {} : null,

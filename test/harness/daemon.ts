@@ -97,6 +97,37 @@ export function uniqueSubnet(): { subnet: string; gateway: string; ip: (n: numbe
   return { subnet: `${base}.0/24`, gateway: `${base}.1`, ip: (n) => `${base}.${n}` };
 }
 
+/** v6 prefixes handed out by this process. */
+const handedOut6 = new Set<string>();
+
+/**
+ * A unique-local /64 no route on the host overlaps ("fdXX:XXXX:XXXX:XXXX::/64", random), for
+ * a test's `fixed-cidr-v6` or `--ipv6 --subnet`; `ip(n)` is the address `<prefix>::n` (hex).
+ */
+export function uniqueSubnet6(): { subnet: string; gateway: string; ip: (n: number) => string } {
+  const routes = spawnSync('ip', ['-6', 'route', 'show', 'table', 'all']).stdout.toString();
+  for (let i = 0; i < 100; i++) {
+    const b = randomBytes(7);
+    const groups = [
+      `fd${b[0]!.toString(16).padStart(2, '0')}`,
+      b.readUInt16BE(1).toString(16),
+      b.readUInt16BE(3).toString(16),
+      b.readUInt16BE(5).toString(16),
+    ];
+    const prefix = groups.join(':');
+    // A zero group could be shown compressed (`fdXX::…`): keep the text predictable.
+    if (groups.includes('0')) continue;
+    if (routes.includes(`${prefix}:`) || handedOut6.has(prefix)) continue;
+    handedOut6.add(prefix);
+    return {
+      subnet: `${prefix}::/64`,
+      gateway: `${prefix}::1`,
+      ip: (n) => `${prefix}::${n.toString(16)}`,
+    };
+  }
+  throw new Error('no free test v6 subnet');
+}
+
 async function ping(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.request(

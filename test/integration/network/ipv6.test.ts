@@ -190,6 +190,90 @@ describe('IPv6 (dual-stack user-defined networks)', () => {
     ok(['network', 'rm', n.name]);
   });
 
+  it('v6 --ip-range and --aux-address: dynamic addresses from the range, the gateway its first', async () => {
+    const s = uniqueSubnet();
+    const [, a, b] = s.subnet.split('.').map(Number) as [number, number, number];
+    const prefix = `fd76:${a.toString(16)}:${b.toString(16)}:`;
+    const subnet6 = `${prefix}:/64`;
+    const ip6 = (n: number): string => `${prefix}:${n.toString(16)}`;
+    const name = uniq('v6range');
+    ok([
+      'network',
+      'create',
+      '--ipv6',
+      '--subnet',
+      s.subnet,
+      '--subnet',
+      subnet6,
+      '--ip-range',
+      `${ip6(0x100)}/120`,
+      '--aux-address',
+      `held=${ip6(0x102)}`,
+      name,
+    ]);
+    // As dockerd: no gateway given, the range's first address is the gateway.
+    const info = (await docker.getNetwork(name).inspect()) as {
+      IPAM: { Config: Array<Record<string, unknown>> };
+    };
+    expect(info.IPAM.Config[1]).toEqual({
+      Subnet: subnet6,
+      IPRange: `${ip6(0x100)}/120`,
+      Gateway: ip6(0x100),
+      AuxiliaryAddresses: { held: ip6(0x102) },
+    });
+    const c1 = uniq('c1');
+    const c2 = uniq('c2');
+    run(c1, ['--network', name]);
+    run(c2, ['--network', name]);
+    // 0x100 is the gateway, 0x102 is held: 0x101 then 0x103.
+    expect(endpoint(c1, name)).toMatchObject({
+      GlobalIPv6Address: ip6(0x101),
+      IPv6Gateway: ip6(0x100),
+    });
+    expect(endpoint(c2, name).GlobalIPv6Address).toBe(ip6(0x103));
+    ok(['exec', c1, 'ping', '-6', '-c', '1', '-W', '2', ip6(0x103)]);
+    ok(['exec', c1, 'ping', '-6', '-c', '1', '-W', '2', ip6(0x100)]);
+    // Static addresses: anywhere in the subnet but not a held one.
+    expect(
+      ok([
+        'run',
+        '--rm',
+        '--network',
+        name,
+        '--ip6',
+        ip6(7),
+        'busybox',
+        'ip',
+        '-6',
+        '-o',
+        'addr',
+        'show',
+        'dev',
+        'eth0',
+        'scope',
+        'global',
+      ]),
+    ).toContain(`${ip6(7)}/64`);
+    expect(
+      fails(['run', '--rm', '--network', name, '--ip6', ip6(0x102), 'busybox', 'true']),
+    ).toMatch(/Address already in use/);
+    // The docker CLI checks the range itself, with the same words as the daemon.
+    expect(
+      fails([
+        'network',
+        'create',
+        '--ipv6',
+        '--subnet',
+        subnet6.replace('fd76', 'fd75'),
+        '--ip-range',
+        'fd74::/80',
+        uniq('x'),
+      ]),
+    ).toMatch(/no matching subnet for range fd74::\/80/);
+    ok(['rm', '-f', c1, c2]);
+    ok(['network', 'rm', name]);
+  });
+
   it('isolates dual-stack networks from each other over v6; live connect gives a v6 address', () => {
     const n1 = network();
     const n2 = network();
@@ -261,9 +345,33 @@ describe('IPv6 (dual-stack user-defined networks)', () => {
       await refused({
         Name: uniq('x'),
         EnableIPv6: true,
-        IPAM: { Config: [{ Subnet: 'fd79::/64', IPRange: 'fd79::/80' }] },
+        IPAM: { Config: [{ Subnet: 'fd79::/64', IPRange: 'fd7a::/80' }] },
       }),
-    ).toMatchObject({ statusCode: 501 });
+    ).toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/no matching subnet for range fd7a::\/80/),
+    });
+    expect(
+      await refused({
+        Name: uniq('x'),
+        EnableIPv6: true,
+        IPAM: { Config: [{ Subnet: 'fd79::/64', AuxiliaryAddresses: { r: 'fd7a::5' } }] },
+      }),
+    ).toMatchObject({
+      statusCode: 403,
+      message: expect.stringMatching(
+        /auxiliary address: \(r:fd7a::5\) must belong to the master pool: fd79::\/64/,
+      ),
+    });
+    // Several subnets of one family: dockerd 20.10's bridge driver refuses them too.
+    for (const Config of [
+      [{ Subnet: s.subnet }, { Subnet: uniqueSubnet().subnet }],
+      [{ Subnet: s.subnet }, { Subnet: 'fd79::/64' }, { Subnet: 'fd7b::/64' }],
+    ])
+      expect(await refused({ Name: uniq('x'), EnableIPv6: true, IPAM: { Config } })).toMatchObject({
+        statusCode: 403,
+        message: expect.stringMatching(/bridge driver doesn't support multiple subnets/),
+      });
     expect(
       await refused({
         Name: uniq('x'),

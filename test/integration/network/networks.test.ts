@@ -134,6 +134,22 @@ describe('network create / ls / inspect / rm', () => {
     expect(linkExists(br)).toBe(false);
   });
 
+  it('takes the gateway from the ip-range when none is given (as dockerd)', () => {
+    const s = uniqueSubnet();
+    const name = uniq('rangegw');
+    ok(['network', 'create', '--subnet', s.subnet, '--ip-range', `${s.ip(128)}/25`, name]);
+    expect(ok(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', name])).toBe(
+      s.ip(128),
+    );
+    const c = uniq('c');
+    ok(['run', '-d', '--name', c, '--network', name, 'busybox', 'sleep', '300']);
+    expect(
+      ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${name}").IPAddress}}`, c]),
+    ).toBe(s.ip(129));
+    ok(['rm', '-f', c]);
+    ok(['network', 'rm', name]);
+  });
+
   it('takes subnets from default-address-pools when none is given', async () => {
     const a = uniq('pool');
     const b = uniq('pool');
