@@ -66,6 +66,8 @@ export class ExitMonitor {
           if (await this.svc.reapLeftoverTask(rec.Id)) {
             this.log.warn({ container: rec.Id }, 'removed a task left by an interrupted start');
           }
+          // Mounted at create, or by a start the daemon died in: the next start mounts anew.
+          await this.svc.releaseIdleMount(rec.Id);
           continue;
         }
         const code = await this.runtime.exitCode(rec.Id);

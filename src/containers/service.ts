@@ -104,6 +104,8 @@ export class ContainerService {
   private readonly startListeners = new Map<string, Set<() => void>>();
   /** Resource releases of removed containers still under way (see removeLocked). */
   private readonly releasing = new Set<Promise<void>>();
+  /** Rootfs mounts begun at create, for the start that usually follows (see premount). */
+  private readonly premounts = new Map<string, Promise<boolean>>();
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
@@ -197,6 +199,7 @@ export class ContainerService {
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.opts.snapshots.prepare(id, image.topChainID);
       await this.store.save(rec);
+      this.premount(id);
       this.emit(rec, 'create');
       return { Id: id, Warnings: [] };
     } catch (err) {
@@ -206,6 +209,41 @@ export class ContainerService {
       await fsp.rm(this.store.dir(id), { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * Mount the new container's rootfs now, off the create request's path: `docker run` sends
+   * its start a few milliseconds later, and the mount (a `mount` process, ~5 ms) is then done
+   * or nearly. Its result is only a head start: the start mounts again if this failed, and
+   * whatever releases a container's task waits for it first (see cleanupTask). A daemon
+   * restart forgets it; reconcile unmounts the rootfs of every container that is not running.
+   */
+  private premount(id: string): void {
+    const rootfs = path.join(this.bundleDir(id), 'rootfs');
+    const pending = fsp
+      .mkdir(rootfs, { recursive: true, mode: 0o700 })
+      .then(() => this.opts.snapshots.mount(id, rootfs))
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.log.debug({ err, container: id }, 'rootfs mount at create failed; start retries');
+          return false;
+        },
+      );
+    this.premounts.set(id, pending);
+  }
+
+  /** The rootfs mounted at create, if that worked; forgets it either way. */
+  private async takePremount(id: string): Promise<boolean> {
+    const pending = this.premounts.get(id);
+    if (pending === undefined) return false;
+    this.premounts.delete(id);
+    return pending;
+  }
+
+  /** Reconcile: a container that is not running has no rootfs mount (see premount). */
+  async releaseIdleMount(id: string): Promise<void> {
+    await this.opts.snapshots.unmount(path.join(this.bundleDir(id), 'rootfs'));
   }
 
   // ---- start --------------------------------------------------------------------------------
@@ -268,7 +306,9 @@ export class ContainerService {
       });
     const [cleared, mounted, connected, hostResolvConf] = await Promise.allSettled([
       this.opts.runtime.clearExit(id),
-      this.opts.snapshots.mount(id, rootfs),
+      this.takePremount(id).then(async (done) => {
+        if (!done) await this.opts.snapshots.mount(id, rootfs);
+      }),
       ownNetns ? attach() : Promise.resolve(undefined),
       readHostResolvConf(),
     ]);
@@ -575,6 +615,8 @@ export class ContainerService {
   }
 
   private async cleanupTask(rec: ContainerRecord): Promise<void> {
+    // A mount begun at create finishes before the unmount below looks for it.
+    await this.takePremount(rec.Id);
     // Independent of one another (the process is gone): runc's state and cgroups, the network
     // namespace and veth, the rootfs mount. Each is idempotent, so a crash half-way is redone.
     const timed = async (p: Promise<unknown>): Promise<number> => {

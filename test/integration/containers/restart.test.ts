@@ -71,6 +71,31 @@ describe('daemon crash and restart (live restore)', () => {
     d.cli(['rm', '-f', 'half']);
   });
 
+  it('mounts a created container at create, and leaves no mount after a restart or a rm', async () => {
+    if (!d.alive) await d.restart();
+    const rootfsOf = (id: string) => `${d.execRoot}/containers/${id}/rootfs`;
+    const mounted = (id: string) =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[4] === rootfsOf(id)).length;
+    const early = d.cli(['create', 'busybox', 'true']).stdout.trim();
+    const kept = d.cli(['create', 'busybox', 'cat', '/etc/hostname']).stdout.trim();
+    // Mounted without a start (the start that usually follows finds it done)...
+    await eventually(() => mounted(early) === 1 && mounted(kept) === 1, 10_000, 'mounts');
+    // ...and unmounted by rm of the never-started container.
+    expect(d.cli(['rm', early]).code).toBe(0);
+    await eventually(() => mounted(early) === 0, 10_000, 'rm to unmount');
+    // A restart forgets mounts begun at create: reconcile takes them down, and the next start
+    // mounts once (not on top of the old one).
+    await d.crash();
+    expect(mounted(kept)).toBe(1);
+    await d.restart();
+    expect(mounted(kept)).toBe(0);
+    expect(d.cli(['start', '-a', kept]).stdout).toBe(`${kept.slice(0, 12)}\n`);
+    expect(mounted(kept)).toBe(0);
+    expect(d.cli(['rm', kept]).code).toBe(0);
+  });
+
   it('refuses a second daemon on the same data root', async () => {
     if (!d.alive) await d.restart();
     const r = spawnSync(
