@@ -14,6 +14,7 @@ import path from 'node:path';
 import { invalidArgument, isErrno } from '../common/index.js';
 import { resolveInRoot } from '../containers/index.js';
 import { Limiter } from './limit.js';
+import { joinRel, statInTree, type SourceNode, type SourceTree } from './source-tree.js';
 
 export interface Identity {
   uid: number;
@@ -73,24 +74,24 @@ export async function isDirInRoot(rootfs: string, dest: string): Promise<boolean
 }
 
 class TreeCopier {
-  /** `dev:ino` of a multiply-linked source file → its first copy (host path, when done). */
+  /** A multiply-linked source file's id → its first copy (host path, when done). */
   private readonly links = new Map<string, Promise<string>>();
   private readonly io = new Limiter(16);
 
   constructor(
+    private readonly tree: SourceTree,
     private readonly opts: CopyOptions,
     private readonly keepLinks: boolean,
   ) {}
 
-  private mode(st: Stats): number {
+  private mode(st: SourceNode): number {
     if (this.opts.chmod !== undefined) return this.opts.chmod;
     const m = st.mode & 0o7777;
     return this.opts.dropSetid ? m & ~SETID : m;
   }
 
-  private async own(p: string, st: Stats): Promise<void> {
-    const id = this.opts.identity ?? { uid: st.uid, gid: st.gid };
-    await fsp.lchown(p, id.uid, id.gid);
+  private owner(st: SourceNode): Identity {
+    return this.opts.identity ?? { uid: st.uid, gid: st.gid };
   }
 
   /** Remove whatever is at `dst` unless it is a directory and `dir` is wanted. */
@@ -109,85 +110,94 @@ class TreeCopier {
     return false;
   }
 
-  /** Copy `src` (host path, lstat'ed) to `dst` (host path inside the destination root). */
-  async copy(src: string, dst: string, top = false, rel = ''): Promise<void> {
+  /**
+   * Copy `src` (relative to the tree) to `dst` (host path inside the destination root).
+   * `fresh`: `dst`'s directory was just made by this copy, so nothing can be in the way.
+   */
+  async copy(src: string, dst: string, top = false, rel = '', fresh = false): Promise<void> {
     if (rel !== '' && this.opts.exclude?.(rel)) return;
-    const st = await fsp.lstat(src);
-    if (st.isDirectory()) {
-      const existed = await this.clear(dst, true);
+    const st = await this.tree.lstat(src);
+    if (st.kind === 'dir') {
+      const existed = fresh ? false : await this.clear(dst, true);
       if (!existed) await fsp.mkdir(dst);
       // An existing top directory keeps its metadata; everything copied takes the source's.
       if (!existed || !top) {
-        await this.own(dst, st);
+        const id = this.owner(st);
+        await fsp.lchown(dst, id.uid, id.gid);
         await fsp.chmod(dst, this.mode(st));
       }
       // Entries in parallel: each file is a handful of syscalls, latency-bound.
-      const names = await fsp.readdir(src);
+      const names = await this.tree.readdir(src);
       await Promise.all(
         names.map((name) =>
           this.copy(
-            path.join(src, name),
+            joinRel(src, name),
             path.join(dst, name),
             false,
             rel ? `${rel}/${name}` : name,
+            !existed,
           ),
         ),
       );
       if (!existed || !top) await fsp.utimes(dst, st.atime, st.mtime);
       return;
     }
-    await this.clear(dst, false);
-    if (st.isSymbolicLink()) {
-      await fsp.symlink(await fsp.readlink(src), dst);
-      await this.own(dst, st);
+    if (!fresh) await this.clear(dst, false);
+    if (st.kind === 'symlink') {
+      const id = this.owner(st);
+      await fsp.symlink(await this.tree.readlink(src), dst);
+      await fsp.lchown(dst, id.uid, id.gid);
       await fsp.lutimes(dst, st.atime, st.mtime);
       return;
     }
-    if (!st.isFile()) return; // sockets, fifos and devices are not copied
-    const key = `${st.dev}:${st.ino}`;
-    const first = this.keepLinks && st.nlink > 1 ? this.links.get(key) : undefined;
+    if (st.kind !== 'file') return; // sockets, fifos and devices are not copied
+    const linked = this.keepLinks && st.nlink > 1;
+    const first = linked ? this.links.get(st.id) : undefined;
     if (first !== undefined) {
       const target = await first;
       await this.io.run(() => fsp.link(target, dst));
       return;
     }
     const done = this.io.run(async () => {
-      await fsp.copyFile(src, dst);
-      // Owner first: chown clears setuid/setgid, which a copy --from keeps.
-      await this.own(dst, st);
-      await fsp.chmod(dst, this.mode(st));
-      await fsp.utimes(dst, st.atime, st.mtime);
+      const id = this.owner(st);
+      await this.tree.copyFile(src, dst, {
+        ...id,
+        perm: this.mode(st),
+        atime: st.atime,
+        mtime: st.mtime,
+      });
       return dst;
     });
     // Registered before it completes, so a link met meanwhile waits for this copy.
-    if (this.keepLinks && st.nlink > 1) this.links.set(key, done);
+    if (linked) this.links.set(st.id, done);
     await done;
   }
 }
 
 /**
- * Copy one source (a host path, already resolved inside its root) to `dest` (absolute in
- * `rootfs`). `destIsDir`: the destination ends in `/` (or several sources were given).
+ * Copy one source (`src`, already resolved inside `tree`) to `dest` (absolute in `rootfs`).
+ * `destIsDir`: the destination ends in `/` (or several sources were given).
  */
 export async function copySource(
   rootfs: string,
+  tree: SourceTree,
   src: string,
   dest: string,
   destIsDir: boolean,
   opts: CopyOptions,
 ): Promise<void> {
-  const st = await fsp.stat(src);
-  if (st.isDirectory()) {
+  const st = await statInTree(tree, src);
+  if (st.kind === 'dir') {
     const host = await mkdirAllInRoot(rootfs, dest, opts.identity);
-    await new TreeCopier(opts, true).copy(src, host, true);
+    await new TreeCopier(tree, opts, true).copy(src, host, true);
     return;
   }
   let target = dest;
   if (destIsDir || (await isDirInRoot(rootfs, dest)))
-    target = path.posix.join(dest, path.basename(src));
+    target = path.posix.join(dest, path.posix.basename(src));
   const parent = await mkdirAllInRoot(rootfs, path.posix.dirname(target), opts.identity);
   // A single file never keeps a hard link (Docker copies its content).
-  await new TreeCopier(opts, false).copy(src, path.join(parent, path.posix.basename(target)));
+  await new TreeCopier(tree, opts, false).copy(src, path.join(parent, path.posix.basename(target)));
 }
 
 /** Write `content` as a file at `dest` (a heredoc source), or inside it when it is a directory. */
@@ -211,14 +221,17 @@ export async function writeFileInRoot(
 }
 
 /** Whether a file starts like a tar archive Docker's ADD unpacks (plain or gzip). */
-export async function isLocalArchive(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r');
+export async function isLocalArchive(tree: SourceTree, rel: string): Promise<boolean> {
+  let buf = Buffer.alloc(0);
+  const stream = tree.read(rel);
   try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return true;
-    return bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar';
+    for await (const chunk of stream) {
+      buf = Buffer.concat([buf, chunk as Buffer]);
+      if (buf.length >= 512) break;
+    }
   } finally {
-    await fh.close();
+    stream.destroy();
   }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return true;
+  return buf.length >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar';
 }

@@ -75,7 +75,7 @@ export class Builder {
         df,
         o,
         env,
-        ctx.dir,
+        ctx,
         made,
         this.cache,
         recorded,

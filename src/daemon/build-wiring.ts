@@ -232,8 +232,18 @@ export function wireBuilder(deps: {
           lease.release();
         }
       },
-      prune: async () => {
-        const { deleted, reclaimed } = await builder.cache.prune();
+      prune: async (o) => {
+        // For each layer: its size, whether an image uses it (walking each image's chain), a
+        // build holds it; as system df reports the records.
+        const layers = new Map((await snapshotter.listLayers()).map((l) => [l.chainID, l]));
+        const used = new Set<Digest>();
+        for (const img of images.images.values())
+          for (let c = img.chainID; c !== undefined; c = layers.get(c)?.parent) used.add(c);
+        const { deleted, reclaimed } = await builder.cache.prune(o, (chainID) => {
+          const l = layers.get(chainID);
+          if (!l) return undefined;
+          return { size: l.size, shared: used.has(chainID), inUse: images.leased(chainID) };
+        });
         return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
       },
     },
