@@ -7,12 +7,13 @@
  * removes the least recently used of the selected records only until the cache fits in it.
  * Pure: the cache gives the candidates, deletes what comes back.
  */
+import { parseGoDuration } from '../api-types/index.js';
 import { invalidArgument } from '../common/index.js';
 
 export type Filters = Map<string, string[]>;
 
 export interface PruneCandidate {
-  /** As `system df` shows it. */
+  /** The record's key (`system df` shows its first 25 characters). */
   id: string;
   type: 'regular' | 'exec.cachemount';
   description: string;
@@ -47,42 +48,6 @@ const KEYS = new Set([
   'private',
 ]);
 
-const UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Go's time.ParseDuration, in milliseconds ("1h30m", "24h", "1.5s", "-2m"). */
-export function parseGoDuration(s: string): number {
-  const bad = (): Error => new Error(`time: invalid duration "${s}"`);
-  let rest = s;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') throw bad();
-  let total = 0;
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
-    if (!m) {
-      if (/^(\d+(?:\.\d*)?|\.\d+)$/.test(rest))
-        throw new Error(`time: missing unit in duration "${s}"`);
-      throw bad();
-    }
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return sign * total;
-}
-
 function one(filters: Filters, key: string): string | undefined {
   const v = filters.get(key);
   if (v === undefined || v.length === 0) return undefined;
@@ -107,7 +72,7 @@ export function pruneFilter(filters: Filters): {
   let keepMs = 0;
   if (values.length === 1) {
     try {
-      keepMs = parseGoDuration(values[0]!);
+      keepMs = parseGoDuration(values[0]!) / 1e6;
     } catch (err) {
       throw invalidArgument(
         `"${key}" filter expects a duration (e.g., '24h'): ${(err as Error).message}`,

@@ -133,10 +133,11 @@ export class BuildCache {
       if (!st) continue;
       const u = rec?.layer ? usage(rec.layer.chainID) : undefined;
       candidates.push({
-        id: (rec?.key ?? name.slice(0, -'.json'.length)).slice(0, 25),
+        // The whole key (system df shows its first 25 characters; `id` is a pattern).
+        id: rec?.key ?? name.slice(0, -'.json'.length),
         type: 'regular',
         description: rec?.state.image.history?.at(-1)?.created_by ?? '',
-        ...(rec?.parent ? { parent: rec.parent.slice(0, 25) } : {}),
+        ...(rec?.parent ? { parent: rec.parent } : {}),
         shared: u?.shared ?? false,
         inUse: u?.inUse ?? false,
         size: u?.size ?? 0,
@@ -151,7 +152,7 @@ export class BuildCache {
       const st = await fsp.stat(dir).catch(() => undefined);
       if (!st) continue;
       candidates.push({
-        id: id.slice(0, 25),
+        id,
         type: 'exec.cachemount',
         description: `cache mount ${id.slice(0, 12)}`,
         shared: false,
