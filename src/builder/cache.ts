@@ -45,6 +45,31 @@ export function stepKey(parent: string, parts: unknown): string {
     .digest('hex');
 }
 
+/**
+ * Records read or written lately, shared by the builds of one daemon (the only writer of the
+ * directory), so a rebuild's lookups do not read a file per step; `null` remembers a miss.
+ * Bounded: the oldest entries go first.
+ */
+export class RecordMemo {
+  private readonly map = new Map<string, CacheRecord | null>();
+
+  constructor(private readonly max = 4096) {}
+
+  get(key: string): CacheRecord | null | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, rec: CacheRecord | null): void {
+    this.map.delete(key);
+    this.map.set(key, rec);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
+
 export class BuildCache {
   /**
    * Layers and blobs already found present by this build: its lease holds them from the
@@ -56,6 +81,7 @@ export class BuildCache {
     private readonly dir: string,
     private readonly images: BuilderImages,
     private readonly log: Logger,
+    private readonly memo = new RecordMemo(),
   ) {}
 
   private file(key: string): string {
@@ -64,12 +90,15 @@ export class BuildCache {
 
   /** The state recorded for `key`, when all its layers are still there. */
   async get(key: string): Promise<CachedState | undefined> {
-    let rec: CacheRecord | undefined;
-    try {
-      rec = await readJson<CacheRecord>(this.file(key));
-    } catch (err) {
-      this.log.warn({ err, key }, 'unreadable build cache record');
-      return undefined;
+    let rec = this.memo.get(key) ?? undefined;
+    if (this.memo.get(key) === undefined) {
+      try {
+        rec = await readJson<CacheRecord>(this.file(key));
+      } catch (err) {
+        this.log.warn({ err, key }, 'unreadable build cache record');
+        return undefined;
+      }
+      this.memo.set(key, rec ?? null);
     }
     if (!rec || rec.schemaVersion !== 1) return undefined;
     // The file's mtime is the record's last use (prune's `until`, keep-storage's order).
@@ -104,6 +133,7 @@ export class BuildCache {
     };
     // Not durable: a record lost to a power cut is a cache miss, nothing worse.
     await writeJsonAtomic(this.file(key), rec, 0o600, { durable: false });
+    this.memo.set(key, rec);
   }
 
   /**
@@ -163,6 +193,7 @@ export class BuildCache {
       });
     }
     const chosen = selectForPrune(candidates, opts, Date.now()) as typeof candidates;
+    this.memo.clear();
     const layers: Array<{ layer: IngestedLayer; depth: number }> = [];
     const deleted: string[] = [];
     let reclaimed = 0;
@@ -176,6 +207,8 @@ export class BuildCache {
       }
       deleted.push(c.id);
     }
+    // Again after the files went: a build meanwhile may have remembered one of them.
+    this.memo.clear();
     // Children before parents, so a parent is free when its turn comes.
     layers.sort((a, b) => b.depth - a.depth);
     for (const { layer } of layers) {
