@@ -87,21 +87,19 @@ export async function hashSources(
   const known = tree instanceof ContextIndex ? tree : undefined;
   // A tree digest: each entry's metadata and content (or its children's digests, in name
   // order), computed in parallel, combined in a fixed order.
-  const visit = async (rel: string, inner = ''): Promise<string> => {
+  // `rel` names the entry in the digest; `at` is where it is in the tree (its parents
+  // resolved inside the tree once, at the top; below, names are taken as they are).
+  const visit = async (rel: string, at: string, inner = ''): Promise<string> => {
     if (inner !== '' && exclude?.(inner)) return '';
-    // The parents are resolved inside the tree; the entry itself is not followed.
-    const slash = rel.lastIndexOf('/');
-    const at =
-      slash < 0
-        ? rel
-        : joinRel(await resolveInTree(tree, rel.slice(0, slash)), rel.slice(slash + 1));
     const st = await tree.lstat(at);
     const h = createHash('sha256').update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
     if (st.kind === 'symlink') h.update(await tree.readlink(at));
     else if (st.kind === 'dir') {
       const names = (await tree.readdir(at)).sort();
       const kids = await Promise.all(
-        names.map((n) => visit(rel === '' ? n : `${rel}/${n}`, inner ? `${inner}/${n}` : n)),
+        names.map((n) =>
+          visit(rel === '' ? n : `${rel}/${n}`, joinRel(at, n), inner ? `${inner}/${n}` : n),
+        ),
       );
       for (const k of kids) h.update(k);
     } else if (st.kind === 'file') {
@@ -116,8 +114,14 @@ export async function hashSources(
     }
     return h.digest('hex');
   };
+  // A top-level source is not followed itself; its parents are resolved inside the tree.
+  const top = async (rel: string): Promise<string> => {
+    const slash = rel.lastIndexOf('/');
+    if (slash < 0) return rel;
+    return joinRel(await resolveInTree(tree, rel.slice(0, slash)), rel.slice(slash + 1));
+  };
   const h = createHash('sha256');
-  for (const d of await Promise.all(rels.map((r) => visit(r)))) h.update(d);
+  for (const d of await Promise.all(rels.map(async (r) => visit(r, await top(r))))) h.update(d);
   return h.digest('hex');
 }
 
