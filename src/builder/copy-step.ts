@@ -31,7 +31,8 @@ import { downloadUrl } from './fetch-url.js';
 import { Limiter } from './limit.js';
 import type { IngestedLayer } from './ports.js';
 import { DiskTree, joinRel, resolveInTree, statInTree, type SourceTree } from './source-tree.js';
-import { layerStep, withMounted, type StepEnv } from './steps.js';
+import type { LayerPlan } from './layer-plan.js';
+import { planStep, withMounted, type StepEnv } from './steps.js';
 
 /** Where COPY --from reads: another stage's layers, or an image's. */
 export interface CopyFrom {
@@ -213,66 +214,71 @@ export async function copyStep(
   let comment = '';
   const run = async (tree: SourceTree, fromContext: boolean): Promise<IngestedLayer> => {
     // Sources are resolved before writing: a missing one fails the step with nothing made.
-    const plan =
+    const sources =
       (fromContext && contextPlan) ||
       (await planCopy(tree, instr, { dir: env.workDir, signal: env.signal }));
-    comment = plan.comment;
-    const layer = await layerStep(env, req.chainID, async (rootfs) => {
-      const identity = await identityOf(rootfs, instr.chown);
-      const ignore = instr.exclude.length > 0 ? new DockerIgnore(instr.exclude) : undefined;
-      const opts: CopyOptions = {
-        identity,
-        dropSetid: fromContext,
-        ...(chmod !== undefined ? { chmod } : {}),
-        ...(ignore ? { exclude: (rel: string) => ignore.excludes(rel) } : {}),
-      };
-      for (const item of plan.items) {
-        if ('heredoc' in item) {
-          const h = item.heredoc;
-          let content = h.chomp ? chompHeredoc(h.content) : h.content;
-          if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
-          await writeFileInRoot(rootfs, h.name, content, dest, destIsDir, opts);
-          continue;
-        }
-        if ('url' in item) {
-          // Never unpacked, whatever it holds; mode 0600 unless --chmod.
-          const file = new DiskTree(path.dirname(item.file));
-          await copySource(rootfs, file, path.basename(item.file), dest, destIsDir, {
-            ...opts,
-            dropSetid: false,
-          });
-          continue;
-        }
-        const src = await resolveInTree(tree, item.rel);
-        if (item.keep !== undefined) {
-          // --parents: a file lands in its kept directories, a directory becomes its kept path.
-          const isDir = (await statInTree(tree, src)).kind === 'dir';
-          const at = isDir
-            ? path.posix.join(dest, item.keep)
-            : path.posix.join(dest, path.posix.dirname(item.keep));
-          await copySource(rootfs, tree, src, at, true, opts);
-          continue;
-        }
-        if (
-          instr.kind === 'ADD' &&
-          fromContext &&
-          (await statInTree(tree, src)).kind === 'file' &&
-          (await isLocalArchive(tree, src))
-        ) {
-          if (
-            await addArchive(env, tree, src, rootfs, dest, {
-              ...opts,
-              identity: instr.chown ? identity : undefined,
-              dropSetid: false,
-            })
-          )
+    comment = sources.comment;
+    const cleanup: string[] = [];
+    try {
+      const layer = await planStep(env, req.chainID, async (plan) => {
+        const identity = await identityOf(plan.lowerRoot, instr.chown);
+        const ignore = instr.exclude.length > 0 ? new DockerIgnore(instr.exclude) : undefined;
+        const opts: CopyOptions = {
+          identity,
+          dropSetid: fromContext,
+          ...(chmod !== undefined ? { chmod } : {}),
+          ...(ignore ? { exclude: (rel: string) => ignore.excludes(rel) } : {}),
+        };
+        for (const item of sources.items) {
+          if ('heredoc' in item) {
+            const h = item.heredoc;
+            let content = h.chomp ? chompHeredoc(h.content) : h.content;
+            if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
+            await writeFileInRoot(plan, h.name, content, dest, destIsDir, opts);
             continue;
+          }
+          if ('url' in item) {
+            // Never unpacked, whatever it holds; mode 0600 unless --chmod.
+            const file = new DiskTree(path.dirname(item.file));
+            await copySource(plan, file, path.basename(item.file), dest, destIsDir, {
+              ...opts,
+              dropSetid: false,
+            });
+            continue;
+          }
+          const src = await resolveInTree(tree, item.rel);
+          if (item.keep !== undefined) {
+            // --parents: a file lands in its kept directories, a directory becomes its kept path.
+            const isDir = (await statInTree(tree, src)).kind === 'dir';
+            const at = isDir
+              ? path.posix.join(dest, item.keep)
+              : path.posix.join(dest, path.posix.dirname(item.keep));
+            await copySource(plan, tree, src, at, true, opts);
+            continue;
+          }
+          if (
+            instr.kind === 'ADD' &&
+            fromContext &&
+            (await statInTree(tree, src)).kind === 'file' &&
+            (await isLocalArchive(tree, src))
+          ) {
+            if (
+              await addArchive(env, tree, src, plan, dest, cleanup, {
+                ...opts,
+                identity: instr.chown ? identity : undefined,
+                dropSetid: false,
+              })
+            )
+              continue;
+          }
+          await copySource(plan, tree, src, dest, destIsDir, opts);
         }
-        await copySource(rootfs, tree, src, dest, destIsDir, opts);
-      }
-      return true;
-    });
-    return layer!;
+      });
+      return layer!;
+    } finally {
+      // Unpacked archives are read when the layer is written: removed only now.
+      for (const dir of cleanup) await fsp.rm(dir, { recursive: true, force: true });
+    }
   };
   if (req.from) {
     const layer = await withMounted(env, req.from.chainID, (root) =>
@@ -283,26 +289,27 @@ export async function copyStep(
   return { layer: await run(req.context, true), comment };
 }
 
-/** ADD of a local tar: unpacked into `dest`; false when it is not a readable tar after all. */
+/**
+ * ADD of a local tar: unpacked into a scratch directory (listed in `cleanup`, read again when
+ * the layer is written) and copied into `dest`; false when it is not a readable tar after all.
+ */
 async function addArchive(
   env: StepEnv,
   tree: SourceTree,
   file: string,
-  rootfs: string,
+  plan: LayerPlan,
   dest: string,
+  cleanup: string[],
   opts: CopyOptions,
 ): Promise<boolean> {
   const tmp = path.join(env.workDir, `unpack-${randomBytes(8).toString('hex')}`);
   await fsp.mkdir(tmp, { recursive: true });
+  cleanup.push(tmp);
   try {
-    try {
-      await applyLayer(tree.read(file), tmp);
-    } catch {
-      return false; // a gzip file that is not a tar is copied as it is
-    }
-    await copySource(rootfs, new DiskTree(tmp), '', dest, true, opts);
-    return true;
-  } finally {
-    await fsp.rm(tmp, { recursive: true, force: true });
+    await applyLayer(tree.read(file), tmp);
+  } catch {
+    return false; // a gzip file that is not a tar is copied as it is
   }
+  await copySource(plan, new DiskTree(tmp), '', dest, true, opts);
+  return true;
 }

@@ -1,20 +1,26 @@
 /**
- * COPY/ADD into a mounted filesystem, as Docker's classic builder copies: a directory source
- * copies its contents, a file lands in the destination directory (a destination ending in
- * `/` or an existing directory) or at the destination path; missing parents are created
- * (0755, owned by the --chown identity); modes are kept (setuid/setgid dropped for context
- * files), owners are the identity (root unless --chown), mtimes are kept, symlinks are
- * copied as symlinks and hard links inside one directory copy stay linked. Nothing is
- * written outside the destination root: paths are resolved inside it, and existing entries
- * are replaced, never followed.
+ * COPY/ADD into a planned layer (layer-plan.ts: the step's changes over the previous
+ * state), as Docker's classic builder copies: a directory source copies its contents, a
+ * file lands in the destination directory (a destination ending in `/` or an existing
+ * directory) or at the destination path; missing parents are created (0755, owned by the
+ * --chown identity); modes are kept (setuid/setgid dropped for context files), owners are
+ * the identity (root unless --chown), mtimes are kept, symlinks are copied as symlinks and
+ * hard links inside one directory copy stay linked. Nothing is written outside the
+ * destination root: paths are resolved inside it, and existing entries are replaced, never
+ * followed. Paths in the plan are relative to the root (no leading `/`).
  */
-import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 
 import { invalidArgument, isErrno } from '../common/index.js';
-import { resolveInRoot } from '../containers/index.js';
+import type { LayerPlan } from './layer-plan.js';
 import { Limiter } from './limit.js';
-import { joinRel, statInTree, type SourceNode, type SourceTree } from './source-tree.js';
+import {
+  joinRel,
+  resolveInTree,
+  statInTree,
+  type SourceNode,
+  type SourceTree,
+} from './source-tree.js';
 
 export interface Identity {
   uid: number;
@@ -34,39 +40,38 @@ export interface CopyOptions {
 
 const SETID = 0o6000;
 
-/** Create the directories of `dest` (absolute in `rootfs`) that are missing; returns its host path. */
+/** Create the directories of `dest` (absolute in the root) that are missing; returns its path. */
 export async function mkdirAllInRoot(
-  rootfs: string,
+  plan: LayerPlan,
   dest: string,
   identity: Identity | undefined,
 ): Promise<string> {
   const parts = dest.split('/').filter((p) => p !== '' && p !== '.');
   let soFar = '/';
-  let host = rootfs;
+  let at = '';
   for (const part of parts) {
     soFar = path.posix.join(soFar, part);
-    host = await resolveInRoot(rootfs, soFar);
-    let st: Stats | undefined;
+    at = await resolveInTree(plan, soFar);
+    let st: SourceNode | undefined;
     try {
-      st = await fsp.lstat(host);
+      st = await plan.lstat(at);
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
     if (!st) {
-      await fsp.mkdir(host, { mode: 0o755 });
-      await fsp.chmod(host, 0o755);
-      if (identity) await fsp.lchown(host, identity.uid, identity.gid);
-    } else if (!st.isDirectory()) {
+      const id = identity ?? { uid: 0, gid: 0 };
+      await plan.mkdir(at, { ...id, perm: 0o755, mtime: Date.now() / 1000 });
+    } else if (st.kind !== 'dir') {
       throw invalidArgument(`mkdir ${soFar}: not a directory`);
     }
   }
-  return host;
+  return at;
 }
 
-/** Whether `dest` (absolute in `rootfs`) is an existing directory there. */
-export async function isDirInRoot(rootfs: string, dest: string): Promise<boolean> {
+/** Whether `dest` (absolute in the root) is an existing directory there. */
+export async function isDirInRoot(plan: LayerPlan, dest: string): Promise<boolean> {
   try {
-    return (await fsp.stat(await resolveInRoot(rootfs, dest))).isDirectory();
+    return (await statInTree(plan, dest)).kind === 'dir';
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     throw err;
@@ -74,12 +79,14 @@ export async function isDirInRoot(rootfs: string, dest: string): Promise<boolean
 }
 
 class TreeCopier {
-  /** A multiply-linked source file's id → its first copy (host path, when done). */
+  /** A multiply-linked source file's id → its first copy's path in the plan, once planned. */
   private readonly links = new Map<string, Promise<string>>();
-  private readonly io = new Limiter(16);
+  /** Source lookups on a host directory are file system calls: a bounded number at once. */
+  private readonly io = new Limiter(32);
 
   constructor(
     private readonly tree: SourceTree,
+    private readonly plan: LayerPlan,
     private readonly opts: CopyOptions,
     private readonly keepLinks: boolean,
   ) {}
@@ -96,90 +103,82 @@ class TreeCopier {
 
   /** Remove whatever is at `dst` unless it is a directory and `dir` is wanted. */
   private async clear(dst: string, dir: boolean): Promise<boolean> {
-    let st: Stats;
+    let st: SourceNode;
     try {
-      st = await fsp.lstat(dst);
+      st = await this.plan.lstat(dst);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return false;
       throw err;
     }
-    if (dir && st.isDirectory()) return true;
-    if (st.isDirectory())
-      throw invalidArgument(`cannot overwrite directory ${dst} with non-directory`);
-    await fsp.rm(dst, { force: true });
+    if (dir && st.kind === 'dir') return true;
+    if (st.kind === 'dir')
+      throw invalidArgument(`cannot overwrite directory /${dst} with non-directory`);
+    await this.plan.remove(dst);
     return false;
   }
 
   /**
-   * Copy `src` (relative to the tree) to `dst` (host path inside the destination root).
-   * `fresh`: `dst`'s directory was just made by this copy, so nothing can be in the way.
+   * Copy `src` (relative to the tree) to `dst` (relative to the plan's root). `fresh`: `dst`'s
+   * directory was just made by this copy, so nothing can be in the way.
    */
   async copy(src: string, dst: string, top = false, rel = '', fresh = false): Promise<void> {
     if (rel !== '' && this.opts.exclude?.(rel)) return;
-    const st = await this.tree.lstat(src);
+    const st = await this.io.run(() => this.tree.lstat(src));
     if (st.kind === 'dir') {
       const existed = fresh ? false : await this.clear(dst, true);
-      if (!existed) await fsp.mkdir(dst);
       // An existing top directory keeps its metadata; everything copied takes the source's.
-      if (!existed || !top) {
-        const id = this.owner(st);
-        await fsp.lchown(dst, id.uid, id.gid);
-        await fsp.chmod(dst, this.mode(st));
-      }
-      // Entries in parallel: each file is a handful of syscalls, latency-bound.
-      const names = await this.tree.readdir(src);
+      if (!existed) {
+        await this.plan.mkdir(dst, { ...this.owner(st), perm: this.mode(st), mtime: st.mtime });
+      } else if (!top) await this.plan.setMeta(dst, { ...this.owner(st), perm: this.mode(st) });
+      const names = await this.io.run(() => this.tree.readdir(src));
       await Promise.all(
         names.map((name) =>
           this.copy(
             joinRel(src, name),
-            path.join(dst, name),
+            joinRel(dst, name),
             false,
             rel ? `${rel}/${name}` : name,
             !existed,
           ),
         ),
       );
-      if (!existed || !top) await fsp.utimes(dst, st.atime, st.mtime);
+      // Last: entries made in it changed its mtime.
+      if (!existed || !top) await this.plan.setMeta(dst, { mtime: st.mtime });
       return;
     }
     if (!fresh) await this.clear(dst, false);
+    const id = this.owner(st);
     if (st.kind === 'symlink') {
-      const id = this.owner(st);
-      await fsp.symlink(await this.tree.readlink(src), dst);
-      await fsp.lchown(dst, id.uid, id.gid);
-      await fsp.lutimes(dst, st.atime, st.mtime);
+      const target = await this.io.run(() => this.tree.readlink(src));
+      await this.plan.symlink(dst, target, { ...id, perm: 0o777, mtime: st.mtime });
       return;
     }
     if (st.kind !== 'file') return; // sockets, fifos and devices are not copied
     const linked = this.keepLinks && st.nlink > 1;
     const first = linked ? this.links.get(st.id) : undefined;
     if (first !== undefined) {
-      const target = await first;
-      await this.io.run(() => fsp.link(target, dst));
+      await this.plan.link(await first, dst);
       return;
     }
-    const done = this.io.run(async () => {
-      const id = this.owner(st);
-      await this.tree.copyFile(src, dst, {
-        ...id,
-        perm: this.mode(st),
-        atime: st.atime,
-        mtime: st.mtime,
-      });
-      return dst;
-    });
-    // Registered before it completes, so a link met meanwhile waits for this copy.
+    const done = this.plan
+      .writeFile(
+        dst,
+        { tree: this.tree, rel: src, size: st.size },
+        { ...id, perm: this.mode(st), mtime: st.mtime },
+      )
+      .then(() => dst);
+    // Registered before it is planned, so a link met meanwhile waits for it.
     if (linked) this.links.set(st.id, done);
     await done;
   }
 }
 
 /**
- * Copy one source (`src`, already resolved inside `tree`) to `dest` (absolute in `rootfs`).
- * `destIsDir`: the destination ends in `/` (or several sources were given).
+ * Copy one source (`src`, already resolved inside `tree`) to `dest` (absolute in the plan's
+ * root). `destIsDir`: the destination ends in `/` (or several sources were given).
  */
 export async function copySource(
-  rootfs: string,
+  plan: LayerPlan,
   tree: SourceTree,
   src: string,
   dest: string,
@@ -188,21 +187,24 @@ export async function copySource(
 ): Promise<void> {
   const st = await statInTree(tree, src);
   if (st.kind === 'dir') {
-    const host = await mkdirAllInRoot(rootfs, dest, opts.identity);
-    await new TreeCopier(tree, opts, true).copy(src, host, true);
+    const at = await mkdirAllInRoot(plan, dest, opts.identity);
+    await new TreeCopier(tree, plan, opts, true).copy(src, at, true);
     return;
   }
   let target = dest;
-  if (destIsDir || (await isDirInRoot(rootfs, dest)))
+  if (destIsDir || (await isDirInRoot(plan, dest)))
     target = path.posix.join(dest, path.posix.basename(src));
-  const parent = await mkdirAllInRoot(rootfs, path.posix.dirname(target), opts.identity);
+  const parent = await mkdirAllInRoot(plan, path.posix.dirname(target), opts.identity);
   // A single file never keeps a hard link (Docker copies its content).
-  await new TreeCopier(tree, opts, false).copy(src, path.join(parent, path.posix.basename(target)));
+  await new TreeCopier(tree, plan, opts, false).copy(
+    src,
+    joinRel(parent, path.posix.basename(target)),
+  );
 }
 
 /** Write `content` as a file at `dest` (a heredoc source), or inside it when it is a directory. */
 export async function writeFileInRoot(
-  rootfs: string,
+  plan: LayerPlan,
   name: string,
   content: string,
   dest: string,
@@ -210,14 +212,24 @@ export async function writeFileInRoot(
   opts: CopyOptions,
 ): Promise<void> {
   let target = dest;
-  if (destIsDir || (await isDirInRoot(rootfs, dest))) target = path.posix.join(dest, name);
-  const parent = await mkdirAllInRoot(rootfs, path.posix.dirname(target), opts.identity);
-  const host = path.join(parent, path.posix.basename(target));
-  await fsp.rm(host, { force: true });
-  await fsp.writeFile(host, content, { mode: 0o644 });
+  if (destIsDir || (await isDirInRoot(plan, dest))) target = path.posix.join(dest, name);
+  const parent = await mkdirAllInRoot(plan, path.posix.dirname(target), opts.identity);
+  const at = joinRel(parent, path.posix.basename(target));
+  let st: SourceNode | undefined;
+  try {
+    st = await plan.lstat(at);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  if (st?.kind === 'dir')
+    throw invalidArgument(`cannot overwrite directory /${at} with non-directory`);
+  if (st) await plan.remove(at);
   const id = opts.identity ?? { uid: 0, gid: 0 };
-  await fsp.lchown(host, id.uid, id.gid);
-  await fsp.chmod(host, opts.chmod ?? 0o644);
+  await plan.writeFile(at, Buffer.from(content), {
+    ...id,
+    perm: opts.chmod ?? 0o644,
+    mtime: Date.now() / 1000,
+  });
 }
 
 /** Whether a file starts like a tar archive Docker's ADD unpacks (plain or gzip). */

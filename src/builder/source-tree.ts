@@ -46,6 +46,9 @@ export interface SourceTree {
   hostPath?(rel: string): string;
 }
 
+/** What path resolution needs of a tree (a planned layer answers it too). */
+export type Lookup = Pick<SourceTree, 'lstat' | 'readlink'>;
+
 export interface FileMeta {
   uid: number;
   gid: number;
@@ -116,7 +119,7 @@ function nodeOf(st: Stats): SourceNode {
  * rules): symlinks, absolute or relative, are followed but never leave the root; missing
  * trailing components are kept as given. Returns a path relative to the root.
  */
-export async function resolveInTree(tree: SourceTree, p: string): Promise<string> {
+export async function resolveInTree(tree: Lookup, p: string): Promise<string> {
   const parts = p.split('/').filter((s) => s !== '' && s !== '.');
   const resolved: string[] = [];
   let hops = 0;
@@ -146,6 +149,6 @@ export async function resolveInTree(tree: SourceTree, p: string): Promise<string
 }
 
 /** The entry `rel` leads to, following every symlink inside the tree (as stat). */
-export async function statInTree(tree: SourceTree, rel: string): Promise<SourceNode> {
+export async function statInTree(tree: Lookup, rel: string): Promise<SourceNode> {
   return tree.lstat(await resolveInTree(tree, rel));
 }
