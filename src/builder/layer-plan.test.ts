@@ -103,4 +103,18 @@ describe('LayerPlan', () => {
       { name: 'd/z', type: 'link', mode: 0o644, linkname: 'd/a' },
     ]);
   });
+
+  it('copies a parent up once when entries are planned in parallel', async () => {
+    const plan = new LayerPlan(await lower());
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => plan.writeFile(`usr/bin/t${i}`, Buffer.from('t'), meta)),
+    );
+    await plan.setMeta('usr', { perm: 0o700 });
+    const got = await entries(plan);
+    expect(got.filter((e) => e.type === 'dir')).toEqual([
+      { name: 'usr/', type: 'dir', mode: 0o700 },
+      { name: 'usr/bin/', type: 'dir', mode: 0o755 },
+    ]);
+    expect(got.filter((e) => e.type === 'file')).toHaveLength(50);
+  });
 });

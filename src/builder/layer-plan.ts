@@ -167,6 +167,8 @@ export class LayerPlan {
       const dir = parts.slice(0, i).join('/');
       if (this.nodes.has(dir)) continue;
       const st = await this.lowerStat(dir);
+      // Entries copied in parallel share parents: another may have copied it up meanwhile.
+      if (this.nodes.has(dir)) continue;
       if (st?.kind !== 'dir') throw enoent(dir);
       this.set(dir, {
         kind: 'dir',
@@ -230,12 +232,12 @@ export class LayerPlan {
       const st = await this.lowerEntry(rel);
       if (st?.kind !== 'dir') throw enoent(rel);
       await this.touchParents(rel);
-      n = {
+      n = this.nodes.get(rel) ?? {
         kind: 'dir',
         inode: { uid: st.uid, gid: st.gid, perm: st.mode & 0o7777, mtime: st.mtime },
         overLower: true,
       };
-      this.set(rel, n);
+      if (!this.nodes.has(rel)) this.set(rel, n);
     }
     if (n.kind === 'whiteout') throw enoent(rel);
     Object.assign(n.inode, meta);
