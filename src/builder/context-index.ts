@@ -19,13 +19,15 @@ import { Readable } from 'node:stream';
 import { decompressed, LayerSanitizer, readTar, type TarHeader } from '../archive/index.js';
 import { invalidArgument, type DockerIgnore } from '../common/index.js';
 import { Limiter } from './limit.js';
-import {
-  joinRel,
-  type FileMeta,
-  type NodeKind,
-  type SourceNode,
-  type SourceTree,
-} from './source-tree.js';
+import { joinRel, type NodeKind, type SourceNode, type SourceTree } from './source-tree.js';
+
+interface FileMeta {
+  uid: number;
+  gid: number;
+  perm: number;
+  atime: number;
+  mtime: number;
+}
 
 const TYPE_BITS: Record<NodeKind, number> = {
   dir: 0o040000,
@@ -291,10 +293,6 @@ export class ContextIndex implements SourceTree {
     if (n.body) return Readable.from([n.body]);
     if (n.size === 0 || n.spill === undefined) return Readable.from([]);
     return createReadStream(this.spillPath, { start: n.spill, end: n.spill + n.size - 1 });
-  }
-
-  async copyFile(rel: string, dst: string, meta: FileMeta): Promise<void> {
-    await this.writeFile(this.get(rel), dst, meta);
   }
 
   /** One open, write, fchown, fchmod, futimes, close: no path lookups after the open. */

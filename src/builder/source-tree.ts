@@ -6,7 +6,7 @@
  * globbing and the source digest work on either the same way, so the context's cache keys
  * are computed without unpacking it.
  */
-import { constants as fsConstants, createReadStream, promises as fsp, type Stats } from 'node:fs';
+import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -37,26 +37,10 @@ export interface SourceTree {
   readlink(rel: string): Promise<string>;
   /** A regular file's content. */
   read(rel: string): Readable;
-  /**
-   * Copy a regular file to `dst` (a host path where nothing exists yet) with the given
-   * owner, mode (set after the owner: chown clears setuid/setgid) and times.
-   */
-  copyFile(rel: string, dst: string, meta: FileMeta): Promise<void>;
-  /** A host path for `rel`, when the tree is a directory (hard links need one). */
-  hostPath?(rel: string): string;
 }
 
 /** What path resolution needs of a tree (a planned layer answers it too). */
 export type Lookup = Pick<SourceTree, 'lstat' | 'readlink'>;
-
-export interface FileMeta {
-  uid: number;
-  gid: number;
-  /** Permission bits (with setuid/setgid/sticky). */
-  perm: number;
-  atime: number;
-  mtime: number;
-}
 
 export const joinRel = (a: string, b: string): string =>
   a === '' ? b : b === '' ? a : `${a}/${b}`;
@@ -83,14 +67,6 @@ export class DiskTree implements SourceTree {
 
   read(rel: string): Readable {
     return createReadStream(this.hostPath(rel));
-  }
-
-  async copyFile(rel: string, dst: string, meta: FileMeta): Promise<void> {
-    // copy_file_range (or a reflink) beats reading and writing through the process.
-    await fsp.copyFile(this.hostPath(rel), dst, fsConstants.COPYFILE_EXCL);
-    await fsp.lchown(dst, meta.uid, meta.gid);
-    await fsp.chmod(dst, meta.perm);
-    await fsp.utimes(dst, meta.atime, meta.mtime);
   }
 }
 
