@@ -11,6 +11,7 @@ import { chainID as chainIDOf, type Digest, type ImageConfig } from '../oci/inde
 import { metaArgValues, StageArgs, unconsumedArgs } from './build-args.js';
 import type { BuildOptions, StageState } from './build-types.js';
 import { BuildCache, stepKey } from './cache.js';
+import type { BuildContext } from './context.js';
 import { planRunMounts, removeFiles } from './run-mounts.js';
 import { OrderedOutput } from './ordered-output.js';
 import type { BuildSecrets } from './secrets.js';
@@ -132,7 +133,7 @@ export class BuildRun {
     private readonly df: Dockerfile,
     private readonly o: BuildOptions,
     private readonly buildEnv: StepEnv,
-    private readonly contextDir: string,
+    private readonly context: BuildContext,
     private readonly made: IngestedLayer[],
     private readonly cache: BuildCache,
     private readonly recorded: Set<Digest>,
@@ -442,7 +443,7 @@ export class BuildRun {
           parts['from'] = img.id;
         }
       } else {
-        plan = await planCopy(this.contextDir, instr, {
+        plan = await planCopy(this.context.tree, instr, {
           dir: ctx.env.workDir,
           signal: ctx.env.signal,
         });
@@ -481,7 +482,7 @@ export class BuildRun {
         const argv = this.runArgv(instr, c);
         const histArgs = args.historyArgs(env);
         const mounts = await planRunMounts(instr.mounts, {
-          contextDir: this.contextDir,
+          contextDir: () => this.context.dir(),
           cacheMountsDir: this.cacheMountsDir,
           workingDir: c.WorkingDir ?? '/',
           secrets: this.secrets,
@@ -527,7 +528,7 @@ export class BuildRun {
           ctx.env,
           {
             instr,
-            contextDir: this.contextDir,
+            context: this.context.tree,
             ...(from ? { from } : {}),
             workingDir: c.WorkingDir ?? '/',
             vars,
@@ -547,7 +548,7 @@ export class BuildRun {
     st.image.created = st.image.history!.at(-1)!.created!;
     st.key = key;
     const { key: _k, ...cached } = st;
-    await this.cache.put(key, cached, layer);
+    await this.cache.put(key, cached, layer, prev.key);
     if (layer) this.recorded.add(layer.chainID);
     return st;
   }

@@ -1,34 +1,58 @@
 /**
- * The build context: the tar the client sent, unpacked into a private directory (entries
- * confined to it by archive/applyLayer), with .dockerignore applied. Sources are looked up
- * inside it only: `..` cannot climb out, and a symlink is resolved as if the context were
- * `/`, so one pointing outside the context can never be followed out of it.
+ * The build context: the tar the client sent, read into an index (context-index.ts) with
+ * .dockerignore applied. Nothing is unpacked up front: COPY/ADD read their sources from the
+ * index (their cache keys need no disk), and a directory is written only when a RUN bind
+ * mounts the context. Sources are looked up inside the context only: `..` cannot climb out,
+ * and a symlink is resolved as if the context were `/`, so one pointing outside the context
+ * can never be followed out of it.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { applyLayer } from '../archive/index.js';
 import { DockerIgnore, invalidArgument, isErrno } from '../common/index.js';
-import { resolveInRoot } from '../containers/index.js';
+import { ContextIndex } from './context-index.js';
+import { resolveInTree, statInTree, type SourceTree } from './source-tree.js';
 
 export class BuildContext {
-  private constructor(readonly dir: string) {}
+  private materialized: Promise<string> | undefined;
 
-  /** Unpack `body` (a tar, maybe gzip-compressed) into `dir` (created, must not exist). */
+  private constructor(
+    readonly index: ContextIndex,
+    private readonly dirPath: string,
+  ) {}
+
+  /**
+   * Read `body` (a tar, maybe gzip-compressed). `dir` (must not exist) is where the context
+   * is written if a step needs it on disk; bytes too big to keep in memory go beside it.
+   */
   static async extract(body: Readable, dir: string): Promise<BuildContext> {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+    let index: ContextIndex;
     try {
-      await applyLayer(body, dir);
+      index = await ContextIndex.read(body, `${dir}.spill`);
     } catch (err) {
-      await fsp.rm(dir, { recursive: true, force: true });
       throw invalidArgument(`failed to read the build context: ${(err as Error).message}`, err);
     }
-    return new BuildContext(dir);
+    return new BuildContext(index, dir);
+  }
+
+  get tree(): SourceTree {
+    return this.index;
+  }
+
+  /** The context as a directory (written on first use, for RUN --mount=type=bind). */
+  dir(): Promise<string> {
+    this.materialized ??= this.index.materialize(this.dirPath).then(() => this.dirPath);
+    return this.materialized;
   }
 
   async close(): Promise<void> {
-    await fsp.rm(this.dir, { recursive: true, force: true });
+    await this.index.close();
+    if (this.materialized) {
+      await this.materialized.catch(() => undefined);
+      await fsp.rm(this.dirPath, { recursive: true, force: true });
+    }
   }
 
   /** The Dockerfile's text (`name` relative to the context, as the `dockerfile` parameter). */
@@ -36,10 +60,10 @@ export class BuildContext {
     const rel = path.posix.normalize(name.replace(/^\/+/, ''));
     try {
       if (rel.startsWith('..')) throw Object.assign(new Error(), { code: 'ENOENT' });
-      const p = await resolveInRoot(this.dir, rel);
-      const st = await fsp.stat(p);
-      if (!st.isFile()) throw Object.assign(new Error(), { code: 'ENOENT' });
-      return await fsp.readFile(p, 'utf8');
+      const at = await resolveInTree(this.index, rel);
+      if ((await this.index.lstat(at)).kind !== 'file')
+        throw Object.assign(new Error(), { code: 'ENOENT' });
+      return await this.index.text(at);
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR'))
         throw invalidArgument(`Cannot locate specified Dockerfile: ${name}`);
@@ -53,30 +77,28 @@ export class BuildContext {
    * are read before this and removed only if the patterns exclude them (as dockerd).
    */
   async applyDockerignore(): Promise<void> {
-    let text: string;
+    let node;
     try {
-      text = await fsp.readFile(path.join(this.dir, '.dockerignore'), 'utf8');
+      node = await this.index.lstat('.dockerignore');
     } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR')) return;
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
       throw err;
     }
-    const ignore = DockerIgnore.parse(text);
-    if (ignore.empty) return;
-    const walk = async (rel: string): Promise<void> => {
-      const abs = path.join(this.dir, rel);
-      for (const ent of await fsp.readdir(abs, { withFileTypes: true })) {
-        const child = rel ? `${rel}/${ent.name}` : ent.name;
-        if (ignore.excludes(child)) {
-          // An excluded directory may still hold files an exception brings back.
-          if (ent.isDirectory() && ignore.mayIncludeUnder(child)) {
-            await walk(child);
-            if ((await fsp.readdir(path.join(this.dir, child))).length === 0)
-              await fsp.rmdir(path.join(this.dir, child));
-          } else await fsp.rm(path.join(this.dir, child), { recursive: true, force: true });
-        } else if (ent.isDirectory()) await walk(child);
+    // A symlink named .dockerignore was followed by readFile (inside the context, here).
+    if (node.kind === 'symlink') {
+      try {
+        node = await statInTree(this.index, '.dockerignore');
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+        throw err;
       }
-    };
-    await walk('');
+    }
+    if (node.kind !== 'file') return;
+    const ignore = DockerIgnore.parse(
+      await this.index.text(await resolveInTree(this.index, '.dockerignore')),
+    );
+    if (ignore.empty) return;
+    this.index.applyIgnore(ignore);
   }
 }
 
@@ -106,16 +128,16 @@ export function globToRegExp(pattern: string): RegExp {
 }
 
 /**
- * The paths (relative to `root`) a COPY source names: itself, or what its glob matches.
- * `root` is the context or another stage's filesystem. Throws Docker's messages.
+ * The paths (relative to the tree's root) a COPY source names: itself, or what its glob
+ * matches. The tree is the context or another stage's filesystem. Throws Docker's messages.
  */
-export async function matchSources(root: string, src: string, what: string): Promise<string[]> {
+export async function matchSources(tree: SourceTree, src: string, what: string): Promise<string[]> {
   const rel = path.posix.normalize(src.replace(/^\/+/, '') || '.');
   if (rel === '..' || rel.startsWith('../'))
     throw invalidArgument(`Forbidden path outside the build context: ${src} ()`);
   if (!hasWildcards(rel)) {
     try {
-      await fsp.lstat(await resolveInRoot(root, rel));
+      await tree.lstat(await resolveInTree(tree, rel));
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR'))
         throw invalidArgument(
@@ -129,18 +151,18 @@ export async function matchSources(root: string, src: string, what: string): Pro
   const depth = rel.split('/').length;
   const out: string[] = [];
   const walk = async (dirRel: string, level: number): Promise<void> => {
-    let ents;
+    let names;
     try {
-      ents = await fsp.readdir(path.join(root, dirRel), { withFileTypes: true });
+      names = await tree.readdir(dirRel);
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
       throw err;
     }
-    for (const ent of ents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const child = dirRel ? `${dirRel}/${ent.name}` : ent.name;
+    for (const name of names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const child = dirRel ? `${dirRel}/${name}` : name;
       if (level === depth) {
         if (re.test(child)) out.push(child);
-      } else if (ent.isDirectory()) await walk(child, level + 1);
+      } else if ((await tree.lstat(child)).kind === 'dir') await walk(child, level + 1);
     }
   };
   await walk('', 1);

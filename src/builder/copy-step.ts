@@ -4,13 +4,14 @@
  * and committed as a layer.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { applyLayer } from '../archive/index.js';
 import { DockerIgnore, invalidArgument } from '../common/index.js';
-import { resolveInRoot, resolveUserInRootfs } from '../containers/index.js';
+import { resolveUserInRootfs } from '../containers/index.js';
 import type { Digest } from '../oci/index.js';
+import { ContextIndex } from './context-index.js';
 import { matchSources } from './context.js';
 import {
   copySource,
@@ -29,7 +30,9 @@ import {
 import { downloadUrl } from './fetch-url.js';
 import { Limiter } from './limit.js';
 import type { IngestedLayer } from './ports.js';
-import { layerStep, withMounted, type StepEnv } from './steps.js';
+import { DiskTree, joinRel, resolveInTree, statInTree, type SourceTree } from './source-tree.js';
+import type { LayerPlan } from './layer-plan.js';
+import { planStep, withMounted, type StepEnv } from './steps.js';
 
 /** Where COPY --from reads: another stage's layers, or an image's. */
 export interface CopyFrom {
@@ -38,8 +41,8 @@ export interface CopyFrom {
 
 export interface CopyRequest {
   instr: CopyInstruction;
-  /** The build context's directory. */
-  contextDir: string;
+  /** The build context. */
+  context: SourceTree;
   from?: CopyFrom;
   workingDir: string;
   vars: Vars;
@@ -71,38 +74,55 @@ function heredocFor(instr: CopyInstruction, src: string): Heredoc | undefined {
 }
 
 /**
- * A digest of the sources' paths, modes and contents (history now, the cache next); what
- * `exclude` leaves out (a path relative to its top source) does not count.
+ * A digest of the sources' paths, modes, owners and contents (history now, the cache next);
+ * what `exclude` leaves out (a path relative to its top source) does not count. Mtimes do
+ * not count. A file counts by the digest of its content (the context index has it from
+ * reading the tar; a host directory's files are read).
  */
 export async function hashSources(
-  root: string,
+  tree: SourceTree,
   rels: string[],
   exclude?: (inner: string) => boolean,
 ): Promise<string> {
   const io = new Limiter(16);
+  const known = tree instanceof ContextIndex ? tree : undefined;
   // A tree digest: each entry's metadata and content (or its children's digests, in name
   // order), computed in parallel, combined in a fixed order.
-  const visit = async (rel: string, inner = ''): Promise<string> => {
+  // `rel` names the entry in the digest; `at` is where it is in the tree (its parents
+  // resolved inside the tree once, at the top; below, names are taken as they are).
+  const visit = async (rel: string, at: string, inner = ''): Promise<string> => {
     if (inner !== '' && exclude?.(inner)) return '';
-    const abs = rel === '' ? root : path.join(root, rel);
-    const st = await fsp.lstat(abs);
+    const st = await tree.lstat(at);
     const h = createHash('sha256').update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
-    if (st.isSymbolicLink()) h.update(await fsp.readlink(abs));
-    else if (st.isDirectory()) {
-      const names = (await fsp.readdir(abs)).sort();
+    if (st.kind === 'symlink') h.update(await tree.readlink(at));
+    else if (st.kind === 'dir') {
+      const names = (await tree.readdir(at)).sort();
       const kids = await Promise.all(
-        names.map((n) => visit(rel === '' ? n : `${rel}/${n}`, inner ? `${inner}/${n}` : n)),
+        names.map((n) =>
+          visit(rel === '' ? n : `${rel}/${n}`, joinRel(at, n), inner ? `${inner}/${n}` : n),
+        ),
       );
       for (const k of kids) h.update(k);
-    } else if (st.isFile()) {
-      await io.run(async () => {
-        for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
-      });
+    } else if (st.kind === 'file') {
+      const digest = known?.contentDigest(at);
+      if (digest) h.update(digest);
+      else
+        await io.run(async () => {
+          const content = createHash('sha256');
+          for await (const chunk of tree.read(at)) content.update(chunk as Buffer);
+          h.update(content.digest());
+        });
     }
     return h.digest('hex');
   };
+  // A top-level source is not followed itself; its parents are resolved inside the tree.
+  const top = async (rel: string): Promise<string> => {
+    const slash = rel.lastIndexOf('/');
+    if (slash < 0) return rel;
+    return joinRel(await resolveInTree(tree, rel.slice(0, slash)), rel.slice(slash + 1));
+  };
   const h = createHash('sha256');
-  for (const d of await Promise.all(rels.map((r) => visit(r)))) h.update(d);
+  for (const d of await Promise.all(rels.map(async (r) => visit(r, await top(r))))) h.update(d);
   return h.digest('hex');
 }
 
@@ -133,9 +153,9 @@ export interface CopyPlan {
 const destIsDirOf = (dest: string): boolean =>
   dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
 
-/** Resolve a COPY/ADD's sources under `srcRoot` (the context, or another stage's root). */
+/** Resolve a COPY/ADD's sources in `tree` (the context, or another stage's root). */
 export async function planCopy(
-  srcRoot: string,
+  tree: SourceTree,
   instr: CopyInstruction,
   fetching?: { dir: string; signal: AbortSignal },
 ): Promise<CopyPlan> {
@@ -156,7 +176,7 @@ export async function planCopy(
       items.push({ url: src, file: got.file });
       urlDigests.push(got.digest);
     } else
-      for (const rel of await matchSources(srcRoot, src, instr.kind))
+      for (const rel of await matchSources(tree, src, instr.kind))
         if (!ignore?.excludes(rel)) items.push(contextItem(src, rel, instr.parents === true));
   }
   if (items.length > 1 && !instr.parents && !destIsDirOf(instr.dest))
@@ -164,7 +184,7 @@ export async function planCopy(
       `When using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`,
     );
   const rels = items.flatMap((i) => ('rel' in i ? [i.rel] : []));
-  let hash = await hashSources(srcRoot, rels, ignore && ((p) => ignore.excludes(p)));
+  let hash = await hashSources(tree, rels, ignore && ((p) => ignore.excludes(p)));
   if (urlDigests.length > 0)
     hash = createHash('sha256').update(hash).update(urlDigests.join('\n')).digest('hex');
   const only = items.length === 1 ? items[0]! : undefined;
@@ -172,9 +192,7 @@ export async function planCopy(
   let kindWord = 'multi:';
   if (only && 'url' in only) kindWord = '';
   else if (only && 'rel' in only)
-    kindWord = (await fsp.stat(await resolveInRoot(srcRoot, only.rel))).isDirectory()
-      ? 'dir:'
-      : 'file:';
+    kindWord = (await statInTree(tree, only.rel)).kind === 'dir' ? 'dir:' : 'file:';
   // Docker's text, with its missing space after the --chown value.
   const chown = instr.chown ? `--chown=${instr.chown}` : '';
   return { items, hash, comment: `${instr.kind} ${chown}${kindWord}${hash} in ${instr.dest} ` };
@@ -194,91 +212,104 @@ export async function copyStep(
   dest = path.posix.normalize(dest);
   const chmod = instr.chmod ? parseInt(instr.chmod, 8) : undefined;
   let comment = '';
-  const run = async (srcRoot: string, fromContext: boolean): Promise<IngestedLayer> => {
+  const run = async (tree: SourceTree, fromContext: boolean): Promise<IngestedLayer> => {
     // Sources are resolved before writing: a missing one fails the step with nothing made.
-    const plan =
+    const sources =
       (fromContext && contextPlan) ||
-      (await planCopy(srcRoot, instr, { dir: env.workDir, signal: env.signal }));
-    comment = plan.comment;
-    const layer = await layerStep(env, req.chainID, async (rootfs) => {
-      const identity = await identityOf(rootfs, instr.chown);
-      const ignore = instr.exclude.length > 0 ? new DockerIgnore(instr.exclude) : undefined;
-      const opts: CopyOptions = {
-        identity,
-        dropSetid: fromContext,
-        ...(chmod !== undefined ? { chmod } : {}),
-        ...(ignore ? { exclude: (rel: string) => ignore.excludes(rel) } : {}),
-      };
-      for (const item of plan.items) {
-        if ('heredoc' in item) {
-          const h = item.heredoc;
-          let content = h.chomp ? chompHeredoc(h.content) : h.content;
-          if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
-          await writeFileInRoot(rootfs, h.name, content, dest, destIsDir, opts);
-          continue;
-        }
-        if ('url' in item) {
-          // Never unpacked, whatever it holds; mode 0600 unless --chmod.
-          await copySource(rootfs, item.file, dest, destIsDir, { ...opts, dropSetid: false });
-          continue;
-        }
-        const src = await resolveInRoot(srcRoot, item.rel);
-        if (item.keep !== undefined) {
-          // --parents: a file lands in its kept directories, a directory becomes its kept path.
-          const isDir = (await fsp.stat(src)).isDirectory();
-          const at = isDir
-            ? path.posix.join(dest, item.keep)
-            : path.posix.join(dest, path.posix.dirname(item.keep));
-          await copySource(rootfs, src, at, true, opts);
-          continue;
-        }
-        if (
-          instr.kind === 'ADD' &&
-          fromContext &&
-          (await fsp.stat(src)).isFile() &&
-          (await isLocalArchive(src))
-        ) {
-          if (
-            await addArchive(env, src, rootfs, dest, {
-              ...opts,
-              identity: instr.chown ? identity : undefined,
-              dropSetid: false,
-            })
-          )
+      (await planCopy(tree, instr, { dir: env.workDir, signal: env.signal }));
+    comment = sources.comment;
+    const cleanup: string[] = [];
+    try {
+      const layer = await planStep(env, req.chainID, async (plan) => {
+        const identity = await identityOf(plan.lowerRoot, instr.chown);
+        const ignore = instr.exclude.length > 0 ? new DockerIgnore(instr.exclude) : undefined;
+        const opts: CopyOptions = {
+          identity,
+          dropSetid: fromContext,
+          ...(chmod !== undefined ? { chmod } : {}),
+          ...(ignore ? { exclude: (rel: string) => ignore.excludes(rel) } : {}),
+        };
+        for (const item of sources.items) {
+          if ('heredoc' in item) {
+            const h = item.heredoc;
+            let content = h.chomp ? chompHeredoc(h.content) : h.content;
+            if (h.expand) content = processWord(content, req.vars, req.escape, undefined, true);
+            await writeFileInRoot(plan, h.name, content, dest, destIsDir, opts);
             continue;
+          }
+          if ('url' in item) {
+            // Never unpacked, whatever it holds; mode 0600 unless --chmod.
+            const file = new DiskTree(path.dirname(item.file));
+            await copySource(plan, file, path.basename(item.file), dest, destIsDir, {
+              ...opts,
+              dropSetid: false,
+            });
+            continue;
+          }
+          const src = await resolveInTree(tree, item.rel);
+          if (item.keep !== undefined) {
+            // --parents: a file lands in its kept directories, a directory becomes its kept path.
+            const isDir = (await statInTree(tree, src)).kind === 'dir';
+            const at = isDir
+              ? path.posix.join(dest, item.keep)
+              : path.posix.join(dest, path.posix.dirname(item.keep));
+            await copySource(plan, tree, src, at, true, opts);
+            continue;
+          }
+          if (
+            instr.kind === 'ADD' &&
+            fromContext &&
+            (await statInTree(tree, src)).kind === 'file' &&
+            (await isLocalArchive(tree, src))
+          ) {
+            if (
+              await addArchive(env, tree, src, plan, dest, cleanup, {
+                ...opts,
+                identity: instr.chown ? identity : undefined,
+                dropSetid: false,
+              })
+            )
+              continue;
+          }
+          await copySource(plan, tree, src, dest, destIsDir, opts);
         }
-        await copySource(rootfs, src, dest, destIsDir, opts);
-      }
-      return true;
-    });
-    return layer!;
+      });
+      return layer!;
+    } finally {
+      // Unpacked archives are read when the layer is written: removed only now.
+      for (const dir of cleanup) await fsp.rm(dir, { recursive: true, force: true });
+    }
   };
   if (req.from) {
-    const layer = await withMounted(env, req.from.chainID, (root) => run(root, false));
+    const layer = await withMounted(env, req.from.chainID, (root) =>
+      run(new DiskTree(root), false),
+    );
     return { layer, comment };
   }
-  return { layer: await run(req.contextDir, true), comment };
+  return { layer: await run(req.context, true), comment };
 }
 
-/** ADD of a local tar: unpacked into `dest`; false when it is not a readable tar after all. */
+/**
+ * ADD of a local tar: unpacked into a scratch directory (listed in `cleanup`, read again when
+ * the layer is written) and copied into `dest`; false when it is not a readable tar after all.
+ */
 async function addArchive(
   env: StepEnv,
+  tree: SourceTree,
   file: string,
-  rootfs: string,
+  plan: LayerPlan,
   dest: string,
+  cleanup: string[],
   opts: CopyOptions,
 ): Promise<boolean> {
   const tmp = path.join(env.workDir, `unpack-${randomBytes(8).toString('hex')}`);
   await fsp.mkdir(tmp, { recursive: true });
+  cleanup.push(tmp);
   try {
-    try {
-      await applyLayer(createReadStream(file), tmp);
-    } catch {
-      return false; // a gzip file that is not a tar is copied as it is
-    }
-    await copySource(rootfs, tmp, dest, true, opts);
-    return true;
-  } finally {
-    await fsp.rm(tmp, { recursive: true, force: true });
+    await applyLayer(tree.read(file), tmp);
+  } catch {
+    return false; // a gzip file that is not a tar is copied as it is
   }
+  await copySource(plan, new DiskTree(tmp), '', dest, true, opts);
+  return true;
 }

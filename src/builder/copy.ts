@@ -1,19 +1,26 @@
 /**
- * COPY/ADD into a mounted filesystem, as Docker's classic builder copies: a directory source
- * copies its contents, a file lands in the destination directory (a destination ending in
- * `/` or an existing directory) or at the destination path; missing parents are created
- * (0755, owned by the --chown identity); modes are kept (setuid/setgid dropped for context
- * files), owners are the identity (root unless --chown), mtimes are kept, symlinks are
- * copied as symlinks and hard links inside one directory copy stay linked. Nothing is
- * written outside the destination root: paths are resolved inside it, and existing entries
- * are replaced, never followed.
+ * COPY/ADD into a planned layer (layer-plan.ts: the step's changes over the previous
+ * state), as Docker's classic builder copies: a directory source copies its contents, a
+ * file lands in the destination directory (a destination ending in `/` or an existing
+ * directory) or at the destination path; missing parents are created (0755, owned by the
+ * --chown identity); modes are kept (setuid/setgid dropped for context files), owners are
+ * the identity (root unless --chown), mtimes are kept, symlinks are copied as symlinks and
+ * hard links inside one directory copy stay linked. Nothing is written outside the
+ * destination root: paths are resolved inside it, and existing entries are replaced, never
+ * followed. Paths in the plan are relative to the root (no leading `/`).
  */
-import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 
 import { invalidArgument, isErrno } from '../common/index.js';
-import { resolveInRoot } from '../containers/index.js';
+import type { LayerPlan } from './layer-plan.js';
 import { Limiter } from './limit.js';
+import {
+  joinRel,
+  resolveInTree,
+  statInTree,
+  type SourceNode,
+  type SourceTree,
+} from './source-tree.js';
 
 export interface Identity {
   uid: number;
@@ -33,39 +40,38 @@ export interface CopyOptions {
 
 const SETID = 0o6000;
 
-/** Create the directories of `dest` (absolute in `rootfs`) that are missing; returns its host path. */
+/** Create the directories of `dest` (absolute in the root) that are missing; returns its path. */
 export async function mkdirAllInRoot(
-  rootfs: string,
+  plan: LayerPlan,
   dest: string,
   identity: Identity | undefined,
 ): Promise<string> {
   const parts = dest.split('/').filter((p) => p !== '' && p !== '.');
   let soFar = '/';
-  let host = rootfs;
+  let at = '';
   for (const part of parts) {
     soFar = path.posix.join(soFar, part);
-    host = await resolveInRoot(rootfs, soFar);
-    let st: Stats | undefined;
+    at = await resolveInTree(plan, soFar);
+    let st: SourceNode | undefined;
     try {
-      st = await fsp.lstat(host);
+      st = await plan.lstat(at);
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
     if (!st) {
-      await fsp.mkdir(host, { mode: 0o755 });
-      await fsp.chmod(host, 0o755);
-      if (identity) await fsp.lchown(host, identity.uid, identity.gid);
-    } else if (!st.isDirectory()) {
+      const id = identity ?? { uid: 0, gid: 0 };
+      await plan.mkdir(at, { ...id, perm: 0o755, mtime: Date.now() / 1000 });
+    } else if (st.kind !== 'dir') {
       throw invalidArgument(`mkdir ${soFar}: not a directory`);
     }
   }
-  return host;
+  return at;
 }
 
-/** Whether `dest` (absolute in `rootfs`) is an existing directory there. */
-export async function isDirInRoot(rootfs: string, dest: string): Promise<boolean> {
+/** Whether `dest` (absolute in the root) is an existing directory there. */
+export async function isDirInRoot(plan: LayerPlan, dest: string): Promise<boolean> {
   try {
-    return (await fsp.stat(await resolveInRoot(rootfs, dest))).isDirectory();
+    return (await statInTree(plan, dest)).kind === 'dir';
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     throw err;
@@ -73,126 +79,132 @@ export async function isDirInRoot(rootfs: string, dest: string): Promise<boolean
 }
 
 class TreeCopier {
-  /** `dev:ino` of a multiply-linked source file → its first copy (host path, when done). */
+  /** A multiply-linked source file's id → its first copy's path in the plan, once planned. */
   private readonly links = new Map<string, Promise<string>>();
-  private readonly io = new Limiter(16);
+  /** Source lookups on a host directory are file system calls: a bounded number at once. */
+  private readonly io = new Limiter(32);
 
   constructor(
+    private readonly tree: SourceTree,
+    private readonly plan: LayerPlan,
     private readonly opts: CopyOptions,
     private readonly keepLinks: boolean,
   ) {}
 
-  private mode(st: Stats): number {
+  private mode(st: SourceNode): number {
     if (this.opts.chmod !== undefined) return this.opts.chmod;
     const m = st.mode & 0o7777;
     return this.opts.dropSetid ? m & ~SETID : m;
   }
 
-  private async own(p: string, st: Stats): Promise<void> {
-    const id = this.opts.identity ?? { uid: st.uid, gid: st.gid };
-    await fsp.lchown(p, id.uid, id.gid);
+  private owner(st: SourceNode): Identity {
+    return this.opts.identity ?? { uid: st.uid, gid: st.gid };
   }
 
   /** Remove whatever is at `dst` unless it is a directory and `dir` is wanted. */
   private async clear(dst: string, dir: boolean): Promise<boolean> {
-    let st: Stats;
+    let st: SourceNode;
     try {
-      st = await fsp.lstat(dst);
+      st = await this.plan.lstat(dst);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return false;
       throw err;
     }
-    if (dir && st.isDirectory()) return true;
-    if (st.isDirectory())
-      throw invalidArgument(`cannot overwrite directory ${dst} with non-directory`);
-    await fsp.rm(dst, { force: true });
+    if (dir && st.kind === 'dir') return true;
+    if (st.kind === 'dir')
+      throw invalidArgument(`cannot overwrite directory /${dst} with non-directory`);
+    await this.plan.remove(dst);
     return false;
   }
 
-  /** Copy `src` (host path, lstat'ed) to `dst` (host path inside the destination root). */
-  async copy(src: string, dst: string, top = false, rel = ''): Promise<void> {
+  /**
+   * Copy `src` (relative to the tree) to `dst` (relative to the plan's root). `fresh`: `dst`'s
+   * directory was just made by this copy, so nothing can be in the way.
+   */
+  async copy(src: string, dst: string, top = false, rel = '', fresh = false): Promise<void> {
     if (rel !== '' && this.opts.exclude?.(rel)) return;
-    const st = await fsp.lstat(src);
-    if (st.isDirectory()) {
-      const existed = await this.clear(dst, true);
-      if (!existed) await fsp.mkdir(dst);
+    const st = await this.io.run(() => this.tree.lstat(src));
+    if (st.kind === 'dir') {
+      const existed = fresh ? false : await this.clear(dst, true);
       // An existing top directory keeps its metadata; everything copied takes the source's.
-      if (!existed || !top) {
-        await this.own(dst, st);
-        await fsp.chmod(dst, this.mode(st));
-      }
-      // Entries in parallel: each file is a handful of syscalls, latency-bound.
-      const names = await fsp.readdir(src);
+      if (!existed) {
+        await this.plan.mkdir(dst, { ...this.owner(st), perm: this.mode(st), mtime: st.mtime });
+      } else if (!top) await this.plan.setMeta(dst, { ...this.owner(st), perm: this.mode(st) });
+      const names = await this.io.run(() => this.tree.readdir(src));
       await Promise.all(
         names.map((name) =>
           this.copy(
-            path.join(src, name),
-            path.join(dst, name),
+            joinRel(src, name),
+            joinRel(dst, name),
             false,
             rel ? `${rel}/${name}` : name,
+            !existed,
           ),
         ),
       );
-      if (!existed || !top) await fsp.utimes(dst, st.atime, st.mtime);
+      // Last: entries made in it changed its mtime.
+      if (!existed || !top) await this.plan.setMeta(dst, { mtime: st.mtime });
       return;
     }
-    await this.clear(dst, false);
-    if (st.isSymbolicLink()) {
-      await fsp.symlink(await fsp.readlink(src), dst);
-      await this.own(dst, st);
-      await fsp.lutimes(dst, st.atime, st.mtime);
+    if (!fresh) await this.clear(dst, false);
+    const id = this.owner(st);
+    if (st.kind === 'symlink') {
+      const target = await this.io.run(() => this.tree.readlink(src));
+      await this.plan.symlink(dst, target, { ...id, perm: 0o777, mtime: st.mtime });
       return;
     }
-    if (!st.isFile()) return; // sockets, fifos and devices are not copied
-    const key = `${st.dev}:${st.ino}`;
-    const first = this.keepLinks && st.nlink > 1 ? this.links.get(key) : undefined;
+    if (st.kind !== 'file') return; // sockets, fifos and devices are not copied
+    const linked = this.keepLinks && st.nlink > 1;
+    const first = linked ? this.links.get(st.id) : undefined;
     if (first !== undefined) {
-      const target = await first;
-      await this.io.run(() => fsp.link(target, dst));
+      await this.plan.link(await first, dst);
       return;
     }
-    const done = this.io.run(async () => {
-      await fsp.copyFile(src, dst);
-      // Owner first: chown clears setuid/setgid, which a copy --from keeps.
-      await this.own(dst, st);
-      await fsp.chmod(dst, this.mode(st));
-      await fsp.utimes(dst, st.atime, st.mtime);
-      return dst;
-    });
-    // Registered before it completes, so a link met meanwhile waits for this copy.
-    if (this.keepLinks && st.nlink > 1) this.links.set(key, done);
+    const done = this.plan
+      .writeFile(
+        dst,
+        { tree: this.tree, rel: src, size: st.size },
+        { ...id, perm: this.mode(st), mtime: st.mtime },
+      )
+      .then(() => dst);
+    // Registered before it is planned, so a link met meanwhile waits for it.
+    if (linked) this.links.set(st.id, done);
     await done;
   }
 }
 
 /**
- * Copy one source (a host path, already resolved inside its root) to `dest` (absolute in
- * `rootfs`). `destIsDir`: the destination ends in `/` (or several sources were given).
+ * Copy one source (`src`, already resolved inside `tree`) to `dest` (absolute in the plan's
+ * root). `destIsDir`: the destination ends in `/` (or several sources were given).
  */
 export async function copySource(
-  rootfs: string,
+  plan: LayerPlan,
+  tree: SourceTree,
   src: string,
   dest: string,
   destIsDir: boolean,
   opts: CopyOptions,
 ): Promise<void> {
-  const st = await fsp.stat(src);
-  if (st.isDirectory()) {
-    const host = await mkdirAllInRoot(rootfs, dest, opts.identity);
-    await new TreeCopier(opts, true).copy(src, host, true);
+  const st = await statInTree(tree, src);
+  if (st.kind === 'dir') {
+    const at = await mkdirAllInRoot(plan, dest, opts.identity);
+    await new TreeCopier(tree, plan, opts, true).copy(src, at, true);
     return;
   }
   let target = dest;
-  if (destIsDir || (await isDirInRoot(rootfs, dest)))
-    target = path.posix.join(dest, path.basename(src));
-  const parent = await mkdirAllInRoot(rootfs, path.posix.dirname(target), opts.identity);
+  if (destIsDir || (await isDirInRoot(plan, dest)))
+    target = path.posix.join(dest, path.posix.basename(src));
+  const parent = await mkdirAllInRoot(plan, path.posix.dirname(target), opts.identity);
   // A single file never keeps a hard link (Docker copies its content).
-  await new TreeCopier(opts, false).copy(src, path.join(parent, path.posix.basename(target)));
+  await new TreeCopier(tree, plan, opts, false).copy(
+    src,
+    joinRel(parent, path.posix.basename(target)),
+  );
 }
 
 /** Write `content` as a file at `dest` (a heredoc source), or inside it when it is a directory. */
 export async function writeFileInRoot(
-  rootfs: string,
+  plan: LayerPlan,
   name: string,
   content: string,
   dest: string,
@@ -200,25 +212,38 @@ export async function writeFileInRoot(
   opts: CopyOptions,
 ): Promise<void> {
   let target = dest;
-  if (destIsDir || (await isDirInRoot(rootfs, dest))) target = path.posix.join(dest, name);
-  const parent = await mkdirAllInRoot(rootfs, path.posix.dirname(target), opts.identity);
-  const host = path.join(parent, path.posix.basename(target));
-  await fsp.rm(host, { force: true });
-  await fsp.writeFile(host, content, { mode: 0o644 });
+  if (destIsDir || (await isDirInRoot(plan, dest))) target = path.posix.join(dest, name);
+  const parent = await mkdirAllInRoot(plan, path.posix.dirname(target), opts.identity);
+  const at = joinRel(parent, path.posix.basename(target));
+  let st: SourceNode | undefined;
+  try {
+    st = await plan.lstat(at);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  if (st?.kind === 'dir')
+    throw invalidArgument(`cannot overwrite directory /${at} with non-directory`);
+  if (st) await plan.remove(at);
   const id = opts.identity ?? { uid: 0, gid: 0 };
-  await fsp.lchown(host, id.uid, id.gid);
-  await fsp.chmod(host, opts.chmod ?? 0o644);
+  await plan.writeFile(at, Buffer.from(content), {
+    ...id,
+    perm: opts.chmod ?? 0o644,
+    mtime: Date.now() / 1000,
+  });
 }
 
 /** Whether a file starts like a tar archive Docker's ADD unpacks (plain or gzip). */
-export async function isLocalArchive(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r');
+export async function isLocalArchive(tree: SourceTree, rel: string): Promise<boolean> {
+  let buf = Buffer.alloc(0);
+  const stream = tree.read(rel);
   try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return true;
-    return bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar';
+    for await (const chunk of stream) {
+      buf = Buffer.concat([buf, chunk as Buffer]);
+      if (buf.length >= 512) break;
+    }
   } finally {
-    await fh.close();
+    stream.destroy();
   }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return true;
+  return buf.length >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar';
 }

@@ -22,7 +22,7 @@ import { invalidArgument, type Logger } from '../common/index.js';
 import type { Digest } from '../oci/index.js';
 import { BuildRun, short } from './build-run.js';
 import type { BuildEvent, BuildOptions } from './build-types.js';
-import { BuildCache } from './cache.js';
+import { BuildCache, type RecordMemo } from './cache.js';
 import { BuildContext } from './context.js';
 import { readDockerfile } from './dockerfile/index.js';
 import { BuildSecrets } from './secrets.js';
@@ -36,9 +36,9 @@ export class Builder {
 
   constructor(
     private readonly ports: BuilderPorts,
-    private readonly opts: { root: string; cacheDir: string; log: Logger },
+    private readonly opts: { root: string; cacheDir: string; log: Logger; records?: RecordMemo },
   ) {
-    this.cache = new BuildCache(opts.cacheDir, ports.images, opts.log);
+    this.cache = new BuildCache(opts.cacheDir, ports.images, opts.log, opts.records);
   }
 
   /**
@@ -75,7 +75,7 @@ export class Builder {
         df,
         o,
         env,
-        ctx.dir,
+        ctx,
         made,
         this.cache,
         recorded,

@@ -41,7 +41,8 @@ const truthy = (v: string | undefined): boolean => v !== undefined && v !== 'fal
 export async function planRunMounts(
   specs: readonly string[],
   opts: {
-    contextDir: string;
+    /** The context as a directory (written when first asked for). */
+    contextDir: () => Promise<string>;
     cacheMountsDir: string;
     workingDir: string;
     secrets?: BuildSecrets;
@@ -99,7 +100,12 @@ async function secretMount(
 
 async function planOne(
   spec: string,
-  opts: { contextDir: string; cacheMountsDir: string; workingDir: string; secrets?: BuildSecrets },
+  opts: {
+    contextDir: () => Promise<string>;
+    cacheMountsDir: string;
+    workingDir: string;
+    secrets?: BuildSecrets;
+  },
   out: RunMounts,
 ): Promise<void> {
   const m = parseSpec(spec);
@@ -156,7 +162,7 @@ async function planOne(
         throw notImplemented('RUN --mount=type=bind,rw is not supported yet');
       const source = m.get('source') ?? m.get('src') ?? '/';
       const rel = path.posix.normalize(`/${source}`);
-      const host = await resolveInRoot(opts.contextDir, rel);
+      const host = await resolveInRoot(await opts.contextDir(), rel);
       await fsp.lstat(host).catch(() => {
         throw invalidArgument(`failed to mount ${source}: not found in the build context`);
       });

@@ -10,11 +10,12 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { isErrno, WharfError, type Logger } from '../common/index.js';
-import { resolveInRoot } from '../containers/index.js';
 import type { Digest, ImageConfigConfig } from '../oci/index.js';
 import { mkdirAllInRoot } from './copy.js';
+import { LayerPlan } from './layer-plan.js';
 import { dropMountStubs, stubDirs } from './mount-stubs.js';
 import type { BuilderPorts, IngestedLayer } from './ports.js';
+import { statInTree } from './source-tree.js';
 
 export interface StepEnv {
   ports: BuilderPorts;
@@ -193,21 +194,44 @@ export async function layerStep(
   }
 }
 
+/**
+ * A layer planned over a snapshot of `chainID` (layer-plan.ts) and stored: `fn` plans the
+ * changes, reading the previous state through the plan; undefined when it plans nothing.
+ * Nothing is written in the snapshot: the layer tar goes to the image store, which unpacks
+ * it once.
+ */
+export async function planStep(
+  env: StepEnv,
+  chainID: Digest | undefined,
+  fn: (plan: LayerPlan) => Promise<void>,
+): Promise<IngestedLayer | undefined> {
+  const plan = await withMounted(env, chainID, async (rootfs) => {
+    const p = new LayerPlan(rootfs);
+    await fn(p);
+    return p;
+  });
+  if (plan.empty) return undefined;
+  const tar = plan.tar();
+  try {
+    return await env.ports.images.ingestLayer(tar, chainID);
+  } finally {
+    tar.destroy();
+  }
+}
+
 /** WORKDIR: a layer only when the directory had to be created. */
 export async function workdirStep(
   env: StepEnv,
   chainID: Digest | undefined,
   dir: string,
 ): Promise<IngestedLayer | undefined> {
-  return layerStep(env, chainID, async (rootfs) => {
-    const host = await resolveInRoot(rootfs, dir);
+  return planStep(env, chainID, async (plan) => {
     try {
-      await fsp.lstat(host);
-      return false;
+      await statInTree(plan, dir);
+      return;
     } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
     }
-    await mkdirAllInRoot(rootfs, dir, { uid: 0, gid: 0 });
-    return true;
+    await mkdirAllInRoot(plan, dir, { uid: 0, gid: 0 });
   });
 }

@@ -675,9 +675,19 @@ export class EngineClient {
     });
   }
 
-  /** POST /build/prune: clear the step cache. */
-  buildPrune(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-    return this.json({ method: 'POST', path: '/build/prune' });
+  /** POST /build/prune: remove build cache (`all`, `filters`, `keep-storage` as docker's). */
+  buildPrune(
+    opts: { all?: boolean; filters?: Filters; keepStorage?: number } = {},
+  ): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    return this.json({
+      method: 'POST',
+      path: '/build/prune',
+      query: {
+        all: opts.all || undefined,
+        filters: jsonFilters(opts.filters),
+        'keep-storage': opts.keepStorage || undefined,
+      },
+    });
   }
 
   /** `GET /system/df`; `types` limits the parts computed (API 1.42+). */

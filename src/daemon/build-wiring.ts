@@ -10,7 +10,7 @@ import { toJSONMessage, type ProgressEvent } from '../api-types/index.js';
 import type { RegistryCredentials } from '../api/routes/backend.js';
 import type { BuildBackend } from '../api/routes/build.js';
 import { overlayDiff } from '../archive/index.js';
-import { Builder, type BuilderPorts, type RunImage } from '../builder/index.js';
+import { Builder, RecordMemo, type BuilderPorts, type RunImage } from '../builder/index.js';
 import { errorKind, invalidArgument, notFound, type Logger } from '../common/index.js';
 import type { Containers, ResolvedImage } from '../containers/index.js';
 import type { EventBus } from '../events/index.js';
@@ -149,9 +149,9 @@ export function wireBuilder(deps: {
           return size;
         },
         hasLayers: async (layers, chainID) => {
-          if (chainID !== undefined && !(await images.hasLayer(lease(), chainID))) return false;
-          for (const l of layers) if (!(await images.hasBlob(lease(), l.digest))) return false;
-          return true;
+          const checks = layers.map((l) => images.hasBlob(lease(), l.digest));
+          if (chainID !== undefined) checks.push(images.hasLayer(lease(), chainID));
+          return (await Promise.all(checks)).every(Boolean);
         },
       },
       snapshots: {
@@ -183,7 +183,13 @@ export function wireBuilder(deps: {
       },
     };
   };
-  const builderOpts = { root: deps.root, cacheDir: deps.cacheDir, log: deps.log };
+  // One memo of step records for all builds (and the prunes that clear it).
+  const builderOpts = {
+    root: deps.root,
+    cacheDir: deps.cacheDir,
+    log: deps.log,
+    records: new RecordMemo(),
+  };
   const builder = new Builder(portsFor(undefined), builderOpts);
   return {
     cacheContents: () => builder.cache.list(),
@@ -232,8 +238,18 @@ export function wireBuilder(deps: {
           lease.release();
         }
       },
-      prune: async () => {
-        const { deleted, reclaimed } = await builder.cache.prune();
+      prune: async (o) => {
+        // For each layer: its size, whether an image uses it (walking each image's chain), a
+        // build holds it; as system df reports the records.
+        const layers = new Map((await snapshotter.listLayers()).map((l) => [l.chainID, l]));
+        const used = new Set<Digest>();
+        for (const img of images.images.values())
+          for (let c = img.chainID; c !== undefined; c = layers.get(c)?.parent) used.add(c);
+        const { deleted, reclaimed } = await builder.cache.prune(o, (chainID) => {
+          const l = layers.get(chainID);
+          if (!l) return undefined;
+          return { size: l.size, shared: used.has(chainID), inUse: images.leased(chainID) };
+        });
         return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
       },
     },

@@ -226,6 +226,14 @@ export class ImageStore {
       layers: opts.layers,
     };
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    // A rebuild with nothing changed: the same record, every ref already on it. Its blobs
+    // and layers are the recorded image's (an rmi takes the record first): nothing to check.
+    const prev = this.images.get(configDigest);
+    if (
+      prev?.manifest?.digest === sha256Digest(manifestBytes) &&
+      opts.refs.every((r) => this.refs.get(referenceString(r)) === configDigest)
+    )
+      return { id: configDigest, updated: false };
     const manifestDesc: Descriptor = {
       mediaType: MediaType.OciManifest,
       ...(await this.content.put(manifestBytes)),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseSecrets } from './build.js';
+import { parsePrune, parseSecrets } from './build.js';
 
 const header = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
@@ -28,5 +28,28 @@ describe('X-Wharf-Build-Secrets', () => {
       return undefined;
     })();
     expect(err?.message).toBe('secret big too big. max size 500KB');
+  });
+});
+
+describe('POST /build/prune query', () => {
+  it('reads all, filters and keep-storage as dockerd', () => {
+    const q = new URLSearchParams({
+      all: '1',
+      filters: '{"until":{"24h":true}}',
+      'keep-storage': '10485760',
+    });
+    expect(parsePrune(q)).toEqual({
+      all: true,
+      filters: new Map([['until', ['24h']]]),
+      keepStorage: 10485760,
+    });
+    expect(parsePrune(new URLSearchParams())).toEqual({
+      all: false,
+      filters: new Map(),
+      keepStorage: 0,
+    });
+    expect(() => parsePrune(new URLSearchParams({ 'keep-storage': '10MB' }))).toThrow(
+      'keep-storage is in bytes and expects an integer, got 10MB: strconv.Atoi: parsing "10MB": invalid syntax',
+    );
   });
 });

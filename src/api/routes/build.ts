@@ -4,6 +4,7 @@
  * image ID, `errorDetail`/`error`). The 200 header goes out with the first message, so a
  * context or Dockerfile that cannot be read is a plain HTTP error, as dockerd answers it.
  */
+import { parseFilters, type Filters } from '../../api-types/index.js';
 import { errorMessage, invalidArgument, notImplemented } from '../../common/index.js';
 import { qbool, sendJson } from '../http.js';
 import { credentialsOf, decodeRegistryAuth, type AuthConfig } from '../registry-auth.js';
@@ -67,8 +68,17 @@ export function parseSecrets(header: string | string[] | undefined): Map<string,
 
 export interface BuildBackend {
   build(o: BuildRequest, emit: (e: BuildStreamEvent) => void, signal: AbortSignal): Promise<string>;
-  /** Clear the step cache (`docker builder prune`). */
-  prune(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
+  /** Remove build cache records (`docker builder prune`): BuildKit's rules, as dockerd. */
+  prune(o: BuildPruneRequest): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
+}
+
+export interface BuildPruneRequest {
+  /** Also records an image shares. */
+  all: boolean;
+  /** until/unused-for, id, parent, type, description, inuse, shared, private (label ignored). */
+  filters: Filters;
+  /** Bytes the cache may keep; 0 for no limit. */
+  keepStorage: number;
 }
 
 function jsonMap(ctx: RequestContext, name: string): Record<string, unknown> {
@@ -110,6 +120,21 @@ function runLimits(q: URLSearchParams): Record<string, number | string> {
     if (v) out[field] = v;
   }
   return out;
+}
+
+/** `POST /build/prune`'s query, as dockerd reads it. */
+export function parsePrune(q: URLSearchParams): BuildPruneRequest {
+  const raw = q.get('keep-storage') || '0';
+  // Go's strconv.Atoi: an optional sign and decimal digits.
+  if (!/^[+-]?\d+$/.test(raw))
+    throw invalidArgument(
+      `keep-storage is in bytes and expects an integer, got ${raw}: strconv.Atoi: parsing ${JSON.stringify(raw)}: invalid syntax`,
+    );
+  return {
+    all: qbool(q, 'all'),
+    filters: parseFilters(q.get('filters')),
+    keepStorage: Math.max(0, Number(raw)),
+  };
 }
 
 function parseRequest(ctx: RequestContext): BuildRequest {
@@ -176,7 +201,7 @@ export function buildRoutes(b: BuildBackend): Route[] {
     {
       method: 'POST',
       path: '/build/prune',
-      handler: async (ctx) => sendJson(ctx.res, 200, await b.prune()),
+      handler: async (ctx) => sendJson(ctx.res, 200, await b.prune(parsePrune(ctx.query))),
     },
     {
       method: 'POST',

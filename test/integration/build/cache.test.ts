@@ -2,7 +2,7 @@
  * The step cache: a rebuild with nothing changed reuses every step and gives the same image;
  * a changed source file invalidates from its COPY on; mtimes do not count; build args
  * invalidate the steps that use them; --no-cache; the cache survives a daemon restart and
- * `docker builder prune` clears it.
+ * `docker builder prune -a` clears it (prune.test.ts: without -a, filters, keep-storage).
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -98,10 +98,10 @@ describe('build cache', () => {
     expect(ranSteps(build(['--no-cache', '-t', 'cached']).out)).toEqual([2, 3, 4, 5, 6, 7]);
   });
 
-  it('survives a daemon restart, and builder prune clears it', async () => {
+  it('survives a daemon restart, and builder prune -a clears it', async () => {
     await d.restart();
     expect(ranSteps(build(['-t', 'cached']).out)).toEqual([]);
-    const prune = d.cli(['builder', 'prune', '-f'], {
+    const prune = d.cli(['builder', 'prune', '-af'], {
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
     });
     expect(prune.code).toBe(0);

@@ -57,8 +57,11 @@ export const command: CommandSpec = {
     });
     reclaimed += images.SpaceReclaimed ?? 0;
     cli.stdout.write(deletedSection('Deleted Images', deleteLines(images.ImagesDeleted)));
-    // The step cache holds no in-use entries between builds: all of it goes, with or without -a.
-    const cache = await client.buildPrune();
+    // As docker: -a and the filters go to the build cache prune too.
+    const cache = await client.buildPrune({
+      all,
+      ...(filters.length > 0 ? { filters: filtersFromArgs(filters)! } : {}),
+    });
     reclaimed += cache.SpaceReclaimed ?? 0;
     cli.stdout.write(deletedSection('Deleted build cache objects', cache.CachesDeleted));
     cli.stdout.write(reclaimedLine(reclaimed));
