@@ -86,6 +86,11 @@ export interface NetworkPort {
   checkPorts(publish: PublishPorts): void;
   /** Free every endpoint and the namespace; idempotent. */
   detach(id: string): Promise<void>;
+  /**
+   * A start is waiting on the runtime (runc's tens of ms): work deferred off the starts'
+   * path (a spare namespace for the next one) may run now.
+   */
+  spareTime(): void;
 }
 
 export interface CreateTaskOptions {
@@ -98,6 +103,8 @@ export interface CreateTaskOptions {
   openStdin: boolean;
   /** Docker's StdinOnce: the first attach client's EOF closes stdin; else it stays open. */
   stdinOnce: boolean;
+  /** Called once the runtime's monitor runs, while the runtime sets the container up. */
+  onSpawned?: () => void;
 }
 
 export interface ExecTaskOptions {

@@ -419,6 +419,7 @@ export class ContainerService {
         tty: rec.Config.Tty ?? false,
         openStdin: rec.Config.OpenStdin ?? false,
         stdinOnce: rec.Config.StdinOnce ?? false,
+        onSpawned: () => this.opts.network.spareTime(),
       });
       rec.runtime.conmonPid = conmonPid;
       lap('create');

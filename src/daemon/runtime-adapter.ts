@@ -90,6 +90,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       id: t.id,
       bundle: t.bundle,
       logSizeMax: t.logSizeMax,
+      onSpawned: t.onSpawned,
     });
   }
 

@@ -186,6 +186,9 @@ describe.skipIf(!isRoot)('NetworkManager (root)', () => {
     expect(first).toMatch(/^spare-[0-9a-f]{16}$/);
 
     const { netnsPath: nsA, endpoint: a } = await m.createNetnsConnected('ctr-a');
+    // The next spare waits until the start that took this one waits on runc (spareTime), or
+    // a fallback timer fires: only the adopted one's file is there.
+    expect(await spares()).toEqual([first]);
     expect(nsA).toBe(path.join(dir, 'ctr-a'));
     expect(await fsp.readlink(nsA)).toBe(first);
     expect(m.endpoint('ctr-a')).toEqual(a);
@@ -194,6 +197,8 @@ describe.skipIf(!isRoot)('NetworkManager (root)', () => {
     expect(inside).toContain(a.ipAddress);
     expect(inside).toContain(a.macAddress);
     await ping(nsA, m.bridge.gateway);
+
+    m.spareTime();
 
     // A MAC asked for cannot come from a spare: built on the spot, next to the new spare.
     await m.settled();
@@ -214,6 +219,7 @@ describe.skipIf(!isRoot)('NetworkManager (root)', () => {
 
     // After a crash, a spare nobody adopted is freed; a live container's adopted one is kept.
     const { netnsPath: nsC, endpoint: c } = await m.createNetnsConnected('ctr-c');
+    m.spareTime();
     await m.settled();
     const target = await fsp.readlink(nsC);
     const m2 = await NetworkManager.open({ ...opts, spareNetns: false });
@@ -232,6 +238,7 @@ describe.skipIf(!isRoot)('NetworkManager (root)', () => {
     const dir = await fsp.realpath(path.join(opts.execRoot, 'netns'));
     await m.reconcile(new Set());
     const { netnsPath } = await m.createNetnsConnected('ctr-a');
+    m.spareTime();
     await m.settled();
     expect((await fsp.readdir(dir)).length).toBe(3); // ctr-a -> spare-1, and spare-2
     await m.close();

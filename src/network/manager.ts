@@ -149,6 +149,8 @@ export const DEFAULT_CHAIN_PREFIX = 'WHARF';
 const DEFAULT_NETWORK_NAME = 'bridge';
 const CONTAINER_IFNAME = 'eth0';
 const DEFAULT_MTU = 1500;
+/** When no start calls spareTime() (it failed early), the next spare is made after this. */
+const SPARE_FALLBACK_MS = 250;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function checkMac(mac: string | undefined): void {
@@ -245,6 +247,7 @@ export class NetworkManager {
   private readonly pending = new Set<Promise<void>>();
   /** The namespace made ahead of need (spareNetns), under its own key `spare-<hex>`. */
   private spare?: { key: string; ready: Promise<boolean> };
+  private spareTimer?: NodeJS.Timeout;
   private spareNetns = false;
   private closed = false;
   /** Whether our ip6tables chains exist (undefined: not checked yet since start). */
@@ -733,14 +736,32 @@ export class NetworkManager {
     if (spare) {
       this.spare = undefined;
       const adopted = (await spare.ready) ? await this.adopt(spare.key, id) : undefined;
-      this.fillSpare();
+      this.spareSoon();
       if (adopted) return adopted;
     }
     try {
       return await this.build(id, opts.mac);
     } finally {
-      this.fillSpare();
+      this.spareSoon();
     }
+  }
+
+  /**
+   * The next spare is made when the start that took this one waits on runc (spareTime), not
+   * at once: its two processes' forks would stall the daemon's event loop in the middle of
+   * that start (~4 ms of its user lookup and spec). A start that never gets that far leaves
+   * it to a timer.
+   */
+  private spareSoon(): void {
+    if (!this.spareNetns || this.spare || this.closed || this.spareTimer) return;
+    this.spareTimer = setTimeout(() => this.spareTime(), SPARE_FALLBACK_MS);
+    this.spareTimer.unref();
+  }
+
+  spareTime(): void {
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = undefined;
+    this.fillSpare();
   }
 
   /** Start making a spare namespace when spareNetns is on and there is none. */
@@ -1017,6 +1038,8 @@ export class NetworkManager {
    */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = undefined;
     this.proxies.releaseAll();
     await this.users.dns.close();
     const spare = this.spare;

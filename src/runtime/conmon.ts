@@ -76,6 +76,8 @@ interface ConmonCommon {
 export interface ConmonCreateOptions extends ConmonCommon {
   id: string;
   bundle: string;
+  /** Called once conmon is spawned, while runc's own work (tens of ms) is under way. */
+  onSpawned?: () => void;
 }
 
 export interface ConmonExecOptions extends ConmonCommon {
@@ -233,7 +235,7 @@ export class Conmon {
     await fsp.mkdir(o.persistDir, { recursive: true });
     await fsp.mkdir(o.exitDir, { recursive: true });
     await fsp.mkdir(o.socketDir, { recursive: true });
-    return this.start(conmonCreateArgs(o), o.persistDir, o.conmonPidFile, signal);
+    return this.start(conmonCreateArgs(o), o.persistDir, o.conmonPidFile, signal, o.onSpawned);
   }
 
   /** An exec session in a running container; its exit code lands in <exitDir>/<containerId>. */
@@ -253,6 +255,7 @@ export class Conmon {
     cwd: string,
     conmonPidFile: string,
     signal?: AbortSignal,
+    onSpawned?: () => void,
   ): Promise<ConmonStarted> {
     const argv = [this.binary, ...args];
     this.logger.debug({ argv }, 'starting conmon');
@@ -265,6 +268,7 @@ export class Conmon {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
     });
     child.unref();
+    onSpawned?.();
     const sync = child.stdio[3] as Readable;
     const start = child.stdio[4] as Writable;
     const stderr: Buffer[] = [];
