@@ -198,11 +198,13 @@ export class ContainerService {
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.opts.snapshots.prepare(id, image.topChainID);
-      await this.store.save(rec);
+      // Mounting runs beside the record's durable save, and on after the answer.
       this.premount(id);
+      await this.store.save(rec);
       this.emit(rec, 'create');
       return { Id: id, Warnings: [] };
     } catch (err) {
+      if (await this.takePremount(id)) await this.releaseIdleMount(id).catch(() => undefined);
       this.store.releaseName(cname, id);
       if (mounts) await this.mounts.release(id, mounts, true);
       await this.opts.snapshots.remove(id).catch(() => undefined);
