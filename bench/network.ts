@@ -129,7 +129,7 @@ export async function benchNetwork(base: string): Promise<void> {
       'bench-sink',
     ]);
     await new Promise((r) => setTimeout(r, 300));
-    const runs = Math.max(3, Math.min(RUNS, 5));
+    const runs = Math.max(5, Math.min(RUNS, 9));
     const direct: number[] = [];
     const loop: number[] = [];
     const gw: number[] = [];
@@ -139,8 +139,13 @@ export async function benchNetwork(base: string): Promise<void> {
       gw.push(await transfer(resolver, 15001));
     }
     const d = median(direct);
-    const pct = (x: number) => `${((median([x]) / d) * 100).toFixed(0)}% of direct`;
-    console.log(`\nmedians; ${LOOKUPS} lookups; ${runs} transfers of ${TRANSFER_MB} MB`);
+    // The ratio of each round's pair, then their median: a round is three transfers in a row,
+    // so a drift of the machine's speed (this VM's is large) touches both sides alike.
+    const pct = (xs: number[]) =>
+      `${(median(xs.map((x, i) => x / direct[i]!)) * 100).toFixed(0)}% of direct`;
+    console.log(
+      `\nmedians; ${LOOKUPS} lookups; ${runs} rounds of transfers of ${TRANSFER_MB} MB (ratios: median of each round's pair)`,
+    );
     console.log(row('figure', 'wharfd', '', 'target'));
     console.log(row('run --rm busybox true, --network none', `${none.toFixed(0)} ms`, '', ''));
     console.log(row(`same on a user-defined bridge network`, `${user.toFixed(0)} ms`, '', ''));
@@ -154,7 +159,7 @@ export async function benchNetwork(base: string): Promise<void> {
         'through a published port on 127.0.0.1',
         `${median(loop).toFixed(0)} MB/s`,
         '',
-        `>= 80% (${pct(median(loop))})`,
+        `>= 80% (${pct(loop)})`,
       ),
     );
     console.log(
@@ -162,7 +167,7 @@ export async function benchNetwork(base: string): Promise<void> {
         'through a published port on the gateway',
         `${median(gw).toFixed(0)} MB/s`,
         '',
-        `>= 80% (${pct(median(gw))})`,
+        `>= 80% (${pct(gw)})`,
       ),
     );
   } finally {
