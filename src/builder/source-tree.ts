@@ -10,7 +10,7 @@ import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { isErrno } from '../common/index.js';
+import { resolveConfined } from '../common/index.js';
 
 export type NodeKind = 'dir' | 'file' | 'symlink' | 'other';
 
@@ -96,32 +96,10 @@ function nodeOf(st: Stats): SourceNode {
  * trailing components are kept as given. Returns a path relative to the root.
  */
 export async function resolveInTree(tree: Lookup, p: string): Promise<string> {
-  const parts = p.split('/').filter((s) => s !== '' && s !== '.');
-  const resolved: string[] = [];
-  let hops = 0;
-  while (parts.length > 0) {
-    const part = parts.shift()!;
-    if (part === '..') {
-      resolved.pop();
-      continue;
-    }
-    let target: string | undefined;
-    const candidate = [...resolved, part].join('/');
-    try {
-      if ((await tree.lstat(candidate)).kind === 'symlink') target = await tree.readlink(candidate);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
-    }
-    if (target === undefined) {
-      resolved.push(part);
-      continue;
-    }
-    if (++hops > 40)
-      throw Object.assign(new Error(`too many levels of symbolic links: ${p}`), { code: 'ELOOP' });
-    if (target.startsWith('/')) resolved.length = 0;
-    parts.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
-  }
-  return resolved.join('/');
+  const parts = await resolveConfined(p, async (rel) =>
+    (await tree.lstat(rel)).kind === 'symlink' ? tree.readlink(rel) : undefined,
+  );
+  return parts.join('/');
 }
 
 /** The entry `rel` leads to, following every symlink inside the tree (as stat). */

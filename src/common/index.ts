@@ -4,3 +4,4 @@ export * from './fs.js';
 export * from './kmutex.js';
 export * from './logger.js';
 export * from './dockerignore.js';
+export * from './confine.js';

@@ -1,5 +1,6 @@
 /** What the network tests share: a dockerode client, docker-CLI assertions, and a cleanup. */
 import http from 'node:http';
+import net from 'node:net';
 
 import Docker from 'dockerode';
 import { expect } from 'vitest';
@@ -43,4 +44,50 @@ export async function stopClean(d: DaemonHandle | undefined, docker: Docker): Pr
     }
   }
   await d?.stop();
+}
+
+/**
+ * An HTTP GET of a published port; undefined when nothing answers. The busybox CGI scripts
+ * end their headers with a bare LF, which Node's strict parser refuses.
+ */
+export function httpGet(
+  host: string,
+  port: number,
+  path = '/index.html',
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const opts = { host, port, path, timeout: 2000, agent: false, insecureHTTPParser: true };
+    const req = http.get(opts, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** A TCP port free on both ::1 and 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '::1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => {
+        const s4 = net
+          .createServer()
+          .listen(port, '127.0.0.1', () => s4.close(() => resolve(port)));
+        s4.on('error', () => freePort().then(resolve, reject));
+      });
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Whether a TCP port can be bound on `host` now (nothing holds it). */
+export function bindable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
 }

@@ -7,7 +7,6 @@
  */
 import dgram from 'node:dgram';
 import http from 'node:http';
-import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 
 import Docker from 'dockerode';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
+import { freePort, httpGet } from './helpers.js';
 
 let d: DaemonHandle;
 let docker: Docker;
@@ -40,32 +40,6 @@ const ok = (args: string[]): string => {
   expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout.trim();
 };
-
-/** An HTTP GET with a short timeout; undefined when nothing answers. */
-function get(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get(
-      { host, port, path: '/index.html', timeout: 2000, agent: false },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve(body));
-      },
-    );
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
-
-/** A free TCP port on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A web server container answering `text` on port 80. */
 function web(name: string, text: string, args: string[]): string {
@@ -96,22 +70,22 @@ describe('published ports', () => {
     const c = uniq('web');
     web(c, 'hello-tcp', ['-p', `${hostPort}:80`, '-p', '127.0.0.1::80', '--expose', '9999']);
     await eventually(
-      async () => (await get('127.0.0.1', hostPort)) === 'hello-tcp\n',
+      async () => (await httpGet('127.0.0.1', hostPort)) === 'hello-tcp\n',
       10_000,
       'the proxy',
     );
     // A host address (the gateway of a bridge we created) goes through DNAT.
-    expect(await get(s.gateway, hostPort)).toBe('hello-tcp\n');
+    expect(await httpGet(s.gateway, hostPort)).toBe('hello-tcp\n');
     // IPv6 addresses too (relayed by the daemon), but not for a port bound to 127.0.0.1.
-    expect(await get('::1', hostPort)).toBe('hello-tcp\n');
+    expect(await httpGet('::1', hostPort)).toBe('hello-tcp\n');
     const out = ok(['port', c]).split('\n');
     expect(out).toContain(`80/tcp -> 0.0.0.0:${hostPort}`);
     expect(out).toContain(`80/tcp -> [::]:${hostPort}`);
     const loop = out.find((l) => l.startsWith('80/tcp -> 127.0.0.1:'))!;
     const randomPort = Number(loop.split(':').pop());
     expect(randomPort).toBeGreaterThan(1024);
-    expect(await get('127.0.0.1', randomPort)).toBe('hello-tcp\n');
-    expect(await get('::1', randomPort)).toBeUndefined();
+    expect(await httpGet('127.0.0.1', randomPort)).toBe('hello-tcp\n');
+    expect(await httpGet('::1', randomPort)).toBeUndefined();
     expect(ok(['port', c, '80'])).toContain(`0.0.0.0:${hostPort}`);
     expect(d.wharf(['port', c]).stdout).toBe(d.cli(['port', c]).stdout);
     const info = await docker.getContainer(c).inspect();
@@ -170,7 +144,7 @@ describe('published ports', () => {
     expect(natRules()).toContain(`--dport ${hostPort}`);
     ok(['stop', '-t', '0', c]);
     expect(natRules()).not.toContain(`--dport ${hostPort}`);
-    expect(await get('127.0.0.1', hostPort)).toBeUndefined();
+    expect(await httpGet('127.0.0.1', hostPort)).toBeUndefined();
     expect(ok(['port', c])).toBe('');
     ok(['rm', '-f', c, other]);
   });
@@ -184,7 +158,7 @@ describe('published ports', () => {
     const c = uniq('web');
     web(c, 'user-net', ['--network', n, '-p', `127.0.0.1:${hostPort}:80`]);
     await eventually(
-      async () => (await get('127.0.0.1', hostPort)) === 'user-net\n',
+      async () => (await httpGet('127.0.0.1', hostPort)) === 'user-net\n',
       10_000,
       'the port',
     );
@@ -264,7 +238,7 @@ describe('published ports', () => {
     const c = uniq('web');
     const id = web(c, 'crash', ['-p', `${hostPort}:80`]);
     await eventually(
-      async () => (await get('127.0.0.1', hostPort)) === 'crash\n',
+      async () => (await httpGet('127.0.0.1', hostPort)) === 'crash\n',
       10_000,
       'the proxy',
     );
@@ -272,7 +246,7 @@ describe('published ports', () => {
     // The container keeps running: after the restart its port is held and answers again.
     await d.restart();
     await eventually(
-      async () => (await get('127.0.0.1', hostPort)) === 'crash\n',
+      async () => (await httpGet('127.0.0.1', hostPort)) === 'crash\n',
       10_000,
       'the re-held port',
     );

@@ -6,8 +6,6 @@
  * release at stop, re-held after a daemon crash. Traffic goes to [::1] only.
  */
 import dgram from 'node:dgram';
-import http from 'node:http';
-import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 
 import Docker from 'dockerode';
@@ -21,7 +19,7 @@ import {
   type DaemonHandle,
 } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
-import { cliFails, cliOk, dockerode, stopClean } from './helpers.js';
+import { bindable, cliFails, cliOk, dockerode, freePort, httpGet, stopClean } from './helpers.js';
 
 const v6 = uniqueSubnet6();
 let d: DaemonHandle;
@@ -36,46 +34,6 @@ afterAll(async () => {
 
 const ok = (args: string[]): string => cliOk(d, args);
 const fails = (args: string[]): string => cliFails(d, args);
-
-/** An HTTP GET to [::1]; undefined when nothing answers. */
-function get6(port: number, path = '/index.html'): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    // The CGI script's headers end in a bare LF, which node's strict parser refuses.
-    const opts = { host: '::1', port, path, timeout: 2000, agent: false, insecureHTTPParser: true };
-    const req = http.get(opts, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
-
-/** A port free on both ::1 and 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '::1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => {
-        const s4 = net
-          .createServer()
-          .listen(port, '127.0.0.1', () => s4.close(() => resolve(port)));
-        s4.on('error', () => freePort().then(resolve, reject));
-      });
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Whether a TCP port can be bound on `host` now (nothing holds it). */
-function bindable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-}
 
 /**
  * A web server container: index.html says `text`, /cgi-bin/peer prints the address the
@@ -125,15 +83,15 @@ describe('publishing on IPv6 host addresses', () => {
 
     // Traffic from [::1] reaches the container, on its v6 address (the relay's source is the
     // bridge's v6 address).
-    expect(await eventually(() => get6(p), 10_000, 'GET [::1]:p')).toBe('hello-six\n');
-    expect(await get6(q)).toBe('hello-six\n');
-    expect((await get6(p, '/cgi-bin/peer'))?.trim()).toBe(`[${v6.gateway}]`);
+    expect(await eventually(() => httpGet('::1', p), 10_000, 'GET [::1]:p')).toBe('hello-six\n');
+    expect(await httpGet('::1', q)).toBe('hello-six\n');
+    expect((await httpGet('::1', p, '/cgi-bin/peer'))?.trim()).toBe(`[${v6.gateway}]`);
     // A port published on every address: its [::] half also goes to the v6 address.
     const r = await freePort();
     const all = uniq('all');
     web(all, 'every', ['-p', `${r}:80`]);
-    expect(await eventually(() => get6(r), 10_000, 'GET [::1]:r')).toBe('every\n');
-    expect((await get6(r, '/cgi-bin/peer'))?.trim()).toBe(`[${v6.gateway}]`);
+    expect(await eventually(() => httpGet('::1', r), 10_000, 'GET [::1]:r')).toBe('every\n');
+    expect((await httpGet('::1', r, '/cgi-bin/peer'))?.trim()).toBe(`[${v6.gateway}]`);
     ok(['rm', '-f', all]);
     // Only v6: the v4 side of these ports is not taken.
     expect(await bindable('127.0.0.1', p)).toBe(true);
@@ -159,7 +117,7 @@ describe('publishing on IPv6 host addresses', () => {
     ok(['stop', '-t', '0', c]);
     expect(await bindable('::1', p)).toBe(true);
     expect(await bindable('::', q)).toBe(true);
-    expect(await get6(p)).toBeUndefined();
+    expect(await httpGet('::1', p)).toBeUndefined();
     ok(['rm', '-f', c]);
     // The failed runs left created containers behind (as docker run does).
     const left = ok(['ps', '-aq', '--filter', 'status=created']);
@@ -173,9 +131,9 @@ describe('publishing on IPv6 host addresses', () => {
     const p = await freePort();
     const c = uniq('web4');
     web(c, 'hello-four', ['--network', n, '-p', `[::1]:${p}:80`]);
-    expect(await eventually(() => get6(p), 10_000, 'GET [::1]:p')).toBe('hello-four\n');
+    expect(await eventually(() => httpGet('::1', p), 10_000, 'GET [::1]:p')).toBe('hello-four\n');
     // httpd listens on a dual-stack socket: a v4 peer shows as v4-mapped.
-    expect((await get6(p, '/cgi-bin/peer'))?.trim()).toBe(`[::ffff:${s.gateway}]`);
+    expect((await httpGet('::1', p, '/cgi-bin/peer'))?.trim()).toBe(`[::ffff:${s.gateway}]`);
     ok(['rm', '-f', c]);
     ok(['network', 'rm', n]);
 
@@ -217,10 +175,10 @@ describe('publishing on IPv6 host addresses', () => {
     const p = await freePort();
     const c = uniq('crash6');
     web(c, 'still-six', ['-p', `[::1]:${p}:80`]);
-    expect(await eventually(() => get6(p), 10_000, 'GET [::1]:p')).toBe('still-six\n');
+    expect(await eventually(() => httpGet('::1', p), 10_000, 'GET [::1]:p')).toBe('still-six\n');
     await d.crash();
     await d.restart();
-    expect(await eventually(() => get6(p), 10_000, 'GET [::1]:p after the restart')).toBe(
+    expect(await eventually(() => httpGet('::1', p), 10_000, 'GET [::1]:p after the restart')).toBe(
       'still-six\n',
     );
     expect(fails(['run', '-d', '-p', `[::1]:${p}:80`, 'busybox', 'sleep', '300'])).toContain(
@@ -250,7 +208,7 @@ describe('publishing on IPv6 host addresses', () => {
     const [b] = info.NetworkSettings.Ports['80/tcp'] ?? [];
     expect(b?.HostIp).toBe('::1');
     expect(Number(b?.HostPort)).toBeGreaterThan(0);
-    expect(await eventually(() => get6(Number(b!.HostPort)), 10_000, 'GET')).toBe(
+    expect(await eventually(() => httpGet('::1', Number(b!.HostPort)), 10_000, 'GET')).toBe(
       'dockerode-six\n',
     );
     await c.remove({ force: true });
