@@ -117,16 +117,17 @@ export class ContextIndex implements SourceTree {
   private async add(h: TarHeader, data: AsyncIterable<Buffer>): Promise<void> {
     const rel = h.name === '.' ? '' : utf8(h.name);
     const mtime = Number(h.mtime);
+    const dirMeta = () => ({
+      mode: TYPE_BITS.dir | (h.mode & 0o7777),
+      uid: h.uid,
+      gid: h.gid,
+      mtime,
+      atime: mtime,
+    });
     if (rel === '') {
       if (h.type !== 'dir')
         throw invalidArgument('invalid build context: the root is not a directory');
-      Object.assign(this.root, {
-        mode: TYPE_BITS.dir | (h.mode & 0o7777),
-        uid: h.uid,
-        gid: h.gid,
-        mtime,
-        atime: mtime,
-      });
+      Object.assign(this.root, dirMeta());
       return;
     }
     const parent = this.ensureDir(path.posix.dirname(rel));
@@ -134,13 +135,7 @@ export class ContextIndex implements SourceTree {
     const existing = parent.children!.get(name);
     if (h.type === 'dir' && existing?.kind === 'dir') {
       // A directory given again (or after its contents): its metadata is the last one's.
-      Object.assign(existing, {
-        mode: TYPE_BITS.dir | (h.mode & 0o7777),
-        uid: h.uid,
-        gid: h.gid,
-        mtime,
-        atime: mtime,
-      });
+      Object.assign(existing, dirMeta());
       return;
     }
     if (existing?.kind === 'dir' && existing.children!.size > 0)

@@ -30,7 +30,7 @@ import {
   type TarHeader,
 } from '../archive/index.js';
 import { isErrno } from '../common/index.js';
-import type { NodeKind, SourceNode, SourceTree } from './source-tree.js';
+import { nodeOf, type SourceNode, type SourceTree } from './source-tree.js';
 
 /** A file's bytes: a source tree's file, or a buffer (heredocs). */
 export type Content = { tree: SourceTree; rel: string; size: number } | Buffer;
@@ -84,24 +84,7 @@ export class LayerPlan {
   private async lowerStat(rel: string): Promise<SourceNode | undefined> {
     try {
       const st = await fsp.lstat(path.join(this.lowerRoot, rel));
-      const kind: NodeKind = st.isDirectory()
-        ? 'dir'
-        : st.isFile()
-          ? 'file'
-          : st.isSymbolicLink()
-            ? 'symlink'
-            : 'other';
-      return {
-        kind,
-        mode: st.mode,
-        uid: st.uid,
-        gid: st.gid,
-        mtime: st.mtimeMs / 1000,
-        atime: st.atimeMs / 1000,
-        size: st.size,
-        nlink: st.nlink,
-        id: `lower:${st.ino}`,
-      };
+      return nodeOf(st, `lower:${st.ino}`);
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
       throw err;

@@ -70,7 +70,8 @@ export class DiskTree implements SourceTree {
   }
 }
 
-function nodeOf(st: Stats): SourceNode {
+/** A node from a host lstat; `id` tells hard links apart (same id, same inode). */
+export function nodeOf(st: Stats, id = `${st.dev}:${st.ino}`): SourceNode {
   return {
     kind: st.isDirectory()
       ? 'dir'
@@ -86,7 +87,7 @@ function nodeOf(st: Stats): SourceNode {
     atime: st.atimeMs / 1000,
     size: st.size,
     nlink: st.nlink,
-    id: `${st.dev}:${st.ino}`,
+    id,
   };
 }
 
