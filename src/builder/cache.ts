@@ -234,11 +234,16 @@ export class BuildCache {
     }
     const steps: CacheEntry[] = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
-      const rec = await readJson<CacheRecord>(path.join(this.dir, name)).catch(() => undefined);
+      const file = path.join(this.dir, name);
+      const rec = await readJson<CacheRecord>(file).catch(() => undefined);
       if (!rec || rec.schemaVersion !== 1) continue;
+      const mtime = (await fsp.stat(file).catch(() => undefined))?.mtime;
+      // Written at creation, touched at each hit: a later mtime is a use.
+      const used = mtime && mtime.getTime() > Date.parse(rec.created) + 50;
       steps.push({
         key: rec.key,
         created: rec.created,
+        ...(used ? { lastUsed: mtime.toISOString() } : {}),
         description: rec.state.image.history?.at(-1)?.created_by ?? '',
         ...(rec.layer ? { layer: rec.layer } : {}),
       });
@@ -274,6 +279,8 @@ async function treeSize(dir: string): Promise<number> {
 export interface CacheEntry {
   key: string;
   created: string;
+  /** When a build last hit it (its file's mtime), if it has been hit since it was made. */
+  lastUsed?: string;
   description: string;
   layer?: IngestedLayer;
 }

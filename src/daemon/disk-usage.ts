@@ -10,7 +10,13 @@ import { dirSize, type VolumeService } from '../volumes/index.js';
 
 /** What the builder's step cache holds (Builder.cache.list()). */
 export interface BuildCacheContents {
-  steps: Array<{ key: string; created: string; description: string; layer?: { chainID: Digest } }>;
+  steps: Array<{
+    key: string;
+    created: string;
+    lastUsed?: string;
+    description: string;
+    layer?: { chainID: Digest };
+  }>;
   mounts: Array<{ id: string; dir: string }>;
 }
 
@@ -69,7 +75,8 @@ export async function diskUsage(
  * layer alone, `Shared` when an image uses the layer (removing the record frees nothing), in
  * use while a build holds it; a step without a layer (ENV, LABEL…) is a zero-size record;
  * cache mounts are `exec.cachemount`. A record whose layer is gone (an image removal took it)
- * is a miss for the builder and is not listed. Use counts are not kept: 0, never used.
+ * is a miss for the builder and is not listed. LastUsedAt is a step's last cache hit (its
+ * file's mtime); use counts are not kept (0).
  */
 async function buildCacheRecords(
   images: ImageStore,
@@ -93,7 +100,7 @@ async function buildCacheRecords(
       Shared: layer ? used.has(layer.chainID) : false,
       Size: layer?.size ?? 0,
       CreatedAt: step.created,
-      LastUsedAt: null,
+      LastUsedAt: step.lastUsed ?? null,
       UsageCount: 0,
     });
   }

@@ -31,6 +31,8 @@ interface Du {
     Size: number;
     Shared: boolean;
     InUse: boolean;
+    CreatedAt: string;
+    LastUsedAt: string | null;
   }>;
 }
 
@@ -133,6 +135,13 @@ describe('system df', () => {
       expect(stage.Shared).toBe(false);
       const mount = du.BuildCache.find((b) => b.Type === 'exec.cachemount')!;
       expect(mount.Size).toBe(3000);
+      // Never hit yet; a rebuild (every step cached) is a use.
+      expect(layered.LastUsedAt).toBeNull();
+      const rebuilt = d.cli(['build', '-q', '-t', tag, dir], { env: { DOCKER_BUILDKIT: '0' } });
+      expect(rebuilt.code, rebuilt.stderr).toBe(0);
+      du = await df('?type=build-cache');
+      const hit = du.BuildCache.find((b) => b.Description.includes('head -c 7000'))!;
+      expect(Date.parse(hit.LastUsedAt ?? '')).toBeGreaterThan(Date.parse(hit.CreatedAt));
       expectSame(d, ['system', 'df']);
       expectSame(d, ['system', 'df', '-v']);
 

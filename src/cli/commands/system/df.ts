@@ -144,6 +144,13 @@ function cacheContext(b: BuildCacheRecord): object {
   });
 }
 
+/** docker's order: never used first, then by last use, oldest first; ties by ID. */
+function sortCache(cache: BuildCacheRecord[]): BuildCacheRecord[] {
+  const used = (b: BuildCacheRecord): number =>
+    b.LastUsedAt ? Date.parse(b.LastUsedAt) : Number.NEGATIVE_INFINITY;
+  return [...cache].sort((a, b) => used(a) - used(b) || (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+}
+
 function verbose(du: DiskUsageResponse): string {
   const images: ImageSummary[] = du.Images ?? [];
   const containers: ContainerSummary[] = du.Containers ?? [];
@@ -166,7 +173,7 @@ function verbose(du: DiskUsageResponse): string {
     '\nLocal Volumes space usage:\n\n',
     renderList('', VOLUMES_TABLE, volumes.map(volumeContext), VOLUME_HEADERS),
     `\nBuild cache usage: ${humanSize(cacheSize, 4)}\n\n`,
-    renderList('', CACHE_TABLE, cache.map(cacheContext), CACHE_HEADERS),
+    renderList('', CACHE_TABLE, sortCache(cache).map(cacheContext), CACHE_HEADERS),
   ].join('');
 }
 
