@@ -56,6 +56,7 @@ export class Containers {
   async close(): Promise<void> {
     this.monitor.stop();
     await this.svc.settled();
+    await this.svc.releasePremounts();
   }
 
   get log(): Logger {

@@ -822,6 +822,23 @@ export class ContainerService {
     while (this.releasing.size > 0) await Promise.all([...this.releasing]);
   }
 
+  /**
+   * Shutdown: take down the rootfs mounts begun at create for containers never started (as
+   * dockerd, a stopped daemon leaves no created container mounted; the next start mounts).
+   */
+  async releasePremounts(): Promise<void> {
+    for (const id of [...this.premounts.keys()]) {
+      await this.mutex.run(id, async () => {
+        if (!(await this.takePremount(id))) return;
+        const rec = this.store.find(id);
+        if (rec?.State.Running) return;
+        await this.releaseIdleMount(id).catch((err: unknown) =>
+          this.log.warn({ err, container: id }, 'unmounting a created container at shutdown'),
+        );
+      });
+    }
+  }
+
   async rename(ref: string, newName: string): Promise<void> {
     const rec = this.store.get(ref);
     const name = newName.replace(/^\//, '');

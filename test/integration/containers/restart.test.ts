@@ -94,6 +94,17 @@ describe('daemon crash and restart (live restore)', () => {
     expect(d.cli(['start', '-a', kept]).stdout).toBe(`${kept.slice(0, 12)}\n`);
     expect(mounted(kept)).toBe(0);
     expect(d.cli(['rm', kept]).code).toBe(0);
+
+    // A clean shutdown takes a created container's mount down too (the next start mounts).
+    const idle = d.cli(['create', 'busybox', 'true']).stdout.trim();
+    await eventually(() => mounted(idle) === 1, 10_000, 'the mount at create');
+    const exited = new Promise((resolve) => d.process.once('exit', resolve));
+    d.process.kill('SIGTERM');
+    await exited;
+    expect(mounted(idle)).toBe(0);
+    await d.restart();
+    expect(d.cli(['start', '-a', idle]).code).toBe(0);
+    expect(d.cli(['rm', idle]).code).toBe(0);
   });
 
   it('refuses a second daemon on the same data root', async () => {
