@@ -128,12 +128,16 @@ export class Containers {
       ref,
       opts,
     );
-  export = (ref: string) =>
-    exportContainer(this.svc.store.get(ref), {
+  export = async (ref: string) => {
+    const rec = this.svc.store.get(ref);
+    return exportContainer(rec, {
       snapshots: this.opts.snapshots,
       execDir: this.opts.execDir,
       log: this.opts.log,
+      // Created and mounted at create: a view would stack a second overlay on its upper dir.
+      live: rec.State.Running || (await this.svc.mountedAtCreate(rec.Id)),
     });
+  };
 
   /**
    * dockerd's ContainersPrune: every container not running (nor paused or restarting) that

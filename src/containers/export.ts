@@ -12,15 +12,16 @@ const VIEW_PREFIX = '.export-';
 
 /**
  * `docker export`: the container's filesystem as one tar (no image layers, no history). A
- * running container's live rootfs mount is archived as it is; for any other a read-only view
+ * live rootfs mount (a running container's, or a created one's) is archived as it is; for any
+ * other a read-only view
  * (SnapshotsPort.mountView) is mounted beside the bundles for as long as the stream lasts. As
  * with Docker, what is bind-mounted into the container (volumes, /etc/hosts…) is not in it.
  */
 export async function exportContainer(
   rec: ContainerRecord,
-  deps: { snapshots: SnapshotsPort; execDir: string; log: Logger },
+  deps: { snapshots: SnapshotsPort; execDir: string; log: Logger; live: boolean },
 ): Promise<Readable> {
-  if (rec.State.Running) return tarDirectory(path.join(deps.execDir, rec.Id, 'rootfs'));
+  if (deps.live) return tarDirectory(path.join(deps.execDir, rec.Id, 'rootfs'));
   await fsp.mkdir(deps.execDir, { recursive: true });
   const view = await fsp.mkdtemp(path.join(deps.execDir, `${VIEW_PREFIX}${rec.Id.slice(0, 12)}-`));
   const release = async (): Promise<void> => {

@@ -243,6 +243,11 @@ export class ContainerService {
     return pending;
   }
 
+  /** Whether the rootfs is mounted from create on (a created container, not yet started). */
+  async mountedAtCreate(id: string): Promise<boolean> {
+    return (await this.premounts.get(id)) ?? false;
+  }
+
   /** Reconcile: a container that is not running has no rootfs mount (see premount). */
   async releaseIdleMount(id: string): Promise<void> {
     await this.opts.snapshots.unmount(path.join(this.bundleDir(id), 'rootfs'));

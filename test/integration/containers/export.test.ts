@@ -2,14 +2,14 @@
  * `export`: a container's filesystem as a tar, through the docker CLI, dockerode and wharf,
  * for running and stopped containers; it round-trips through `import`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DOCKER_CLI, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { DOCKER_CLI, eventually, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
 
 let d: DaemonHandle;
 let dir: string;
@@ -62,6 +62,31 @@ describe('container export', () => {
     expect(ok(d.cli(['run', '--rm', 'exported:1', 'cat', '/greeting']))).toBe('hello\n');
     d.cli(['rm', id]);
     d.cli(['rmi', 'exported:1']);
+  });
+
+  it('exports a created container from the rootfs mounted at create, with no view', async () => {
+    const id = ok(d.cli(['create', 'busybox', 'true'])).trim();
+    const rootfs = `${d.execRoot}/containers/${id}/rootfs`;
+    const mountsOf = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[4] === rootfs).length;
+    await eventually(() => mountsOf() === 1, 10_000, 'the mount at create');
+    const out = path.join(dir, 'created.tar');
+    const child = spawn(DOCKER_CLI, ['export', '-o', out, id], {
+      env: { ...process.env, DOCKER_HOST: `unix://${d.socket}` },
+    });
+    // While it streams, no read-only view is stacked on the container's upper directory.
+    let sawView = false;
+    const done = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    while (child.exitCode === null) {
+      if (viewMounts().length > 0) sawView = true;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await done).toBe(0);
+    expect(sawView).toBe(false);
+    expect(listing(out)).toContain('bin/busybox');
+    ok(d.cli(['rm', id]));
   });
 
   it('exports a running container to stdout (docker, wharf and dockerode agree)', async () => {
