@@ -1,11 +1,12 @@
 /** What the network tests share: a dockerode client, docker-CLI assertions, and a cleanup. */
+import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 
 import Docker from 'dockerode';
 import { expect } from 'vitest';
 
-import type { DaemonHandle } from '../../harness/daemon.js';
+import { eventually, type DaemonHandle } from '../../harness/daemon.js';
 
 /** dockerode on the test daemon's socket (no keep-alive: the daemon stops between files). */
 export function dockerode(d: DaemonHandle): Docker {
@@ -90,4 +91,27 @@ export function bindable(host: string, port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
     s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
   });
+}
+
+/** Send `text` over UDP to host:port until the container's log shows it arrived. */
+export async function udpReaches(
+  d: DaemonHandle,
+  container: string,
+  host: string,
+  port: number,
+  text: string,
+): Promise<void> {
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await eventually(
+      () => {
+        sock.send(`${text}\n`, port, host);
+        return cliOk(d, ['logs', container]).includes(text);
+      },
+      10_000,
+      `a UDP datagram to ${host}:${port}`,
+    );
+  } finally {
+    sock.close();
+  }
 }

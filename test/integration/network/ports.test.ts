@@ -5,7 +5,6 @@
  * all through DNAT in Wharf's chains; a taken host port is an error at start; rules go at stop
  * and after a crash.
  */
-import dgram from 'node:dgram';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
-import { freePort, httpGet } from './helpers.js';
+import { freePort, httpGet, udpReaches } from './helpers.js';
 
 let d: DaemonHandle;
 let docker: Docker;
@@ -190,26 +189,8 @@ describe('published ports', () => {
       'UDP-RECV:5000',
       'STDOUT',
     ]);
-    const sock = dgram.createSocket('udp4');
-    await eventually(
-      async () => {
-        sock.send('ping-udp\n', base, '127.0.0.1');
-        return ok(['logs', c]).includes('ping-udp');
-      },
-      10_000,
-      'the UDP datagram',
-    );
-    sock.close();
-    const sock6 = dgram.createSocket('udp6');
-    await eventually(
-      async () => {
-        sock6.send('ping-udp6\n', base, '::1');
-        return ok(['logs', c]).includes('ping-udp6');
-      },
-      10_000,
-      'the UDP datagram over IPv6',
-    );
-    sock6.close();
+    await udpReaches(d, c, '127.0.0.1', base, 'ping-udp');
+    await udpReaches(d, c, '::1', base, 'ping-udp6');
     const r = uniq('range');
     ok([
       'run',

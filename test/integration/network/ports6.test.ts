@@ -5,7 +5,6 @@
  * (default bridge with `fixed-cidr-v6`) or to its v4 address (a v4-only network); conflicts,
  * release at stop, re-held after a daemon crash. Traffic goes to [::1] only.
  */
-import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 
 import Docker from 'dockerode';
@@ -19,7 +18,16 @@ import {
   type DaemonHandle,
 } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
-import { bindable, cliFails, cliOk, dockerode, freePort, httpGet, stopClean } from './helpers.js';
+import {
+  bindable,
+  cliFails,
+  cliOk,
+  dockerode,
+  freePort,
+  httpGet,
+  stopClean,
+  udpReaches,
+} from './helpers.js';
 
 const v6 = uniqueSubnet6();
 let d: DaemonHandle;
@@ -158,16 +166,7 @@ describe('publishing on IPv6 host addresses', () => {
       'STDOUT',
     ]);
     expect(ok(['port', cu])).toBe(`5000/udp -> [::]:${u}`);
-    const sock = dgram.createSocket('udp6');
-    await eventually(
-      async () => {
-        sock.send('ping-udp6\n', u, '::1');
-        return ok(['logs', cu]).includes('ping-udp6');
-      },
-      10_000,
-      'the UDP datagram over [::1]',
-    );
-    sock.close();
+    await udpReaches(d, cu, '::1', u, 'ping-udp6');
     ok(['rm', '-f', cu]);
   });
 
