@@ -6,19 +6,15 @@
  * addresses on bridges this file creates are contacted.
  */
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
 
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
+import { dockerode, stopClean } from './helpers.js';
 
 let d: DaemonHandle;
-/**
- * dockerode without keep-alive: the CLI calls block this process (spawnSync) for longer than
- * the server's keep-alive timeout, and a pooled socket the server closed meanwhile fails EPIPE.
- */
 let docker: Docker;
 /** daemon.json default-address-pools: a unique /24 split into /26s. */
 const pool = uniqueSubnet();
@@ -26,25 +22,10 @@ beforeAll(async () => {
   d = await startDaemon({
     daemonJson: { 'default-address-pools': [{ base: pool.subnet, size: 26 }] },
   });
-  docker = new Docker({
-    socketPath: d.socket,
-    agent: new http.Agent({ keepAlive: false }),
-  } as never);
+  docker = dockerode(d);
 });
 afterAll(async () => {
-  if (d?.alive) {
-    const nets = await docker.listNetworks().catch(() => []);
-    const list = await docker.listContainers({ all: true }).catch(() => []);
-    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    for (const n of nets) {
-      if (!['bridge', 'host', 'none'].includes(n.Name))
-        await docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
-  }
-  await d?.stop();
+  await stopClean(d, docker);
 });
 
 /** The parts of GET /networks/{id} the tests read. */

@@ -5,7 +5,6 @@
  * all through DNAT in Wharf's chains; a taken host port is an error at start; rules go at stop
  * and after a crash.
  */
-import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 
 import Docker from 'dockerode';
@@ -13,32 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, uniqueSubnet, type DaemonHandle } from '../../harness/daemon.js';
 import { uniq } from '../cli/helpers.js';
-import { freePort, httpGet, udpReaches } from './helpers.js';
+import { cliOk, dockerode, freePort, httpGet, stopClean, udpReaches } from './helpers.js';
 
 let d: DaemonHandle;
 let docker: Docker;
-const nets: string[] = [];
 beforeAll(async () => {
   d = await startDaemon();
-  docker = new Docker({
-    socketPath: d.socket,
-    agent: new http.Agent({ keepAlive: false }),
-  } as never);
+  docker = dockerode(d);
 });
 afterAll(async () => {
-  if (d?.alive) {
-    const list = await docker.listContainers({ all: true }).catch(() => []);
-    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    for (const n of nets) d.cli(['network', 'rm', n]);
-  }
-  await d?.stop();
+  // stopClean also removes the networks the tests made.
+  await stopClean(d, docker);
 });
 
-const ok = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-};
+const ok = (args: string[]): string => cliOk(d, args);
 
 /** A web server container answering `text` on port 80. */
 function web(name: string, text: string, args: string[]): string {
@@ -64,7 +51,6 @@ describe('published ports', () => {
     const s = uniqueSubnet();
     const n = uniq('pnet');
     ok(['network', 'create', '--subnet', s.subnet, n]);
-    nets.push(n);
     const hostPort = await freePort();
     const c = uniq('web');
     web(c, 'hello-tcp', ['-p', `${hostPort}:80`, '-p', '127.0.0.1::80', '--expose', '9999']);
@@ -152,7 +138,6 @@ describe('published ports', () => {
     const s = uniqueSubnet();
     const n = uniq('pnet');
     ok(['network', 'create', '--subnet', s.subnet, n]);
-    nets.push(n);
     const hostPort = await freePort();
     const c = uniq('web');
     web(c, 'user-net', ['--network', n, '-p', `127.0.0.1:${hostPort}:80`]);
