@@ -221,18 +221,21 @@ export class ContainerService {
    * restart forgets it; reconcile unmounts the rootfs of every container that is not running.
    */
   private premount(id: string): void {
-    const rootfs = path.join(this.bundleDir(id), 'rootfs');
-    const pending = fsp
-      .mkdir(rootfs, { recursive: true, mode: 0o700 })
-      .then(() => this.opts.snapshots.mount(id, rootfs))
-      .then(
-        () => true,
-        (err: unknown) => {
-          this.log.debug({ err, container: id }, 'rootfs mount at create failed; start retries');
-          return false;
-        },
-      );
+    const pending = this.mountRootfs(id).then(
+      () => true,
+      (err: unknown) => {
+        this.log.debug({ err, container: id }, 'rootfs mount at create failed; start retries');
+        return false;
+      },
+    );
     this.premounts.set(id, pending);
+  }
+
+  /** The bundle directory with the container's overlay mounted at <bundle>/rootfs. */
+  private async mountRootfs(id: string): Promise<void> {
+    const rootfs = path.join(this.bundleDir(id), 'rootfs');
+    await fsp.mkdir(rootfs, { recursive: true, mode: 0o700 });
+    await this.opts.snapshots.mount(id, rootfs);
   }
 
   /** The rootfs mounted at create, if that worked; forgets it either way. */
@@ -290,7 +293,7 @@ export class ContainerService {
     // ~5 ms on this disk).
     const writeRegenerated = (file: string, data: string, mode: number): Promise<void> =>
       writeFileAtomic(file, data, mode, { durable: false });
-    await fsp.mkdir(rootfs, { recursive: true, mode: 0o700 });
+    // The bundle directory comes with the rootfs mount (mountRootfs), at create or below.
     // `--network container:<x>`: the running target's namespace, looked up now (as dockerd:
     // at create the target need not exist). Its etc files are shared, not written here.
     const mode = hc.NetworkMode ?? 'bridge';
@@ -314,7 +317,7 @@ export class ContainerService {
     const [cleared, mounted, connected, hostResolvConf] = await Promise.allSettled([
       this.opts.runtime.clearExit(id),
       this.takePremount(id).then(async (done) => {
-        if (!done) await this.opts.snapshots.mount(id, rootfs);
+        if (!done) await this.mountRootfs(id);
       }),
       ownNetns ? attach() : Promise.resolve(undefined),
       readHostResolvConf(),
@@ -834,9 +837,8 @@ export class ContainerService {
   async releasePremounts(): Promise<void> {
     for (const id of [...this.premounts.keys()]) {
       await this.mutex.run(id, async () => {
+        // A start takes its entry under this lock: one still here was never started.
         if (!(await this.takePremount(id))) return;
-        const rec = this.store.find(id);
-        if (rec?.State.Running) return;
         await this.releaseIdleMount(id).catch((err: unknown) =>
           this.log.warn({ err, container: id }, 'unmounting a created container at shutdown'),
         );
