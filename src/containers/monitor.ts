@@ -56,6 +56,12 @@ export class ExitMonitor {
    * (no runtime state: recorded as exited with 255 as Docker does for lost containers).
    */
   async reconcile(): Promise<void> {
+    for (const id of await this.svc.reapOrphans().catch((err: unknown) => {
+      this.log.error({ err }, 'reaping orphaned tasks failed; continuing');
+      return [];
+    })) {
+      this.log.warn({ container: id }, 'removed the task or bundle of a container with no record');
+    }
     for (const rec of this.svc.store.all()) {
       try {
         if (rec.State.Status === 'removing') {

@@ -48,15 +48,18 @@ export interface PlannedNetwork {
 /** A container's namespace and its interfaces, as the network module made them at start. */
 export interface AttachedNetworks {
   netnsPath: string;
+  /** The network its ports are published on ('' for none). */
+  primary: string;
   networks: Record<string, EndpointSettings>;
   /** The first network's address and gateway. */
   ip: string;
   gateway: string;
   /** The embedded DNS's address (user-defined networks only). */
   dnsServer?: string;
-  /** NetworkSettings.Ports: exposed ports and the host ports published for them. */
-  ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 }
+
+/** NetworkSettings.Ports: exposed ports and the host ports published for them. */
+export type PortsView = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 
 /** -p / -P as the container asks: published at start on its first network's address. */
 export interface PublishPorts {
@@ -79,9 +82,10 @@ export interface NetworkPort {
       networks: readonly PlannedNetwork[];
       names: readonly string[];
       upstreams?: readonly string[];
-      publish?: PublishPorts;
     },
   ): Promise<AttachedNetworks>;
+  /** Publish -p / -P on the attached container's network `primary`, as it is about to run. */
+  publishPorts(id: string, primary: string, publish: PublishPorts): Promise<PortsView>;
   /** Check -p / -P at create (a bad spec is a 400 there, not a failed start). */
   checkPorts(publish: PublishPorts): void;
   /** Free every endpoint and the namespace; idempotent. */
@@ -124,11 +128,15 @@ export interface RuntimePort {
   start(id: string): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Delete a task and wait out its monitor, leaving no exit file behind (see the adapter). */
+  discard(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;
   /** Whether the runtime has any state for the container (cheap: no process spawned). */
   hasTask(id: string): Promise<boolean>;
+  /** IDs of every container the runtime has state for (cheap: no process spawned). */
+  taskIds(): Promise<string[]>;
   /** 'running' | 'paused' | 'stopped' | 'created' | undefined when runc does not know it. */
   state(id: string): Promise<{ status: string; pid: number } | undefined>;
   exec(opts: ExecTaskOptions): Promise<{ pid: number }>;

@@ -26,10 +26,19 @@ import {
   processArgs,
   validateCreateRequest,
 } from './merge.js';
+import {
+  EARLY_TASK_MS,
+  earlyEligible,
+  MAX_EARLY_TASKS,
+  taskInputs,
+  type EarlyTask,
+  type PreparedTask,
+} from './early-task.js';
 import { ContainerMounts } from './mounts.js';
 import type { VolumesPort } from './mounts-port.js';
 import { randomName, validName } from './names.js';
 import type {
+  AttachedNetworks,
   EventsPort,
   ImagesPort,
   NetworkPort,
@@ -106,6 +115,8 @@ export class ContainerService {
   private readonly releasing = new Set<Promise<void>>();
   /** Rootfs mounts begun at create, for the start that usually follows (see premount). */
   private readonly premounts = new Map<string, Promise<boolean>>();
+  /** Tasks made ahead of their start, for containers just created (see prepareEarly). */
+  private readonly earlyTasks = new Map<string, EarlyTask>();
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
@@ -198,12 +209,15 @@ export class ContainerService {
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.opts.snapshots.prepare(id, image.topChainID);
-      // Mounting runs beside the record's durable save, and on after the answer.
+      // Mounting, and the task after it, run beside the record's durable save, and on after
+      // the answer. A crash before the save leaves them to reconcile (reapOrphans).
       this.premount(id);
+      this.prepareEarly(rec);
       await this.store.save(rec);
       this.emit(rec, 'create');
       return { Id: id, Warnings: [] };
     } catch (err) {
+      await this.dropEarlyTask(id);
       if (await this.takePremount(id)) await this.releaseIdleMount(id).catch(() => undefined);
       this.store.releaseName(cname, id);
       if (mounts) await this.mounts.release(id, mounts, true);
@@ -248,6 +262,9 @@ export class ContainerService {
 
   /** Whether the rootfs is mounted from create on (a created container, not yet started). */
   async mountedAtCreate(id: string): Promise<boolean> {
+    // An early task mounts the rootfs it takes from the premount (and keeps it if dropped).
+    const early = this.earlyTasks.get(id);
+    if (early && (await early.ready)) return true;
     return (await this.premounts.get(id)) ?? false;
   }
 
@@ -277,22 +294,53 @@ export class ContainerService {
 
   private async startLocked(rec: ContainerRecord): Promise<void> {
     const id = rec.Id;
+    const { phases, lap } = phaseTimer();
+    const prevState = rec.State;
+    let task: PreparedTask | undefined;
+    try {
+      task = await this.takeEarlyTask(rec);
+      phases['early'] = task ? 1 : 0;
+      task ??= await this.prepareTask(rec, lap);
+      await this.launchTask(rec, task, lap);
+    } catch (err) {
+      rec.State = prevState;
+      await this.undoTask(rec);
+      // A failure to clear the exit file or to mount: nothing ran, no start error recorded.
+      if (err instanceof UnrecordedStartFailure) throw err.cause;
+      const message = errorMessage(err);
+      this.log.debug({ err, container: id }, 'start failed');
+      rec.State.Error = message;
+      rec.State.ExitCode = startFailureCode(err, 128);
+      await this.store.save(rec);
+      if (err instanceof WharfError && err.kind !== 'internal') throw err;
+      throw new WharfError(
+        'invalid-argument',
+        'ERR_START',
+        `failed to create task for container: ${message}`,
+        { cause: err },
+      );
+    }
+    this.emit(rec, 'start');
+    fire(this.startListeners, rec.Id);
+    this.log.debug({ container: id, phases }, 'start timing');
+  }
+
+  /**
+   * Everything a start does before the container's process may run: rootfs, network
+   * namespace and interfaces, etc files, the spec and `runc create` under conmon (the init
+   * waits on runc's exec fifo). Nothing here is visible through the API: the record's state,
+   * NetworkSettings and published ports are set by launchTask. It also runs ahead of the
+   * start, for a container just created (see prepareEarly). On failure the caller undoes.
+   */
+  private async prepareTask(
+    rec: ContainerRecord,
+    lap: (phase: string) => void,
+  ): Promise<PreparedTask> {
+    const id = rec.Id;
+    const inputs = taskInputs(rec);
     const bundle = this.bundleDir(id);
     const rootfs = path.join(bundle, 'rootfs');
     const hc = rec.HostConfig;
-    // Per-phase timings (ms), logged at debug level: where a start's time goes.
-    const phases: Record<string, number> = {};
-    let lapAt = performance.now();
-    const lap = (phase: string): void => {
-      const now = performance.now();
-      phases[phase] = Math.round((now - lapAt) * 10) / 10;
-      lapAt = now;
-    };
-    // The etc files and config.json are regenerated on every start, and nothing reads them
-    // after a crash before the next start rewrites them, so they get no fsync (2 per file,
-    // ~5 ms on this disk).
-    const writeRegenerated = (file: string, data: string, mode: number): Promise<void> =>
-      writeFileAtomic(file, data, mode, { durable: false });
     // The bundle directory comes with the rootfs mount (mountRootfs), at create or below.
     // `--network container:<x>`: the running target's namespace, looked up now (as dockerd:
     // at create the target need not exist). Its etc files are shared, not written here.
@@ -302,82 +350,22 @@ export class ContainerService {
       : undefined;
     const joinedPath = joinsOwner ? joinedNetns(id, joinsOwner) : undefined;
 
-    // Independent steps at once: the rootfs mount, the network namespace with its veth (one
-    // `unshare … ip -batch` and one host `ip` where the network offers it), the host's
-    // resolv.conf, and clearing a previous run's exit file.
+    // Independent steps at once: clearing a previous run's exit file; the rootfs mount; the
+    // network namespace with its veth (one `unshare … ip -batch` and one host `ip` where the
+    // network offers it), then the etc files that name its addresses.
     const ownNetns = mode !== 'host' && mode !== 'none' && !joinsOwner;
-    const attach = () =>
-      this.opts.network.attach(id, {
-        defaultBridge: onDefaultBridge(rec),
-        networks: rec.runtime.networks ?? [],
-        names: [rec.Name.slice(1), id.slice(0, 12)],
-        upstreams: hc.Dns ?? undefined,
-        publish: publishRequest(hc, rec.Config.ExposedPorts),
-      });
-    const [cleared, mounted, connected, hostResolvConf] = await Promise.allSettled([
-      this.opts.runtime.clearExit(id),
-      this.takePremount(id).then(async (done) => {
-        if (!done) await this.mountRootfs(id);
-      }),
-      ownNetns ? attach() : Promise.resolve(undefined),
-      readHostResolvConf(),
-    ]);
-    lap('mountAndNetwork');
-    if (cleared.status === 'rejected' || mounted.status === 'rejected') {
-      // As before these steps ran concurrently: fail without recording a start error.
-      if (connected.status === 'fulfilled' && connected.value) await this.releaseNetwork(rec);
-      if (mounted.status === 'fulfilled')
-        await this.opts.snapshots.unmount(rootfs).catch(() => undefined);
-      throw cleared.status === 'rejected'
-        ? cleared.reason
-        : (mounted as PromiseRejectedResult).reason;
-    }
-    const prevState = rec.State;
-    try {
-      if (connected.status === 'rejected') throw connected.reason;
-      if (hostResolvConf.status === 'rejected') throw hostResolvConf.reason;
-      const hostResolv = hostResolvConf.value;
-      const user = await resolveUserInRootfs(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
-      rec.runtime.user = user;
-      const cwd = rec.Config.WorkingDir || '/';
-      if (cwd !== '/')
-        await fsp.mkdir(await resolveInRoot(rootfs, cwd), { recursive: true, mode: 0o755 });
-
-      let netns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string } = {
-        mode: 'new',
-      };
-      rec.NetworkSettings = { SandboxKey: '', Networks: {} };
-      const attached = connected.value;
-      if (hc.NetworkMode === 'host') netns = { mode: 'host' };
-      else if (joinedPath) netns = { mode: 'path', path: joinedPath };
-      else if (attached) {
-        netns = { mode: 'path', path: attached.netnsPath };
-        rec.NetworkSettings = {
-          SandboxKey: attached.netnsPath,
-          Networks: attached.networks,
-          Ports: attached.ports,
-        };
-      }
-      const hostsText =
-        hc.NetworkMode === 'host'
-          ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => hostsFile(rec.Config.Hostname!))
-          : hostsFile(
-              rec.Config.Hostname!,
-              // As dockerd: a line per network the container is on.
-              Object.values(attached?.networks ?? {}).flatMap((n) => [
-                n.IPAddress,
-                n.GlobalIPv6Address,
-              ]),
-              withHostGateway(hc.ExtraHosts ?? [], attached?.gateway),
-            );
-      // On a user-defined network the embedded DNS is the nameserver, and --dns servers are
-      // where it forwards (as Docker's 127.0.0.11).
-      const resolvText = resolvConf(hostResolv, {
-        dns: attached?.dnsServer ? [attached.dnsServer] : (hc.Dns ?? undefined),
-        search: hc.DnsSearch ?? undefined,
-        options: hc.DnsOptions ?? undefined,
-        keepLoopback: hc.NetworkMode === 'host',
-      });
+    const wired = async (): Promise<AttachedNetworks | undefined> => {
+      const [attached, hostResolv] = await Promise.all([
+        ownNetns
+          ? this.opts.network.attach(id, {
+              defaultBridge: onDefaultBridge(rec),
+              networks: rec.runtime.networks ?? [],
+              names: [rec.Name.slice(1), id.slice(0, 12)],
+              upstreams: hc.Dns ?? undefined,
+            })
+          : undefined,
+        readHostResolvConf(),
+      ]);
       if (joinsOwner) {
         // As dockerd: the joiner takes the target's hostname and bind-mounts the target's
         // hosts, resolv.conf and hostname files (inspect shows the target's paths).
@@ -387,102 +375,210 @@ export class ContainerService {
         rec.ResolvConfPath = joinsOwner.ResolvConfPath;
         rec.HostnamePath = joinsOwner.HostnamePath;
       } else {
-        await Promise.all([
-          writeRegenerated(rec.HostsPath, hostsText, 0o644),
-          writeRegenerated(rec.ResolvConfPath, resolvText, 0o644),
-          writeRegenerated(rec.HostnamePath, `${rec.Config.Hostname}\n`, 0o644),
-        ]);
+        await writeEtcFiles(rec, attached, hostResolv);
       }
-      lap('etc');
+      return attached;
+    };
+    const [cleared, mounted, connected] = await Promise.allSettled([
+      this.opts.runtime.clearExit(id),
+      this.takePremount(id).then(async (done) => {
+        if (!done) await this.mountRootfs(id);
+      }),
+      wired(),
+    ]);
+    lap('mountNetworkEtc');
+    if (cleared.status === 'rejected') throw new UnrecordedStartFailure(cleared.reason);
+    if (mounted.status === 'rejected') throw new UnrecordedStartFailure(mounted.reason);
+    if (connected.status === 'rejected') throw connected.reason;
+    const attached = connected.value;
+    const user = await resolveUserInRootfs(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
+    rec.runtime.user = user;
+    const cwd = rec.Config.WorkingDir || '/';
+    if (cwd !== '/')
+      await fsp.mkdir(await resolveInRoot(rootfs, cwd), { recursive: true, mode: 0o755 });
+    let netns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string } = {
+      mode: 'new',
+    };
+    if (hc.NetworkMode === 'host') netns = { mode: 'host' };
+    else if (joinedPath) netns = { mode: 'path', path: joinedPath };
+    else if (attached) netns = { mode: 'path', path: attached.netnsPath };
+    lap('user');
 
-      const env = [...(rec.Config.Env ?? [])];
-      if (!env.some((e) => e.startsWith('HOSTNAME=')))
-        env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
-      // As dockerd: a process always gets a PATH, even from an image whose Env has none.
-      if (!env.some((e) => e.startsWith('PATH='))) env.push(DEFAULT_PATH);
-      if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
-      const mounts = await this.mounts.setup(rec, rootfs);
-      lap('mounts');
-      const spec = this.opts.buildSpec({
-        id,
-        rootfs,
-        rec,
-        args: [rec.Path, ...rec.Args],
-        env,
-        cwd,
-        user,
-        netns,
-        etcFiles: {
-          hostname: rec.HostnamePath,
-          hosts: rec.HostsPath,
-          resolvConf: rec.ResolvConfPath,
-        },
-        mounts,
-      });
-      // Read once by `runc create` just below; a crash before that leaves nothing using it.
-      await writeRegenerated(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600);
-      lap('spec');
-      const { pid, conmonPid } = await this.opts.runtime.create({
-        id,
-        bundle,
-        logPath: rec.LogPath || path.join(bundle, 'discard.log'),
-        tty: rec.Config.Tty ?? false,
-        openStdin: rec.Config.OpenStdin ?? false,
-        stdinOnce: rec.Config.StdinOnce ?? false,
-        onSpawned: () => this.opts.network.spareTime(),
-      });
-      rec.runtime.conmonPid = conmonPid;
-      lap('create');
-      rec.State = {
-        ...rec.State,
-        Status: 'running',
-        Running: true,
-        Paused: false,
-        Restarting: false,
-        OOMKilled: false,
-        Dead: false,
-        Pid: pid,
-        ExitCode: 0,
-        Error: '',
-        StartedAt: nowIso(),
-      };
-      rec.runtime.startedAtMs = Date.now();
-      rec.runtime.stoppedByUser = false;
-      // The running record is saved while `runc start` runs: a crash with the record saved and
-      // the container still "created" is what reconcile already handles (it kills the created
-      // container and records the exit), and a failed start is saved again below, after this
-      // write has settled.
-      const [started, saved] = await Promise.allSettled([
-        this.opts.runtime.start(id),
-        this.store.save(rec, { durable: false }),
-      ]);
-      lap('startAndSave');
-      if (started.status === 'rejected') throw started.reason;
-      if (saved.status === 'rejected') throw saved.reason;
-    } catch (err) {
-      const message = errorMessage(err);
-      this.log.debug({ err, container: id }, 'start failed');
-      rec.State = prevState;
-      await this.opts.runtime.delete(id).catch(() => undefined);
-      await this.releaseNetwork(rec);
-      await this.mounts.teardown(rec);
-      await this.opts.snapshots.unmount(rootfs).catch(() => undefined);
-      rec.State.Error = message;
-      rec.State.ExitCode = startFailureCode(err, 128);
-      await this.store.save(rec);
-      if (err instanceof WharfError && err.kind !== 'internal') throw err;
-      throw new WharfError(
-        'invalid-argument',
-        'ERR_START',
-        `failed to create task for container: ${message}`,
-        {
-          cause: err,
-        },
-      );
+    const env = [...(rec.Config.Env ?? [])];
+    if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
+    // As dockerd: a process always gets a PATH, even from an image whose Env has none.
+    if (!env.some((e) => e.startsWith('PATH='))) env.push(DEFAULT_PATH);
+    if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    const mounts = await this.mounts.setup(rec, rootfs);
+    lap('mounts');
+    const spec = this.opts.buildSpec({
+      id,
+      rootfs,
+      rec,
+      args: [rec.Path, ...rec.Args],
+      env,
+      cwd,
+      user,
+      netns,
+      etcFiles: {
+        hostname: rec.HostnamePath,
+        hosts: rec.HostsPath,
+        resolvConf: rec.ResolvConfPath,
+      },
+      mounts,
+    });
+    // Read once by `runc create` just below; a crash before that leaves nothing using it, and
+    // the next start rewrites it: no fsync.
+    await writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, {
+      durable: false,
+    });
+    lap('spec');
+    const { pid, conmonPid } = await this.opts.runtime.create({
+      id,
+      bundle,
+      logPath: rec.LogPath || path.join(bundle, 'discard.log'),
+      tty: rec.Config.Tty ?? false,
+      openStdin: rec.Config.OpenStdin ?? false,
+      stdinOnce: rec.Config.StdinOnce ?? false,
+      onSpawned: () => this.opts.network.spareTime(),
+    });
+    lap('create');
+    return { inputs, attached, pid, conmonPid };
+  }
+
+  /**
+   * Let a prepared task's process run, and make the start visible: ports published, the
+   * record running (saved while runc's exec fifo is released).
+   */
+  private async launchTask(
+    rec: ContainerRecord,
+    task: PreparedTask,
+    lap: (phase: string) => void,
+  ): Promise<void> {
+    const hc = rec.HostConfig;
+    const { attached } = task;
+    rec.NetworkSettings = attached
+      ? {
+          SandboxKey: attached.netnsPath,
+          Networks: attached.networks,
+          Ports: await this.opts.network.publishPorts(
+            rec.Id,
+            attached.primary,
+            publishRequest(hc, rec.Config.ExposedPorts),
+          ),
+        }
+      : { SandboxKey: '', Networks: {} };
+    rec.runtime.conmonPid = task.conmonPid;
+    rec.State = {
+      ...rec.State,
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: task.pid,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: nowIso(),
+    };
+    rec.runtime.startedAtMs = Date.now();
+    rec.runtime.stoppedByUser = false;
+    // The running record is saved while `runc start` runs: a crash with the record saved and
+    // the container still "created" is what reconcile already handles (it kills the created
+    // container and records the exit), and a failed start is saved again by the caller,
+    // after this write has settled.
+    const [started, saved] = await Promise.allSettled([
+      this.opts.runtime.start(rec.Id),
+      this.store.save(rec, { durable: false }),
+    ]);
+    lap('startAndSave');
+    if (started.status === 'rejected') throw started.reason;
+    if (saved.status === 'rejected') throw saved.reason;
+  }
+
+  /**
+   * Take down what prepareTask made (the runtime's task, network, volume mounts; the rootfs
+   * too unless keepRootfs, which leaves it mounted for the next start); idempotent.
+   */
+  private async undoTask(rec: ContainerRecord, opts: { keepRootfs?: boolean } = {}): Promise<void> {
+    await this.opts.runtime.discard(rec.Id).catch(() => undefined);
+    await this.releaseNetwork(rec);
+    await this.mounts.teardown(rec);
+    if (opts.keepRootfs) {
+      this.premounts.set(rec.Id, Promise.resolve(true));
+      return;
     }
-    this.emit(rec, 'start');
-    fire(this.startListeners, rec.Id);
-    this.log.debug({ container: id, phases }, 'start timing');
+    // A start that failed before taking the mount made at create leaves it to be taken here.
+    await this.takePremount(rec.Id);
+    await this.opts.snapshots
+      .unmount(path.join(this.bundleDir(rec.Id), 'rootfs'))
+      .catch(() => undefined);
+  }
+
+  // ---- early tasks --------------------------------------------------------------------------
+
+  /**
+   * Prepare a just-created container's task now, in the background, under its lock: the
+   * start that `docker run` sends a few milliseconds later finds the task made (conmon and
+   * `runc create`, ~35 ms here) or in the making, and only releases it. Only for containers
+   * whose task depends on nothing but their own record (networks none, host, or the default
+   * bridge alone); at most MAX_EARLY_TASKS at once. A task not started within EARLY_TASK_MS,
+   * or made from a record that has changed since (network connect, rename…), is taken down
+   * and the start prepares anew. Until the start, nothing of it shows through the API: no
+   * state, no NetworkSettings, no published port, no event.
+   */
+  private prepareEarly(rec: ContainerRecord): void {
+    if (!earlyEligible(rec) || this.earlyTasks.size >= MAX_EARLY_TASKS) return;
+    const id = rec.Id;
+    const entry: EarlyTask = { rec, ready: Promise.resolve(false) };
+    this.earlyTasks.set(id, entry);
+    entry.ready = this.mutex.run(id, async () => {
+      if (this.earlyTasks.get(id) !== entry) return false;
+      try {
+        const { phases, lap } = phaseTimer();
+        entry.task = await this.prepareTask(rec, lap);
+        this.log.debug({ container: id, phases }, 'early task timing');
+        return true;
+      } catch (err) {
+        this.log.debug({ err, container: id }, 'early task not made');
+        await this.undoTask(rec, { keepRootfs: false });
+        // The runtime's refusal (no such executable, a bad spec) is the start's answer, unless
+        // the record changes; anything else, the start tries again.
+        if (err instanceof RuntimeStartError) entry.failure = { inputs: taskInputs(rec), err };
+        else this.earlyTasks.delete(id);
+        return false;
+      } finally {
+        if (this.earlyTasks.get(id) === entry) {
+          entry.timer = setTimeout(() => void this.dropEarlyTask(id, entry), EARLY_TASK_MS);
+          entry.timer.unref();
+        }
+      }
+    });
+  }
+
+  /** The start's use of an early task (caller holds the lock): undefined to prepare anew. */
+  private async takeEarlyTask(rec: ContainerRecord): Promise<PreparedTask | undefined> {
+    const entry = this.earlyTasks.get(rec.Id);
+    if (!entry) return undefined;
+    this.earlyTasks.delete(rec.Id);
+    clearTimeout(entry.timer);
+    if (entry.failure?.inputs === taskInputs(rec)) throw entry.failure.err;
+    if (!entry.task) return undefined;
+    if (entry.task.inputs === taskInputs(rec)) return entry.task;
+    await this.undoTask(rec, { keepRootfs: true });
+    return undefined;
+  }
+
+  /** Take down an early task nobody started (timer, removal, shutdown). */
+  private async dropEarlyTask(id: string, entry?: EarlyTask): Promise<void> {
+    await this.mutex.run(id, async () => {
+      const current = this.earlyTasks.get(id);
+      if (!current || (entry && current !== entry)) return;
+      this.earlyTasks.delete(id);
+      clearTimeout(current.timer);
+      if (current.task) await this.undoTask(current.rec, { keepRootfs: true });
+    });
   }
 
   private async releaseNetwork(rec: ContainerRecord): Promise<void> {
@@ -524,7 +620,9 @@ export class ContainerService {
   /** Called when the runtime reports (or reconcile finds) that a container's process ended. */
   async handleExit(id: string): Promise<void> {
     const rec = this.store.find(id);
-    if (!rec) return;
+    // An exit file with no record: a removed container's task, killed by its removal after
+    // the record left (a created one's runc init, whose conmon writes one too).
+    if (!rec) return this.opts.runtime.clearExit(id);
     await this.mutex.run(id, async () => {
       if (!rec.State.Running) {
         await this.opts.runtime.clearExit(id);
@@ -610,6 +708,34 @@ export class ContainerService {
   }
 
   /**
+   * Reconcile, before the records: a task or a bundle whose container has no record was left
+   * by a daemon killed while creating one (the rootfs is mounted and the early task made
+   * beside the record's first save) or while releasing a removed one. Kill, unmount, delete.
+   */
+  async reapOrphans(): Promise<string[]> {
+    const known = (id: string): boolean => this.store.find(id) !== undefined;
+    const reaped = new Set<string>();
+    for (const id of await this.opts.runtime.taskIds()) {
+      if (known(id)) continue;
+      await this.opts.runtime.kill(id, 'SIGKILL', true).catch(() => undefined);
+      await this.opts.runtime.discard(id).catch((err: unknown) => {
+        this.log.warn({ err, container: id }, 'deleting an orphaned task');
+      });
+      reaped.add(id);
+    }
+    const bundles = await fsp.readdir(this.opts.execDir).catch(() => [] as string[]);
+    for (const id of bundles) {
+      if (!/^[0-9a-f]{64}$/.test(id) || known(id)) continue;
+      await this.opts.snapshots
+        .unmount(path.join(this.bundleDir(id), 'rootfs'))
+        .catch(() => undefined);
+      await fsp.rm(this.bundleDir(id), { recursive: true, force: true });
+      reaped.add(id);
+    }
+    return [...reaped];
+  }
+
+  /**
    * Reconcile: a container recorded as not running that the runtime still knows was left by
    * a daemon killed between `runc create` and saving the record. Kill and clean it so the
    * next start does not fail with "already exists".
@@ -619,8 +745,8 @@ export class ContainerService {
     if (!rec || rec.State.Running || !(await this.opts.runtime.hasTask(id))) return false;
     await this.mutex.run(id, async () => {
       await this.opts.runtime.kill(id, 'SIGKILL', true).catch(() => undefined);
+      await this.opts.runtime.discard(id).catch(() => undefined);
       await this.cleanupTask(rec);
-      await this.opts.runtime.clearExit(id);
     });
     return true;
   }
@@ -783,6 +909,10 @@ export class ContainerService {
    * that leaves at worst an unused anonymous volume.
    */
   private async removeLocked(rec: ContainerRecord, removeVolumes?: boolean): Promise<void> {
+    // An early task is taken down with the rest (cleanupTask, below).
+    const early = this.earlyTasks.get(rec.Id);
+    this.earlyTasks.delete(rec.Id);
+    clearTimeout(early?.timer);
     rec.State.Status = 'removing';
     await this.store.save(rec, { durable: false });
     this.store.forget(rec);
@@ -835,6 +965,8 @@ export class ContainerService {
    * dockerd, a stopped daemon leaves no created container mounted; the next start mounts).
    */
   async releasePremounts(): Promise<void> {
+    // Early tasks first: taking one down leaves its rootfs mounted, released below.
+    for (const id of [...this.earlyTasks.keys()]) await this.dropEarlyTask(id);
     for (const id of [...this.premounts.keys()]) {
       await this.mutex.run(id, async () => {
         // A start takes its entry under this lock: one still here was never started.
@@ -922,6 +1054,67 @@ function listenCancellable(
       if (s.size === 0 && map.get(id) === s) map.delete(id);
     },
   };
+}
+
+/**
+ * A container's hosts, resolv.conf and hostname, for its network namespace (`attached`, none
+ * for --network none or host). They are regenerated on every start, and nothing reads them
+ * after a crash before the next start rewrites them: no fsync (2 per file, ~5 ms here).
+ */
+async function writeEtcFiles(
+  rec: ContainerRecord,
+  attached: AttachedNetworks | undefined,
+  hostResolv: string,
+): Promise<void> {
+  const hc = rec.HostConfig;
+  const hostsText =
+    hc.NetworkMode === 'host'
+      ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => hostsFile(rec.Config.Hostname!))
+      : hostsFile(
+          rec.Config.Hostname!,
+          // As dockerd: a line per network the container is on.
+          Object.values(attached?.networks ?? {}).flatMap((n) => [
+            n.IPAddress,
+            n.GlobalIPv6Address,
+          ]),
+          withHostGateway(hc.ExtraHosts ?? [], attached?.gateway),
+        );
+  // On a user-defined network the embedded DNS is the nameserver, and --dns servers are
+  // where it forwards (as Docker's 127.0.0.11).
+  const resolvText = resolvConf(hostResolv, {
+    dns: attached?.dnsServer ? [attached.dnsServer] : (hc.Dns ?? undefined),
+    search: hc.DnsSearch ?? undefined,
+    options: hc.DnsOptions ?? undefined,
+    keepLoopback: hc.NetworkMode === 'host',
+  });
+  const write = (file: string, data: string): Promise<void> =>
+    writeFileAtomic(file, data, 0o644, { durable: false });
+  await Promise.all([
+    write(rec.HostsPath, hostsText),
+    write(rec.ResolvConfPath, resolvText),
+    write(rec.HostnamePath, `${rec.Config.Hostname}\n`),
+  ]);
+}
+
+/** Per-phase timings (ms), logged at debug level: where an operation's time goes. */
+function phaseTimer(): { phases: Record<string, number>; lap: (phase: string) => void } {
+  const phases: Record<string, number> = {};
+  let lapAt = performance.now();
+  return {
+    phases,
+    lap: (phase) => {
+      const now = performance.now();
+      phases[phase] = Math.round((now - lapAt) * 10) / 10;
+      lapAt = now;
+    },
+  };
+}
+
+/** A start that failed before anything ran (exit file, rootfs mount): no error is recorded. */
+class UnrecordedStartFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(errorMessage(cause));
+  }
 }
 
 /** -p / -P of a container, for the network module (host and none publish nothing). */

@@ -102,6 +102,11 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
   ps = (id: string): Promise<number[]> => this.runc.ps(id);
 
   async delete(id: string): Promise<void> {
+    await this.deleteTask(id);
+  }
+
+  /** delete(), saying whether the runtime had the task at all ('gone' when it had not). */
+  private async deleteTask(id: string): Promise<'gone' | 'done' | 'runc'> {
     const t0 = performance.now();
     const how = await this.deleteStopped(id).catch((err: unknown) => {
       this.o.log.debug({ err, container: id }, 'in-process delete failed; using runc');
@@ -118,6 +123,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       { container: id, how, ms: Math.round((performance.now() - t0) * 10) / 10 },
       'delete timing',
     );
+    return how;
   }
 
   /**
@@ -150,6 +156,37 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
     }
     await fsp.rm(dir, { recursive: true, force: true });
     return 'done';
+  }
+
+  /**
+   * Take down a task whose process never ran or must not be waited for: delete it (runc kills
+   * a created container's init), then let its conmon write the exit file and go, and remove
+   * that file. Otherwise the file could land after the container's next start had cleared
+   * the old one, and be taken for that run's exit.
+   */
+  async discard(id: string): Promise<void> {
+    const pidText = await fsp
+      .readFile(path.join(this.bundle(id), 'conmon.pid'), 'utf8')
+      .catch(() => '');
+    const conmonPid = Number(pidText.trim());
+    const started = conmonPid > 0 ? await processStart(conmonPid) : undefined;
+    // No task (runc create failed, or it was deleted already): no exit file is coming.
+    if ((await this.deleteTask(id)) !== 'gone' && started !== undefined) {
+      const deadline = Date.now() + DISCARD_WAIT_MS;
+      while (Date.now() < deadline && (await processAlive(conmonPid, started))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    await this.clearExit(id);
+  }
+
+  async taskIds(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.o.runcRoot)).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
   }
 
   async hasTask(id: string): Promise<boolean> {
@@ -266,6 +303,19 @@ interface RuncStateFile {
 }
 
 /** True while the process with this pid and start time (/proc/<pid>/stat field 22) exists. */
+/** How long discard() waits for a discarded task's conmon to go. */
+const DISCARD_WAIT_MS = 2000;
+
+/** A process's start time (field 22 of /proc/<pid>/stat), undefined if it is gone. */
+async function processStart(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 async function processAlive(pid?: number, start?: number | string): Promise<boolean> {
   if (!pid || pid <= 0) return false;
   let stat: string;

@@ -27,8 +27,6 @@ export interface AttachRequest {
   names: readonly string[];
   /** --dns: where the embedded DNS forwards this container's other queries. */
   upstreams?: readonly string[];
-  /** -p / -P: published on the first network's address. */
-  publish?: PublishRequest;
 }
 
 export interface PublishRequest {
@@ -39,14 +37,14 @@ export interface PublishRequest {
 
 export interface Attached {
   netnsPath: string;
+  /** The network ports are published on (the first one), '' when there is none. */
+  primary: string;
   networks: Record<string, EndpointSettings>;
   /** The first network's address and gateway (/etc/hosts, host.docker.internal). */
   ip: string;
   gateway: string;
   /** The embedded DNS's address when the container is on a user-defined network. */
   dnsServer?: string;
-  /** NetworkSettings.Ports: the exposed ports and what was published. */
-  ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 }
 
 export const forbidden = (message: string): WharfError =>
@@ -217,7 +215,10 @@ export async function connectPlanned(
 
 /**
  * The container's namespace with all its interfaces. On failure everything made is undone
- * (endpoints freed, namespace removed) and the error is thrown.
+ * (endpoints freed, namespace removed) and the error is thrown. Ports are published apart
+ * (publishContainerPorts), when the container is about to run: a namespace may be made for a
+ * container that is only created (see the containers module's early task), and a created
+ * container holds no host port.
  */
 export async function attachContainer(
   mgr: NetworkManager,
@@ -230,9 +231,6 @@ export async function attachContainer(
   let gateway = '';
   let dnsServer: string | undefined;
   let primary = '';
-  const reqs = req.publish
-    ? portRequests(req.publish.bindings, req.publish.publishAll, req.publish.exposed)
-    : [];
   if (req.defaultBridge) {
     primary = 'bridge';
     const c = await mgr.createNetnsConnected(id);
@@ -279,13 +277,26 @@ export async function attachContainer(
         await net.save();
       }
     }
-    const mappings = primary ? await mgr.publish(id, primary, reqs) : [];
-    const ports = portsView(mappings, req.publish?.exposed);
-    return { netnsPath, networks, ip, gateway, ports, ...(dnsServer ? { dnsServer } : {}) };
+    return { netnsPath, primary, networks, ip, gateway, ...(dnsServer ? { dnsServer } : {}) };
   } catch (err) {
     await detachContainer(mgr, id).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * -p / -P for an attached container, on network `primary` (none: nothing is published, the
+ * exposed ports are still listed). What NetworkSettings.Ports shows.
+ */
+export async function publishContainerPorts(
+  mgr: NetworkManager,
+  id: string,
+  primary: string,
+  publish: PublishRequest,
+): Promise<Record<string, Array<{ HostIp: string; HostPort: string }> | null>> {
+  const reqs = portRequests(publish.bindings, publish.publishAll, publish.exposed);
+  const mappings = primary ? await mgr.publish(id, primary, reqs) : [];
+  return portsView(mappings, publish.exposed);
 }
 
 /** Free all the container's endpoints and its namespace; idempotent. */

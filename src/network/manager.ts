@@ -21,6 +21,7 @@ import {
   attachContainer,
   detachContainer,
   planAttachments,
+  publishContainerPorts,
   type AttachRequest,
   type Attached,
   type PlannedAttachment,
@@ -545,6 +546,14 @@ export class NetworkManager {
 
   attach(id: string, req: AttachRequest): Promise<Attached> {
     return attachContainer(this, checkId(id), req);
+  }
+
+  publishPorts(
+    id: string,
+    primary: string,
+    publish: PublishRequest,
+  ): Promise<Record<string, Array<{ HostIp: string; HostPort: string }> | null>> {
+    return publishContainerPorts(this, checkId(id), primary, publish);
   }
 
   detach(id: string): Promise<void> {

@@ -1,0 +1,204 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { eventually, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
+import { bindable, freePort, httpGet } from '../network/helpers.js';
+
+/**
+ * A container just created gets its task made ahead of its start (conmon and `runc create`,
+ * its init waiting on runc's exec fifo), so that `docker run`'s start only releases it. These
+ * tests check that nothing of it shows before the start, that whatever changes the container
+ * between create and start gets a fresh task, and that an early task nobody starts — left by
+ * a timeout, a removal, a shutdown or a crash — leaves nothing behind.
+ */
+let d: DaemonHandle;
+beforeAll(async () => {
+  d = await startDaemon();
+});
+afterAll(async () => {
+  await d?.stop();
+});
+
+const ok = (args: string[]): string => {
+  const r = d.cli(args);
+  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+};
+/** runc's view of a container: 'created', 'running', … or undefined when it has none. */
+const runcStatus = (id: string): string | undefined => {
+  const r = spawnSync('runc', ['--root', path.join(d.execRoot, 'runc'), 'state', id]);
+  return r.status === 0
+    ? (JSON.parse(r.stdout.toString()) as { status: string }).status
+    : undefined;
+};
+const conmonPid = (id: string): number =>
+  Number(readFileSync(path.join(d.execRoot, 'containers', id, 'conmon.pid'), 'utf8'));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const exitFile = (id: string): boolean => existsSync(path.join(d.execRoot, 'exits', id));
+const inspect = (ref: string) => JSON.parse(ok(['inspect', ref]))[0];
+/** Whether the daemon's bridge holds an endpoint for the container (ready-made namespace). */
+const netnsOf = (id: string): boolean => readdirSync(path.join(d.execRoot, 'netns')).includes(id);
+
+describe('early tasks', () => {
+  it('are made at create and show nothing until the start', async () => {
+    const port = await freePort();
+    const id = ok([
+      'create',
+      '-p',
+      `127.0.0.1:${port}:8080`,
+      'busybox',
+      'sh',
+      '-c',
+      'echo hello > /www; httpd -f -p 8080 -h /',
+    ]);
+    await eventually(() => runcStatus(id) === 'created', 10_000, 'the early task');
+    expect(netnsOf(id)).toBe(true);
+    const rec = inspect(id);
+    expect(rec.State.Status).toBe('created');
+    expect(rec.State.Pid).toBe(0);
+    expect(rec.NetworkSettings.Networks.bridge.IPAddress).toBe('');
+    // No host port is held by a container that is only created.
+    expect(await bindable('127.0.0.1', port)).toBe(true);
+    const net = JSON.parse(ok(['network', 'inspect', 'bridge']))[0];
+    expect(Object.keys(net.Containers ?? {})).not.toContain(id);
+
+    const since = Math.floor(Date.now() / 1000) - 5;
+    ok(['start', id]);
+    expect(runcStatus(id)).toBe('running');
+    const running = inspect(id);
+    expect(running.State.Pid).toBeGreaterThan(0);
+    expect(running.NetworkSettings.Networks.bridge.IPAddress).not.toBe('');
+    expect(running.NetworkSettings.Ports['8080/tcp']).toEqual([
+      { HostIp: '127.0.0.1', HostPort: String(port) },
+    ]);
+    await eventually(
+      async () => (await httpGet('127.0.0.1', port, '/www')) === 'hello\n',
+      10_000,
+      'the published port',
+    );
+    // One start event, after the create.
+    const events = ok([
+      'events',
+      '--since',
+      String(since),
+      '--until',
+      String(Math.floor(Date.now() / 1000) + 1),
+      '--filter',
+      `container=${id}`,
+      '--format',
+      '{{.Action}}',
+    ]).split('\n');
+    expect(events.filter((e) => e === 'start')).toHaveLength(1);
+    ok(['rm', '-f', id]);
+  });
+
+  it('run with --network none and host, and report exit codes', () => {
+    for (const mode of ['none', 'host']) {
+      const r = d.cli(['run', '--rm', '--network', mode, 'busybox', 'sh', '-c', 'exit 7']);
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(7);
+    }
+    expect(d.cli(['run', '--rm', 'busybox', 'nosuchcommand']).code).toBe(127);
+  });
+
+  it('are taken down when the start does not come, leaving the container as created', async () => {
+    const id = ok(['create', 'busybox', 'sh', '-c', 'exit 3']);
+    await eventually(() => runcStatus(id) === 'created', 10_000, 'the early task');
+    const monitor = conmonPid(id);
+    // EARLY_TASK_MS (2 s) later: runc knows it no more, its conmon is gone, no exit file stays.
+    await eventually(
+      () => runcStatus(id) === undefined && !alive(monitor) && !netnsOf(id),
+      10_000,
+      'the early task, its conmon and its namespace to go',
+    );
+    expect(exitFile(id)).toBe(false);
+    expect(inspect(id).State.Status).toBe('created');
+    // The start makes a task of its own and gets the process's code.
+    expect(d.cli(['start', '-a', id]).code).toBe(3);
+    expect(inspect(id).State.ExitCode).toBe(3);
+    ok(['rm', id]);
+  });
+
+  it('are made anew when the container changed between create and start', async () => {
+    const net = `early-${process.pid}`;
+    ok(['network', 'create', '--subnet', '10.231.77.0/24', net]);
+    try {
+      const id = ok(['create', '--name', `early-a-${process.pid}`, 'busybox', 'sleep', '300']);
+      await eventually(() => runcStatus(id) === 'created', 10_000, 'the early task');
+      const before = conmonPid(id);
+      ok(['rename', `early-a-${process.pid}`, `early-b-${process.pid}`]);
+      ok(['network', 'connect', net, id]);
+      ok(['start', id]);
+      expect(conmonPid(id)).not.toBe(before);
+      const rec = inspect(id);
+      expect(rec.Name).toBe(`/early-b-${process.pid}`);
+      expect(Object.keys(rec.NetworkSettings.Networks).sort()).toEqual(['bridge', net].sort());
+      expect(rec.NetworkSettings.Networks[net].IPAddress).toMatch(/^10\.231\.77\./);
+      expect(ok(['exec', id, 'ip', '-o', '-4', 'addr'])).toMatch(/10\.231\.77\./);
+      ok(['rm', '-f', id]);
+    } finally {
+      d.cli(['network', 'rm', net]);
+    }
+  });
+
+  it('are taken down by rm, with their conmon, namespace and exit file', async () => {
+    const id = ok(['create', 'busybox', 'true']);
+    await eventually(() => runcStatus(id) === 'created', 10_000, 'the early task');
+    const monitor = conmonPid(id);
+    ok(['rm', id]);
+    await eventually(() => !alive(monitor) && runcStatus(id) === undefined, 5_000, 'rm');
+    await eventually(() => !netnsOf(id) && !exitFile(id), 5_000, 'namespace and exit file');
+    expect(existsSync(path.join(d.execRoot, 'containers', id))).toBe(false);
+  });
+
+  it('survive no shutdown or crash: the next start runs the container once', async () => {
+    // A clean shutdown takes the early task down...
+    const a = ok(['create', 'busybox', 'sh', '-c', 'echo a; exit 5']);
+    await eventually(() => runcStatus(a) === 'created', 10_000, 'the early task');
+    const monitorA = conmonPid(a);
+    await d.restart();
+    expect(runcStatus(a)).toBeUndefined();
+    expect(alive(monitorA)).toBe(false);
+    // ...and kill -9 leaves it to reconcile.
+    const b = ok(['create', 'busybox', 'sh', '-c', 'echo b; exit 6']);
+    await eventually(() => runcStatus(b) === 'created', 10_000, 'the early task');
+    const monitorB = conmonPid(b);
+    await d.crash();
+    expect(runcStatus(b)).toBe('created');
+    await d.restart();
+    expect(runcStatus(b)).toBeUndefined();
+    await eventually(() => !alive(monitorB), 5_000, 'the old conmon to exit');
+    for (const [id, out, code] of [
+      [a, 'a\n', 5],
+      [b, 'b\n', 6],
+    ] as const) {
+      const r = d.cli(['start', '-a', id]);
+      expect([r.stdout, r.code]).toEqual([out, code]);
+      expect(inspect(id).State.ExitCode).toBe(code);
+      ok(['rm', id]);
+    }
+  });
+
+  it('are reaped at start when the daemon died before the record was saved', async () => {
+    const id = ok(['create', 'busybox', 'sleep', '300']);
+    await eventually(() => runcStatus(id) === 'created', 10_000, 'the early task');
+    await d.crash();
+    // As if the daemon had died before the create's record reached the disk.
+    await fsp.rm(path.join(d.dataRoot, 'containers', id, 'container.json'));
+    await d.restart();
+    expect(d.cli(['inspect', id]).code).not.toBe(0);
+    expect(runcStatus(id)).toBeUndefined();
+    expect(existsSync(path.join(d.execRoot, 'containers', id))).toBe(false);
+    const mounts = readFileSync('/proc/mounts', 'utf8');
+    expect(mounts).not.toContain(id);
+  });
+});
