@@ -135,7 +135,7 @@ export class Containers {
       execDir: this.opts.execDir,
       log: this.opts.log,
       // Created and mounted at create: a view would stack a second overlay on its upper dir.
-      live: rec.State.Running || (await this.svc.mountedAtCreate(rec.Id)),
+      live: await this.svc.hostRootMounted(rec.Id),
     });
   };
 

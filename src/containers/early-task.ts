@@ -12,6 +12,8 @@ export interface PreparedTask {
   attached?: AttachedNetworks;
   pid: number;
   conmonPid: number;
+  /** Whether the root is mounted on the host (else runc mounted it in the namespace). */
+  hostRoot: boolean;
 }
 
 /** An early task being made, waiting for its start (timer set), or refused by the runtime. */

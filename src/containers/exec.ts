@@ -141,7 +141,9 @@ export class ExecService {
       process: Record<string, unknown> & { env?: string[]; capabilities?: unknown };
       root: { path: string };
     };
-    const rootfs = path.join(this.svc.bundleDir(rec.Id), 'rootfs');
+    // The running container's root as its init sees it (runc may have mounted it in the
+    // container's namespace only).
+    const rootfs = `/proc/${rec.State.Pid}/root`;
     const user = e.ProcessConfig.user
       ? await resolveUserInRootfs(rootfs, e.ProcessConfig.user)
       : rec.runtime.user;

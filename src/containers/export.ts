@@ -7,8 +7,50 @@ import { isErrno, type Logger } from '../common/index.js';
 import type { SnapshotsPort } from './ports.js';
 import type { ContainerRecord } from './record.js';
 
-/** Views mounted for exports live under the exec root as `.export-<id12>-<random>`. */
+/** Views mounted for exports and lookups live under the exec root as `.export-<id12>-<rand>`. */
 const VIEW_PREFIX = '.export-';
+
+interface ViewDeps {
+  snapshots: SnapshotsPort;
+  execDir: string;
+  log: Logger;
+}
+
+/** A read-only view of the container's files mounted beside the bundles. */
+async function mountViewDir(
+  rec: ContainerRecord,
+  deps: ViewDeps,
+): Promise<{ dir: string; release: () => Promise<void> }> {
+  await fsp.mkdir(deps.execDir, { recursive: true });
+  const dir = await fsp.mkdtemp(path.join(deps.execDir, `${VIEW_PREFIX}${rec.Id.slice(0, 12)}-`));
+  const release = async (): Promise<void> => {
+    await deps.snapshots.unmount(dir).catch((err: unknown) => {
+      deps.log.warn({ err, container: rec.Id }, 'unmounting a view');
+    });
+    await fsp.rmdir(dir).catch(() => undefined);
+  };
+  try {
+    await deps.snapshots.mountView(rec.Id, dir);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { dir, release };
+}
+
+/** Run `fn` over a read-only view of the container's files (image layers and its changes). */
+export async function withView<T>(
+  rec: ContainerRecord,
+  deps: ViewDeps,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const view = await mountViewDir(rec, deps);
+  try {
+    return await fn(view.dir);
+  } finally {
+    await view.release();
+  }
+}
 
 /**
  * `docker export`: the container's filesystem as one tar (no image layers, no history). A
@@ -22,21 +64,13 @@ export async function exportContainer(
   deps: { snapshots: SnapshotsPort; execDir: string; log: Logger; live: boolean },
 ): Promise<Readable> {
   if (deps.live) return tarDirectory(path.join(deps.execDir, rec.Id, 'rootfs'));
-  await fsp.mkdir(deps.execDir, { recursive: true });
-  const view = await fsp.mkdtemp(path.join(deps.execDir, `${VIEW_PREFIX}${rec.Id.slice(0, 12)}-`));
-  const release = async (): Promise<void> => {
-    await deps.snapshots.unmount(view).catch((err: unknown) => {
-      deps.log.warn({ err, container: rec.Id }, 'unmounting an export view');
-    });
-    await fsp.rmdir(view).catch(() => undefined);
-  };
+  const view = await mountViewDir(rec, deps);
   try {
-    await deps.snapshots.mountView(rec.Id, view);
-    const tar = await tarDirectory(view);
-    tar.once('close', () => void release());
+    const tar = await tarDirectory(view.dir);
+    tar.once('close', () => void view.release());
     return tar;
   } catch (err) {
-    await release();
+    await view.release();
     throw err;
   }
 }

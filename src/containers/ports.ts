@@ -10,6 +10,7 @@ import type {
   EndpointSettings,
   ImageRuntimeConfig,
 } from '../api-types/index.js';
+import type { OciMount } from '../oci/index.js';
 
 export interface ResolvedImage {
   id: string;
@@ -30,7 +31,14 @@ export interface SnapshotsPort {
   mount(id: string, target: string): Promise<void>;
   /** A read-only view of the container's filesystem (image layers + its changes). */
   mountView(id: string, target: string): Promise<void>;
+  /**
+   * The container's root as a mount for the runtime to make in the container's namespace;
+   * undefined when it must be mounted on the host (mount) instead.
+   */
+  rootfsMount(id: string): Promise<OciMount | undefined>;
   unmount(target: string): Promise<void>;
+  /** Whether an overlay is mounted at target. */
+  isMounted(target: string): Promise<boolean>;
   remove(id: string): Promise<void>;
   /** The container's upper dir, and the image's layer dirs (top first), for `diff`. */
   upperDir(id: string): string;

@@ -48,7 +48,14 @@ import type {
 } from './ports.js';
 import { parseSignal, signalNumber } from './signals.js';
 import { ContainerStore } from './store.js';
-import { resolveUserInRootfs } from './user.js';
+import {
+  numericUser,
+  resolveUserIn,
+  resolveUserInRootfs,
+  userFilesIn,
+  type UserFiles,
+} from './user.js';
+import { withView } from './export.js';
 import { resolveInRoot } from './confine.js';
 import { Waiters, type WaitCondition } from './waiters.js';
 
@@ -56,6 +63,8 @@ import { Waiters, type WaitCondition } from './waiters.js';
 export type SpecBuilder = (input: {
   id: string;
   rootfs: string;
+  /** The root as a mount the runtime makes in the container's namespace (rootfs is empty). */
+  rootMount?: OciMount;
   rec: ContainerRecord;
   args: string[];
   env: string[];
@@ -115,6 +124,8 @@ export class ContainerService {
   private readonly releasing = new Set<Promise<void>>();
   /** Rootfs mounts begun at create, for the start that usually follows (see premount). */
   private readonly premounts = new Map<string, Promise<boolean>>();
+  /** /etc/passwd and /etc/group of images, by image ID (see userFiles). */
+  private readonly imageUserFiles = new Map<string, Promise<UserFiles>>();
   /** Tasks made ahead of their start, for containers just created (see prepareEarly). */
   private readonly earlyTasks = new Map<string, EarlyTask>();
 
@@ -209,10 +220,12 @@ export class ContainerService {
       };
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.opts.snapshots.prepare(id, image.topChainID);
-      // Mounting, and the task after it, run beside the record's durable save, and on after
-      // the answer. A crash before the save leaves them to reconcile (reapOrphans).
-      this.premount(id);
-      this.prepareEarly(rec);
+      // The task (and a rootfs mounted on the host, for a container whose root runc cannot
+      // mount) is made beside the record's durable save, and on after the answer. A crash
+      // before the save leaves them to reconcile (reapOrphans).
+      const rootMount = needsHostRoot(rec) ? undefined : await this.opts.snapshots.rootfsMount(id);
+      if (!rootMount) this.premount(id);
+      this.prepareEarly(rec, rootMount);
       await this.store.save(rec);
       this.emit(rec, 'create');
       return { Id: id, Warnings: [] };
@@ -260,12 +273,15 @@ export class ContainerService {
     return pending;
   }
 
-  /** Whether the rootfs is mounted from create on (a created container, not yet started). */
-  async mountedAtCreate(id: string): Promise<boolean> {
-    // An early task mounts the rootfs it takes from the premount (and keeps it if dropped).
-    const early = this.earlyTasks.get(id);
-    if (early && (await early.ready)) return true;
-    return (await this.premounts.get(id)) ?? false;
+  /**
+   * Whether the container's root is mounted on the host at <bundle>/rootfs (a created
+   * container's premount, or a running one's host mount), after any mount under way. A root
+   * that runc mounted in the container's namespace is not.
+   */
+  async hostRootMounted(id: string): Promise<boolean> {
+    await this.earlyTasks.get(id)?.ready;
+    await this.premounts.get(id);
+    return this.opts.snapshots.isMounted(path.join(this.bundleDir(id), 'rootfs'));
   }
 
   /** Reconcile: a container that is not running has no rootfs mount (see premount). */
@@ -335,6 +351,7 @@ export class ContainerService {
   private async prepareTask(
     rec: ContainerRecord,
     lap: (phase: string) => void,
+    hint: { rootMount?: OciMount } = {},
   ): Promise<PreparedTask> {
     const id = rec.Id;
     const inputs = taskInputs(rec);
@@ -354,7 +371,10 @@ export class ContainerService {
     // network namespace with its veth (one `unshare … ip -batch` and one host `ip` where the
     // network offers it), then the etc files that name its addresses.
     const ownNetns = mode !== 'host' && mode !== 'none' && !joinsOwner;
-    const wired = async (): Promise<AttachedNetworks | undefined> => {
+    const wired = async (): Promise<{
+      attached: AttachedNetworks | undefined;
+      etc: Promise<void>;
+    }> => {
       const [attached, hostResolv] = await Promise.all([
         ownNetns
           ? this.opts.network.attach(id, {
@@ -374,27 +394,44 @@ export class ContainerService {
         rec.HostsPath = joinsOwner.HostsPath;
         rec.ResolvConfPath = joinsOwner.ResolvConfPath;
         rec.HostnamePath = joinsOwner.HostnamePath;
-      } else {
-        await writeEtcFiles(rec, attached, hostResolv);
+        return { attached, etc: Promise.resolve() };
       }
-      return attached;
+      // Written while the spec is built; awaited before runc reads them.
+      const etc = writeEtcFiles(rec, attached, hostResolv);
+      etc.catch(() => undefined);
+      return { attached, etc };
     };
+    // The root: mounted by runc inside the container's mount namespace (rootMount), or, for a
+    // container whose volumes are filled from the image or whose image has too many layers
+    // for one mount's options, mounted here on the host (at create, or now).
+    const rootMount =
+      hint.rootMount ??
+      (needsHostRoot(rec) || this.premounts.has(id)
+        ? undefined
+        : await this.opts.snapshots.rootfsMount(id));
     const [cleared, mounted, connected] = await Promise.allSettled([
       this.opts.runtime.clearExit(id),
-      this.takePremount(id).then(async (done) => {
-        if (!done) await this.mountRootfs(id);
-      }),
+      rootMount
+        ? fsp.mkdir(rootfs, { recursive: true, mode: 0o700 })
+        : this.takePremount(id).then(async (done) => {
+            if (!done) await this.mountRootfs(id);
+          }),
       wired(),
     ]);
-    lap('mountNetworkEtc');
+    lap('mountNetwork');
     if (cleared.status === 'rejected') throw new UnrecordedStartFailure(cleared.reason);
     if (mounted.status === 'rejected') throw new UnrecordedStartFailure(mounted.reason);
     if (connected.status === 'rejected') throw connected.reason;
-    const attached = connected.value;
-    const user = await resolveUserInRootfs(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
+    const { attached, etc } = connected.value;
+    const spec0 = rec.Config.User ?? '';
+    const groupAdd = hc.GroupAdd ?? [];
+    const user = rootMount
+      ? (numericUser(spec0, groupAdd) ?? resolveUserIn(await this.userFiles(rec), spec0, groupAdd))
+      : await resolveUserInRootfs(rootfs, spec0, groupAdd);
     rec.runtime.user = user;
     const cwd = rec.Config.WorkingDir || '/';
-    if (cwd !== '/')
+    // runc makes a missing working directory itself (0755, root's) inside the container.
+    if (cwd !== '/' && !rootMount)
       await fsp.mkdir(await resolveInRoot(rootfs, cwd), { recursive: true, mode: 0o755 });
     let netns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string } = {
       mode: 'new',
@@ -414,6 +451,7 @@ export class ContainerService {
     const spec = this.opts.buildSpec({
       id,
       rootfs,
+      ...(rootMount ? { rootMount } : {}),
       rec,
       args: [rec.Path, ...rec.Args],
       env,
@@ -429,10 +467,13 @@ export class ContainerService {
     });
     // Read once by `runc create` just below; a crash before that leaves nothing using it, and
     // the next start rewrites it: no fsync.
-    await writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, {
-      durable: false,
-    });
-    lap('spec');
+    await Promise.all([
+      writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, {
+        durable: false,
+      }),
+      etc,
+    ]);
+    lap('specEtc');
     const { pid, conmonPid } = await this.opts.runtime.create({
       id,
       bundle,
@@ -443,7 +484,7 @@ export class ContainerService {
       onSpawned: () => this.opts.network.spareTime(),
     });
     lap('create');
-    return { inputs, attached, pid, conmonPid };
+    return { inputs, attached, pid, conmonPid, hostRoot: !rootMount };
   }
 
   /**
@@ -499,7 +540,7 @@ export class ContainerService {
 
   /**
    * Take down what prepareTask made (the runtime's task, network, volume mounts; the rootfs
-   * too unless keepRootfs, which leaves it mounted for the next start); idempotent.
+   * too unless keepRootfs, which leaves a host mount for the next start); idempotent.
    */
   private async undoTask(rec: ContainerRecord, opts: { keepRootfs?: boolean } = {}): Promise<void> {
     await this.opts.runtime.discard(rec.Id).catch(() => undefined);
@@ -516,6 +557,43 @@ export class ContainerService {
       .catch(() => undefined);
   }
 
+  /**
+   * A container's /etc/passwd and /etc/group before its root is mounted (runc mounts it):
+   * those of its image, read once per image from a view and kept, unless the container
+   * changed them (in its upper directory), in which case they are read from a view of its
+   * own. A view: a read-only overlay mounted beside the bundles, as for export.
+   */
+  private async userFiles(rec: ContainerRecord): Promise<UserFiles> {
+    const upperEtc = path.join(this.opts.snapshots.upperDir(rec.Id), 'etc');
+    const changed = await Promise.all(
+      ['passwd', 'group'].map((f) =>
+        fsp.lstat(path.join(upperEtc, f)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const own = (): Promise<UserFiles> =>
+      withView(
+        rec,
+        { snapshots: this.opts.snapshots, execDir: this.opts.execDir, log: this.log },
+        userFilesIn,
+      );
+    if (changed.some(Boolean)) return own();
+    let files = this.imageUserFiles.get(rec.Image);
+    if (!files) {
+      files = own();
+      this.imageUserFiles.set(rec.Image, files);
+      files.catch(() => this.imageUserFiles.delete(rec.Image));
+      // Image IDs are content addresses: an entry never goes stale, the map is only bounded.
+      if (this.imageUserFiles.size > IMAGE_USER_FILES_MAX) {
+        const oldest = this.imageUserFiles.keys().next().value;
+        if (oldest !== undefined) this.imageUserFiles.delete(oldest);
+      }
+    }
+    return files;
+  }
+
   // ---- early tasks --------------------------------------------------------------------------
 
   /**
@@ -528,7 +606,7 @@ export class ContainerService {
    * and the start prepares anew. Until the start, nothing of it shows through the API: no
    * state, no NetworkSettings, no published port, no event.
    */
-  private prepareEarly(rec: ContainerRecord): void {
+  private prepareEarly(rec: ContainerRecord, rootMount: OciMount | undefined): void {
     if (!earlyEligible(rec) || this.earlyTasks.size >= MAX_EARLY_TASKS) return;
     const id = rec.Id;
     const entry: EarlyTask = { rec, ready: Promise.resolve(false) };
@@ -537,7 +615,7 @@ export class ContainerService {
       if (this.earlyTasks.get(id) !== entry) return false;
       try {
         const { phases, lap } = phaseTimer();
-        entry.task = await this.prepareTask(rec, lap);
+        entry.task = await this.prepareTask(rec, lap, { rootMount });
         this.log.debug({ container: id, phases }, 'early task timing');
         return true;
       } catch (err) {
@@ -566,7 +644,7 @@ export class ContainerService {
     if (entry.failure?.inputs === taskInputs(rec)) throw entry.failure.err;
     if (!entry.task) return undefined;
     if (entry.task.inputs === taskInputs(rec)) return entry.task;
-    await this.undoTask(rec, { keepRootfs: true });
+    await this.undoTask(rec, { keepRootfs: entry.task.hostRoot });
     return undefined;
   }
 
@@ -577,7 +655,7 @@ export class ContainerService {
       if (!current || (entry && current !== entry)) return;
       this.earlyTasks.delete(id);
       clearTimeout(current.timer);
-      if (current.task) await this.undoTask(current.rec, { keepRootfs: true });
+      if (current.task) await this.undoTask(current.rec, { keepRootfs: current.task.hostRoot });
     });
   }
 
@@ -675,7 +753,7 @@ export class ContainerService {
       fire(this.exitListeners, id);
       if (autoRemove) {
         try {
-          await this.removeLocked(rec);
+          await this.removeLocked(rec, { exited: true });
         } catch (err) {
           // Left in place: record what happened to it, as a container that is not auto-removed.
           await this.cleanupTask(rec);
@@ -892,7 +970,7 @@ export class ContainerService {
     }
     await this.mutex.run(rec.Id, async () => {
       if (!this.store.find(rec.Id)) return; // auto-removed meanwhile
-      await this.removeLocked(rec, opts.volumes);
+      await this.removeLocked(rec, { removeVolumes: opts.volumes });
     });
   }
 
@@ -908,21 +986,28 @@ export class ContainerService {
    * `removeVolumes` (rm -v, and always for --rm) its anonymous volumes go too. A crash after
    * that leaves at worst an unused anonymous volume.
    */
-  private async removeLocked(rec: ContainerRecord, removeVolumes?: boolean): Promise<void> {
+  private async removeLocked(
+    rec: ContainerRecord,
+    opts: { removeVolumes?: boolean; exited?: boolean } = {},
+  ): Promise<void> {
     // An early task is taken down with the rest (cleanupTask, below).
     const early = this.earlyTasks.get(rec.Id);
     this.earlyTasks.delete(rec.Id);
     clearTimeout(early?.timer);
     rec.State.Status = 'removing';
-    await this.store.save(rec, { durable: false });
+    // An auto-removed container that has just exited is saved as "removing" after the answer:
+    // until handleExit clears its exit file, a crash has reconcile redo the exit and the
+    // removal anyway (its record on disk still says running).
+    if (!opts.exited) await this.store.save(rec, { durable: false });
     this.store.forget(rec);
     await this.mounts.release(
       rec.Id,
       rec.runtime.mounts ?? [],
-      removeVolumes ?? rec.HostConfig.AutoRemove === true,
+      opts.removeVolumes ?? rec.HostConfig.AutoRemove === true,
     );
     this.emit(rec, 'destroy');
     this.waiters.removed(rec.Id, rec.State.ExitCode);
+    if (opts.exited) await this.store.save(rec, { durable: false, index: false });
     const release = this.mutex
       .run(rec.Id, () => this.releaseRemoved(rec))
       .catch((err: unknown) =>
@@ -1108,6 +1193,18 @@ function phaseTimer(): { phases: Record<string, number>; lap: (phase: string) =>
       lapAt = now;
     },
   };
+}
+
+/** Images whose user files userFiles() keeps at once. */
+const IMAGE_USER_FILES_MAX = 64;
+
+/**
+ * Whether a container's root must be mounted on the host rather than by runc in its own
+ * namespace: a volume to be filled from the image's content at its mount point needs that
+ * content readable from here before the container runs.
+ */
+function needsHostRoot(rec: ContainerRecord): boolean {
+  return (rec.runtime.mounts ?? []).some((m) => m.copyData);
 }
 
 /** A start that failed before anything ran (exit file, rootfs mount): no error is recorded. */

@@ -100,11 +100,17 @@ export class ContainerStore {
    * the page cache survives the daemon) and which reconcile re-derives from the runtime after
    * a power loss anyway. A container's existence and its name are saved durably.
    */
-  async save(rec: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
+  async save(
+    rec: ContainerRecord,
+    opts: { durable?: boolean; index?: boolean } = {},
+  ): Promise<void> {
     rec.schemaVersion = RECORD_SCHEMA_VERSION;
     await fsp.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
-    await writeJsonAtomic(path.join(this.dir(rec.Id), RECORD_FILE), rec, 0o600, opts);
-    this.index(rec);
+    await writeJsonAtomic(path.join(this.dir(rec.Id), RECORD_FILE), rec, 0o600, {
+      durable: opts.durable,
+    });
+    // index: false for a record already forgotten (being removed): saved, not listed again.
+    if (opts.index !== false) this.index(rec);
   }
 
   /** Drop a record from the index (its name is free again); its files stay until delete. */

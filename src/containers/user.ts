@@ -107,20 +107,42 @@ async function readInRoot(rootfs: string, file: string): Promise<string> {
   }
 }
 
+/** A rootfs's /etc/passwd and /etc/group ('' for a missing one), as user lookups read them. */
+export interface UserFiles {
+  passwd: string;
+  group: string;
+}
+
+/** The user files of a mounted rootfs (symlinks confined to it). */
+export async function userFilesIn(rootfs: string): Promise<UserFiles> {
+  const [passwd, group] = await Promise.all([
+    readInRoot(rootfs, '/etc/passwd'),
+    readInRoot(rootfs, '/etc/group'),
+  ]);
+  return { passwd, group };
+}
+
+/** A fully numeric uid:gid with no --group-add needs no file; undefined otherwise. */
+export function numericUser(spec: string, groupAdd: readonly string[]): ResolvedUser | undefined {
+  if (!/^\d+:\d+$/.test(spec) || groupAdd.length > 0) return undefined;
+  const [u, g] = spec.split(':');
+  return { uid: Number(u), gid: Number(g), additionalGids: [] };
+}
+
+/** Resolve a user spec against a rootfs's user files. */
+export function resolveUserIn(
+  files: UserFiles,
+  spec: string,
+  groupAdd: readonly string[] = [],
+): ResolvedUser {
+  return resolveUser(spec, parsePasswd(files.passwd), parseGroup(files.group), [...groupAdd]);
+}
+
 /** Resolve a user spec against the files of a mounted rootfs (symlinks confined to it). */
 export async function resolveUserInRootfs(
   rootfs: string,
   spec: string,
   groupAdd: string[] = [],
 ): Promise<ResolvedUser> {
-  if (/^\d+(:\d+)?$/.test(spec) && groupAdd.length === 0) {
-    // Fully numeric: no lookup needed beyond supplementary groups of a passwd entry.
-    const [u, g] = spec.split(':');
-    if (g !== undefined) return { uid: Number(u), gid: Number(g), additionalGids: [] };
-  }
-  const [passwd, group] = await Promise.all([
-    readInRoot(rootfs, '/etc/passwd'),
-    readInRoot(rootfs, '/etc/group'),
-  ]);
-  return resolveUser(spec, parsePasswd(passwd), parseGroup(group), groupAdd);
+  return numericUser(spec, groupAdd) ?? resolveUserIn(await userFilesIn(rootfs), spec, groupAdd);
 }

@@ -180,7 +180,9 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     prepare: (cid, parent) => snapshotter.prepare(cid, (parent || undefined) as never),
     mount: (cid, target) => snapshotter.mount(cid, target),
     mountView: (cid, target) => snapshotter.mountView(cid, target),
+    rootfsMount: (cid) => snapshotter.rootfsMount(cid),
     unmount: (target) => snapshotter.unmount(target),
+    isMounted: (target) => snapshotter.isMounted(target),
     remove: (cid) => snapshotter.remove(cid),
     upperDir: (cid) => snapshotter.snapshotDirs(cid).upper,
     lowerDirs: (chain) => snapshotter.diffDirs((chain || undefined) as never),
@@ -249,6 +251,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       buildSpec({
         id: i.id,
         rootfs: i.rootfs,
+        rootMount: i.rootMount,
         config: i.rec.Config,
         hostConfig: i.rec.HostConfig,
         args: i.args,

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { applyLayer, type Compression } from '../archive/index.js';
 import {
   conflict,
+  errorKind,
   internal,
   invalidArgument,
   isErrno,
@@ -18,7 +19,7 @@ import {
   writeJsonAtomic,
   type Logger,
 } from '../common/index.js';
-import { digestHex, isDigest, sha256Digest, type Digest } from '../oci/index.js';
+import { digestHex, isDigest, sha256Digest, type Digest, type OciMount } from '../oci/index.js';
 import {
   overlayMountArgs,
   overlayMountOptions,
@@ -313,15 +314,51 @@ export class OverlaySnapshotter implements Snapshotter {
     await run(overlayMountArgs(path.resolve(target), options), { cwd: this.root });
   }
 
-  async unmount(target: string): Promise<void> {
-    // A statfs instead of spawning umount when no overlay is there (unmount is called on the
-    // exit path and again on the remove path). Where the target's own filesystem is overlay
-    // (the daemon itself in a container), this cannot tell, and umount decides.
+  /**
+   * The snapshot as the OCI mount of a container's root, for runc to make inside the
+   * container's own mount namespace (nothing is mounted on the host: it goes with the
+   * namespace). runc resolves no relative path, so the options name absolute ones; undefined
+   * when they would not fit in a page (images of ~90 layers and more are mounted on the host).
+   */
+  async rootfsMount(id: string): Promise<OciMount | undefined> {
+    const rec = await readJson<SnapshotRecord>(path.join(this.snapshotDir(id), 'snapshot.json'));
+    if (!rec) throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
+    const layers = await this.chain(rec.parent);
+    for (const l of layers) await this.ensureLink(l.link, digestHex(l.chainID));
+    const root = path.resolve(this.root);
+    let options: string;
+    try {
+      options = overlayMountOptions({
+        lowerdirs:
+          layers.length > 0
+            ? layers.map((l) => path.join(root, 'l', l.link))
+            : [path.join(root, 'empty')],
+        upperdir: path.join(root, 'containers', id, 'upper'),
+        workdir: path.join(root, 'containers', id, 'work'),
+      });
+    } catch (err) {
+      if (errorKind(err) === 'invalid-argument') return undefined;
+      throw err;
+    }
+    return { destination: '/', type: 'overlay', source: 'overlay', options: options.split(',') };
+  }
+
+  /**
+   * Whether an overlay is mounted at target, by a statfs. Where the target's own filesystem
+   * is overlay (the daemon itself in a container) this cannot tell, and says yes.
+   */
+  async isMounted(target: string): Promise<boolean> {
     const st = await fsp.statfs(target).catch((err: unknown) => {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     });
-    if (st === undefined || st.type !== OVERLAYFS_MAGIC) return;
+    return st !== undefined && st.type === OVERLAYFS_MAGIC;
+  }
+
+  async unmount(target: string): Promise<void> {
+    // No umount process where no overlay is (unmount is called on the exit path and again on
+    // the remove path); where isMounted cannot tell, umount decides.
+    if (!(await this.isMounted(target))) return;
     const res = await run(['umount', '--', target], { allowFailure: true });
     if (res.exitCode !== 0 && !/not mounted|no mount point/i.test(res.stderr)) {
       throw internal(`umount ${target}: ${res.stderr.trim()}`);

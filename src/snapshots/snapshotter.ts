@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 
 import type { Compression } from '../archive/index.js';
-import type { Digest } from '../oci/index.js';
+import type { Digest, OciMount } from '../oci/index.js';
 
 /**
  * Snapshots are filesystem trees for containers, built from image layers.
@@ -60,6 +60,9 @@ export interface Snapshotter {
   prepare(id: string, parent: Digest | undefined): Promise<void>;
   mount(id: string, target: string, readonly?: boolean): Promise<void>;
   unmount(target: string): Promise<void>;
+  isMounted(target: string): Promise<boolean>;
+  /** The snapshot as a container's root mount, for the runtime to make (see overlay.ts). */
+  rootfsMount(id: string): Promise<OciMount | undefined>;
   remove(id: string): Promise<void>;
   /** Writable-layer paths of an active snapshot (for inspect's GraphDriver data). */
   snapshotDirs(id: string): { upper: string; work: string };

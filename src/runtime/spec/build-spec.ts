@@ -33,8 +33,13 @@ import { parseSecurityOpt, seccompFromProfile } from './seccomp.js';
 
 export interface SpecInput {
   id: string;
-  /** Absolute path of the already-mounted rootfs. */
+  /** Absolute path of the rootfs: mounted already, or an empty directory under rootMount. */
   rootfs: string;
+  /**
+   * The root filesystem as a mount for the runtime to make over `rootfs` inside the
+   * container's mount namespace, before any other (nothing is mounted on the host then).
+   */
+  rootMount?: OciMount;
   /** Docker's Config (labels, StopSignal, Domainname...). */
   config: ContainerConfig;
   /** Docker's HostConfig: all resource and security fields. */
@@ -171,7 +176,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     process,
     root: { path: input.rootfs, ...(h.ReadonlyRootfs ? { readonly: true } : {}) },
     hostname: utsHost ? '' : input.hostname,
-    mounts,
+    mounts: input.rootMount ? [input.rootMount, ...mounts] : mounts,
     linux,
   };
   if (h.Annotations && Object.keys(h.Annotations).length) spec.annotations = { ...h.Annotations };

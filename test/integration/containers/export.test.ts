@@ -64,8 +64,9 @@ describe('container export', () => {
     d.cli(['rmi', 'exported:1']);
   });
 
-  it('exports a created container from the rootfs mounted at create, with no view', async () => {
-    const id = ok(d.cli(['create', 'busybox', 'true'])).trim();
+  it('exports a host-rooted created container from the rootfs mounted at create, with no view', async () => {
+    // A volume filled from the image: the root is mounted on the host at create.
+    const id = ok(d.cli(['create', '-v', '/etc', 'busybox', 'true'])).trim();
     const rootfs = `${d.execRoot}/containers/${id}/rootfs`;
     const mountsOf = () =>
       readFileSync('/proc/self/mountinfo', 'utf8')
@@ -86,6 +87,15 @@ describe('container export', () => {
     expect(await done).toBe(0);
     expect(sawView).toBe(false);
     expect(listing(out)).toContain('bin/busybox');
+    ok(d.cli(['rm', '-v', id]));
+  });
+
+  it('exports a created container whose root runc mounts through a view, and leaves none', async () => {
+    const id = ok(d.cli(['create', 'busybox', 'true'])).trim();
+    const out = path.join(dir, 'created-ns.tar');
+    ok(d.cli(['export', '-o', out, id]));
+    expect(listing(out)).toContain('bin/busybox');
+    await eventually(() => viewMounts().length === 0, 10_000, 'the view to go');
     ok(d.cli(['rm', id]));
   });
 

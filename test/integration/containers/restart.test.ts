@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -71,15 +71,17 @@ describe('daemon crash and restart (live restore)', () => {
     d.cli(['rm', '-f', 'half']);
   });
 
-  it('mounts a created container at create, and leaves no mount after a restart or a rm', async () => {
+  // A container whose volume is filled from the image's content needs its root mounted on
+  // the host (the others have runc mount it in their own namespace, see below).
+  it('mounts a host-rooted container at create, and leaves no mount after a restart or a rm', async () => {
     if (!d.alive) await d.restart();
     const rootfsOf = (id: string) => `${d.execRoot}/containers/${id}/rootfs`;
     const mounted = (id: string) =>
       readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
         .filter((l) => l.split(' ')[4] === rootfsOf(id)).length;
-    const early = d.cli(['create', 'busybox', 'true']).stdout.trim();
-    const kept = d.cli(['create', 'busybox', 'cat', '/etc/hostname']).stdout.trim();
+    const early = d.cli(['create', '-v', '/etc', 'busybox', 'true']).stdout.trim();
+    const kept = d.cli(['create', '-v', '/etc', 'busybox', 'cat', '/etc/hostname']).stdout.trim();
     // Mounted without a start (the start that usually follows finds it done)...
     await eventually(() => mounted(early) === 1 && mounted(kept) === 1, 10_000, 'mounts');
     // ...and unmounted by rm of the never-started container.
@@ -93,10 +95,10 @@ describe('daemon crash and restart (live restore)', () => {
     expect(mounted(kept)).toBe(0);
     expect(d.cli(['start', '-a', kept]).stdout).toBe(`${kept.slice(0, 12)}\n`);
     expect(mounted(kept)).toBe(0);
-    expect(d.cli(['rm', kept]).code).toBe(0);
+    expect(d.cli(['rm', '-v', kept]).code).toBe(0);
 
     // A clean shutdown takes a created container's mount down too (the next start mounts).
-    const idle = d.cli(['create', 'busybox', 'true']).stdout.trim();
+    const idle = d.cli(['create', '-v', '/etc', 'busybox', 'true']).stdout.trim();
     await eventually(() => mounted(idle) === 1, 10_000, 'the mount at create');
     const exited = new Promise((resolve) => d.process.once('exit', resolve));
     d.process.kill('SIGTERM');
@@ -104,7 +106,47 @@ describe('daemon crash and restart (live restore)', () => {
     expect(mounted(idle)).toBe(0);
     await d.restart();
     expect(d.cli(['start', '-a', idle]).code).toBe(0);
-    expect(d.cli(['rm', idle]).code).toBe(0);
+    expect(d.cli(['rm', '-v', idle]).code).toBe(0);
+  });
+
+  it("has runc mount a container's root in the container's namespace only", async () => {
+    if (!d.alive) await d.restart();
+    const rootfs = (id: string) => `${d.execRoot}/containers/${id}/rootfs`;
+    const hostMounts = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`${d.dataRoot}/`) || l.includes(`${d.execRoot}/containers/`));
+    const id = d
+      .cli(['run', '-d', 'busybox', 'sh', '-c', 'echo hi > /made; sleep 600'])
+      .stdout.trim();
+    await eventually(() => d.cli(['diff', id]).stdout.includes('A /made'), 10_000, 'the write');
+    // Inside, the root is the overlay over the image's layers and the container's upper dir...
+    const inside = d.cli(['exec', id, 'head', '-1', '/proc/self/mountinfo']).stdout;
+    expect(inside).toMatch(
+      / \/ \/ .* - overlay overlay .*upperdir=\S*\/containers\/[0-9a-f]{64}\/upper/,
+    );
+    // ...and the host has no mount of it, before a crash or after.
+    expect(hostMounts()).toEqual([]);
+    expect(readdirSync(rootfs(id))).toEqual([]);
+    await d.crash();
+    await d.restart();
+    expect(d.cli(['exec', id, 'cat', '/made']).stdout).toBe('hi\n');
+    expect(d.cli(['rm', '-f', id]).code).toBe(0);
+    expect(hostMounts()).toEqual([]);
+    // A named user and a working directory the image lacks, without a host mount either.
+    const r = d.cli([
+      'run',
+      '--rm',
+      '-u',
+      'nobody',
+      '-w',
+      '/new/dir',
+      'busybox',
+      'sh',
+      '-c',
+      'id -un; pwd',
+    ]);
+    expect(r.stdout).toBe('nobody\n/new/dir\n');
   });
 
   it('refuses a second daemon on the same data root', async () => {
