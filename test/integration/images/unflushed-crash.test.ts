@@ -94,7 +94,7 @@ async function blobFiles(ref: string): Promise<{ config: string; layers: string[
  * `unflushedLayers`, and this boot's unflushed-blobs marker, older than every blob. */
 async function crashBeforeFlush(unflushedLayers: string[]): Promise<string> {
   await d.crash();
-  for (const dir of unflushedLayers) await fsp.rm(path.join(dir, 'flushed'));
+  for (const dir of unflushedLayers) await fsp.rm(path.join(dir, 'flushed'), { force: true });
   const boot = (await fsp.readFile(bootFile, 'utf8')).trim();
   const marker = content(`unflushed-${boot}.json`);
   await fsp.writeFile(
