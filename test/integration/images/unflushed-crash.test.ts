@@ -129,6 +129,19 @@ describe('blobs and layers not yet flushed', () => {
     expect(rec.boot).toBe(boot);
   }, 60_000);
 
+  it('are flushed before a clean shutdown (SIGTERM) ends the daemon', async () => {
+    const ref = await pushImage('term', 'term');
+    ok(d.cli(['pull', ref]));
+    const dirs = layerDirs(ref);
+    const exited = new Promise((r) => d.process.once('exit', r));
+    d.process.kill('SIGTERM');
+    await exited;
+    for (const l of dirs) await fsp.access(path.join(l, 'flushed'));
+    expect((await fsp.readdir(content())).filter((n) => n.startsWith('unflushed-'))).toEqual([]);
+    await d.restart();
+    expect(ok(d.cli(['run', '--rm', ref]))).toBe('term\n');
+  }, 60_000);
+
   it('survive a kill -9 while the machine stays up, untouched, and are flushed again', async () => {
     const ref = await pushImage('same', 'same');
     ok(d.cli(['pull', ref]));
