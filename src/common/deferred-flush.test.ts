@@ -8,24 +8,44 @@ import { DeferredFlush, readBootId } from './deferred-flush.js';
 
 describe('DeferredFlush', () => {
   it('runs what follows a flush only once the writers are done, and drains', async () => {
-    const f = new DeferredFlush(os.tmpdir(), undefined, 10_000);
+    const f = new DeferredFlush(os.tmpdir(), undefined, { quietMs: 100, maxDelayMs: 10_000 });
     const done = f.begin();
     const order: string[] = [];
-    f.after('x', async () => void order.push('flushed'));
+    const t0 = Date.now();
+    let flushedAt = 0;
+    f.after('x', async () => {
+      flushedAt = Date.now();
+      order.push('flushed');
+    });
     await new Promise((r) => setTimeout(r, 50));
     order.push('writer done');
+    const doneAt = Date.now();
     done();
     done(); // idempotent
-    await f.drain();
+    await f.flush();
     expect(order).toEqual(['writer done', 'flushed']);
+    // Only once writers were quiet for quietMs.
+    expect(flushedAt - doneAt).toBeGreaterThanOrEqual(95);
+    expect(flushedAt - t0).toBeLessThan(5_000);
+    await f.drain();
+  });
+
+  it('drain flushes at once instead of waiting for quiet', async () => {
+    const f = new DeferredFlush(os.tmpdir(), undefined, { quietMs: 60_000, maxDelayMs: 60_000 });
+    let ran = false;
+    f.after('x', async () => void (ran = true));
+    const t0 = Date.now();
+    await f.drain();
+    expect(ran).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('does not wait for a writer forever', async () => {
-    const f = new DeferredFlush(os.tmpdir(), undefined, 20);
+    const f = new DeferredFlush(os.tmpdir(), undefined, { quietMs: 10, maxDelayMs: 20 });
     const done = f.begin();
     let ran = false;
     f.after('x', async () => void (ran = true));
-    await f.drain();
+    await f.flush();
     expect(ran).toBe(true);
     done();
   });

@@ -16,10 +16,14 @@ export async function readBootId(file = BOOT_ID_FILE): Promise<string> {
 /**
  * Flushes of one filesystem taken off the request's path. Writers (an ingest, an unpack)
  * announce themselves with `begin()`; `after(fn)` asks for a syncfs and runs `fn` once one
- * that started after the call has completed (fn marks what it wrote as flushed). The syncfs
- * waits until no writer is active (at most `maxWaitMs`), so a pull's flush runs once, after
- * its last layer, instead of competing with the unpacks still writing; FilesystemSync
- * coalesces the rest. `drain()` (clean shutdown) waits for every requested flush and marker.
+ * that started after the call has completed (fn marks what it wrote as flushed).
+ *
+ * The syncfs waits until no writer has been active for `quietMs` (at most `maxDelayMs` after
+ * the request): a pull's flush then runs once, after its last layer, instead of competing
+ * with the unpacks still writing, and data deleted meanwhile (an image pulled and removed,
+ * a build's intermediate layers) is never written at all, as with the kernel's own writeback
+ * (which is what dockerd relies on for layer data). FilesystemSync coalesces the rest.
+ * `drain()` (clean shutdown) flushes at once and waits for every requested flush.
  *
  * Why deferring is safe: kill -9 of the daemon keeps the page cache, so an atomic rename of a
  * fully written file or directory survives it unflushed. Only a machine crash can tear such
@@ -28,16 +32,23 @@ export async function readBootId(file = BOOT_ID_FILE): Promise<string> {
  */
 export class DeferredFlush {
   private active = 0;
-  private idleWaiters: Array<() => void> = [];
+  private lastActive = 0;
+  private draining = false;
+  private gate: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
   private readonly tasks = new Set<Promise<void>>();
   private readonly sync: FilesystemSync;
+  private readonly quietMs: number;
+  private readonly maxDelayMs: number;
 
   constructor(
     readonly dir: string,
     private readonly logger: Logger | undefined,
-    private readonly maxWaitMs = 2_000,
+    opts: { quietMs?: number; maxDelayMs?: number } = {},
   ) {
     this.sync = new FilesystemSync(dir);
+    this.quietMs = opts.quietMs ?? 1_000;
+    this.maxDelayMs = opts.maxDelayMs ?? 10_000;
   }
 
   /** A writer started; call the returned function once it is done (success or not). */
@@ -48,7 +59,8 @@ export class DeferredFlush {
       if (done) return;
       done = true;
       this.active--;
-      if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.lastActive = Date.now();
+      if (this.active === 0) this.wake?.();
     };
   }
 
@@ -63,23 +75,34 @@ export class DeferredFlush {
 
   /** Resolves after a syncfs that started after this call has completed. */
   async flush(): Promise<void> {
-    await this.idle();
+    this.gate ??= this.quiet(Date.now()).finally(() => (this.gate = undefined));
+    await this.gate;
     await this.sync.sync();
   }
 
-  /** Wait for every requested flush (and what runs after it). */
+  /** Flush now and wait for every requested flush (and what runs after it). */
   async drain(): Promise<void> {
+    this.draining = true;
+    this.wake?.();
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
-  private idle(): Promise<void> {
-    if (this.active === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.maxWaitMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
+  /** Until writers have been quiet for quietMs, maxDelayMs have passed, or a drain began. */
+  private async quiet(requested: number): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const deadline = requested + this.maxDelayMs;
+      const quietAt = this.active === 0 ? this.lastActive + this.quietMs : Infinity;
+      if (this.draining || now >= Math.min(deadline, quietAt)) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(deadline, quietAt) - now);
+        timer.unref();
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
-    });
+      this.wake = undefined;
+    }
   }
 }
