@@ -14,6 +14,7 @@ const layer = (
     : {
         record: {
           chainID: `sha256:${hex(h)}`,
+          link: `L${h}`,
           ...(opts.parent ? { parent: `sha256:${hex(opts.parent)}` } : {}),
           ...(opts.boot ? { boot: opts.boot } : {}),
         },
@@ -37,7 +38,7 @@ describe('planLayerRecovery', () => {
       'now',
     );
     expect(plan.keep.sort()).toEqual([hex('a'), hex('b')]);
-    expect(plan.reflush).toEqual([hex('b')]);
+    expect(plan.reflush).toEqual([{ hex: hex('b'), link: 'Lb' }]);
   });
 
   it('discards unflushed layers of another boot with everything built on them', () => {
@@ -53,7 +54,7 @@ describe('planLayerRecovery', () => {
       'now',
     );
     expect(plan.keep.sort()).toEqual([hex('a'), hex('e')]);
-    expect(plan.reflush).toEqual([hex('e')]);
+    expect(plan.reflush).toEqual([{ hex: hex('e'), link: 'Le' }]);
     expect(Object.fromEntries(plan.discard.map((d) => [d.hex[0], d.reason]))).toEqual({
       b: 'not flushed before the machine went down',
       c: 'parent layer not flushed before the machine went down',

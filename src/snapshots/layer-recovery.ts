@@ -15,15 +15,15 @@ export interface FoundLayer {
   /** The layer directory's name (the chain ID's hex). */
   hex: string;
   /** The parsed record, undefined when missing or unreadable. */
-  record?: { chainID: string; parent?: string; boot?: string };
+  record?: { chainID: string; parent?: string; boot?: string; link: string };
   /** Whether the flushed marker exists. */
   flushed: boolean;
 }
 
 export interface LayerRecoveryPlan {
   keep: string[];
-  /** Kept layers of this boot still to be flushed. */
-  reflush: string[];
+  /** Kept layers of this boot still to be flushed (with their link: the unpack's identity). */
+  reflush: Array<{ hex: string; link: string }>;
   /** With the reason, for the log. */
   discard: Array<{ hex: string; reason: string }>;
 }
@@ -56,7 +56,9 @@ export function planLayerRecovery(found: FoundLayer[], bootId: string): LayerRec
     if (!v.keep) plan.discard.push({ hex: f.hex, reason: v.reason });
     else {
       plan.keep.push(f.hex);
-      if (!f.flushed && f.record?.boot !== undefined) plan.reflush.push(f.hex);
+      if (!f.flushed && f.record?.boot !== undefined) {
+        plan.reflush.push({ hex: f.hex, link: f.record.link });
+      }
     }
   }
   return plan;

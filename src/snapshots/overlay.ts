@@ -148,7 +148,7 @@ export class OverlaySnapshotter implements Snapshotter {
       this.logger.warn({ layer: `sha256:${hex}`, reason }, 'snapshots: discarding layer');
       await this.discard(path.join(this.root, hex));
     }
-    for (const hex of plan.reflush) this.flushLater(hex);
+    for (const { hex, link } of plan.reflush) this.flushLater(hex, link);
   }
 
   /** Chain IDs from `top` down, as far as records are readable (for recovery). */
@@ -165,18 +165,19 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** Mark the layer flushed once a background syncfs has covered it. */
-  private flushLater(hex: string): void {
-    this.flusher.after(`layer sha256:${hex}`, async () => {
-      // Created, not written: a crash cannot tear it; if it is lost the layer is re-checked
-      // (and discarded after a reboot), the safe direction. ENOENT: removed meanwhile.
-      const fh = await fsp
-        .open(path.join(this.root, hex, FLUSHED_MARKER), 'a')
-        .catch((err: unknown) => {
-          if (isErrno(err, 'ENOENT')) return undefined;
-          throw err;
-        });
-      await fh?.close();
-    });
+  private flushLater(hex: string, link: string): void {
+    const chainID: Digest = `sha256:${hex}`;
+    this.flusher.after(`layer ${chainID}`, () =>
+      // Under the layer's lock, and only if it is still the unpack that asked (its random
+      // link): a layer removed and unpacked again while the flush ran was not covered by it.
+      this.locks.run(chainID, async () => {
+        const rec = await this.readLayer(chainID).catch(() => undefined);
+        if (rec?.link !== link) return;
+        // Created, not written: a crash cannot tear it; if it is lost the layer is re-checked
+        // (and discarded after a reboot), the safe direction.
+        await (await fsp.open(path.join(this.root, hex, FLUSHED_MARKER), 'a')).close();
+      }),
+    );
   }
 
   /** Recreate links lost to a crash after a rename, drop links whose layer is gone. */
@@ -291,7 +292,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await fsp.rename(tmp, this.layerDir(chainID));
         // No directory fsync either: the syncfs below carries the rename with the data.
         await this.ensureLink(rec.link, digestHex(chainID));
-        this.flushLater(digestHex(chainID));
+        this.flushLater(digestHex(chainID), rec.link);
         return { ...publicInfo(rec), compression: applied.compression };
       });
     } finally {
