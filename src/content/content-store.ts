@@ -124,6 +124,7 @@ export class ContentStore {
     if (markers.length === 0) return;
     const blobs: Array<{ name: string; ctimeMs: number }> = [];
     for (const name of await fsp.readdir(this.blobDir)) {
+      if (!/^[a-f0-9]{64}$/.test(name)) continue; // not a blob (list() warns about it)
       const st = await fsp.stat(path.join(this.blobDir, name)).catch(() => undefined);
       if (st) blobs.push({ name, ctimeMs: st.ctimeMs });
     }

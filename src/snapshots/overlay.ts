@@ -141,7 +141,10 @@ export class OverlaySnapshotter implements Snapshotter {
           { snapshot: snap.id, parent: snap.parent },
           'snapshots: dropping a snapshot built on a layer lost to a machine crash',
         );
-        await this.discard(this.snapshotDir(snap.id));
+        // Its container stays, and fails to start with "snapshot not found" (rm works).
+        await this.discard(this.snapshotDir(snap.id)).catch((err: unknown) =>
+          this.logger.warn({ err, snapshot: snap.id }, 'snapshots: dropping a snapshot'),
+        );
       }
     }
     for (const { hex, reason } of plan.discard) {
