@@ -201,6 +201,10 @@ describe('blobs and layers not yet flushed', () => {
       'the first flush',
     );
 
+    // A container made from `torn`: its snapshot is built on the layer that will be lost.
+    const ctr = `unflushed-${d.name}`;
+    ok(d.cli(['create', '--name', ctr, torn]));
+
     // The machine goes down before the top layer of `torn` and the blobs were flushed...
     await crashBeforeFlush([tornDirs[0]!]);
     await fsp.writeFile(path.join(tornDirs[0]!, 'diff/torn'), '');
@@ -226,6 +230,15 @@ describe('blobs and layers not yet flushed', () => {
     expect(d.output()).toMatch(/discarding layer/);
     expect(d.output()).toMatch(/dropping a blob damaged by a machine crash/);
     expect(d.output()).toMatch(/dropping image record without its content/);
+    expect(d.output()).toMatch(/dropping a snapshot built on a layer lost to a machine crash/);
+    expect(d.output()).not.toMatch(/"snapshots: dropping a snapshot"/);
+
+    // The container's snapshot went with the layer: it cannot start, and it can be removed.
+    const start = d.cli(['start', ctr]);
+    expect(start.code).not.toBe(0);
+    expect(start.stderr).toMatch(/snapshot .* not found/);
+    ok(d.cli(['rm', ctr]));
+    expect(await fsp.readdir(overlay('containers'))).toEqual([]);
 
     // Undamaged images run; the damaged ones are pulled again and run.
     expect(ok(d.cli(['run', '--rm', good]))).toBe('good\n');
