@@ -34,7 +34,7 @@ export class DeferredFlush {
   private active = 0;
   private lastActive = 0;
   private draining = false;
-  private gate: Promise<void> | undefined;
+  private round: { syncing: boolean; done: Promise<void> } | undefined;
   private wake: (() => void) | undefined;
   private readonly tasks = new Set<Promise<void>>();
   private readonly sync: FilesystemSync;
@@ -73,11 +73,24 @@ export class DeferredFlush {
     this.tasks.add(task);
   }
 
-  /** Resolves after a syncfs that started after this call has completed. */
-  async flush(): Promise<void> {
-    this.gate ??= this.quiet(Date.now()).finally(() => (this.gate = undefined));
-    await this.gate;
-    await this.sync.sync();
+  /**
+   * Resolves after a syncfs that started after this call has completed. Callers share a round
+   * (quiet wait, then one syncfs) until its syncfs starts; later callers start the next one.
+   */
+  flush(): Promise<void> {
+    if (this.round === undefined || this.round.syncing) {
+      const round = { syncing: false, done: Promise.resolve() };
+      round.done = this.quiet(Date.now())
+        .then(() => {
+          round.syncing = true;
+          return this.sync.sync();
+        })
+        .finally(() => {
+          if (this.round === round) this.round = undefined;
+        });
+      this.round = round;
+    }
+    return this.round.done;
   }
 
   /** Flush now and wait for every requested flush (and what runs after it). */

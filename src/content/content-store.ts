@@ -191,10 +191,11 @@ export class ContentStore {
     });
   }
 
-  /** An ingest that committed nothing needs no flush. */
-  private forget(token: number): void {
+  /** An ingest that committed nothing needs no flush (nor leaves a marker write running). */
+  private async forget(token: number, marker: Promise<unknown>): Promise<void> {
+    await marker.catch(() => undefined);
     this.unflushed.delete(token);
-    void this.clearMarker().catch((err: unknown) =>
+    await this.clearMarker().catch((err: unknown) =>
       this.logger?.warn({ err }, 'content: removing the unflushed marker'),
     );
   }
@@ -239,7 +240,7 @@ export class ContentStore {
     } finally {
       done();
       if (committed) this.flushLater(token);
-      else this.forget(token);
+      else await this.forget(token, marker);
     }
   }
 
