@@ -5,3 +5,4 @@ export * from './kmutex.js';
 export * from './logger.js';
 export * from './dockerignore.js';
 export * from './confine.js';
+export * from './deferred-flush.js';

@@ -73,4 +73,37 @@ describe('ContentStore', () => {
     await expect(cs.ingest(src)).rejects.toThrow(/client went away/);
     expect(await fsp.readdir(path.join(root, 'ingest'))).toEqual([]);
   });
+
+  it('flushes in the background: the boot marker goes once the flush covered every blob', async () => {
+    const cs = await ContentStore.open(root, undefined, { bootId: 'boot-a' });
+    const { digest } = await cs.put('flushed later');
+    // Written durably before the blob was committed; gone once a syncfs covered the blob.
+    expect(await fsp.readdir(root)).toContain('unflushed-boot-a.json');
+    await cs.close();
+    expect(await fsp.readdir(root)).not.toContain('unflushed-boot-a.json');
+    expect((await cs.read(digest)).toString()).toBe('flushed later');
+  });
+
+  it('after a reboot, re-hashes the blobs left unflushed and drops the damaged ones', async () => {
+    const cs = await ContentStore.open(root, undefined, { bootId: 'boot-a' });
+    const good = await cs.put('whole');
+    const bad = await cs.put('torn by a power cut');
+    // The machine went down before the flush: the marker stays, and one blob is damaged.
+    const marker = await fsp.readFile(path.join(root, 'unflushed-boot-a.json'));
+    await cs.close();
+    await fsp.writeFile(path.join(root, 'unflushed-boot-a.json'), marker);
+    await fsp.chmod(cs.blobPath(bad.digest), 0o644);
+    await fsp.writeFile(cs.blobPath(bad.digest), 'torn by a');
+    // Same boot (the daemon was killed): nothing is re-hashed, the marker is flushed away.
+    const same = await ContentStore.open(root, undefined, { bootId: 'boot-a' });
+    expect(await same.has(bad.digest)).toBe(true);
+    await same.close();
+    expect(await fsp.readdir(root)).not.toContain('unflushed-boot-a.json');
+    // Another boot: the damaged blob goes, the whole one stays, the marker is consumed.
+    await fsp.writeFile(path.join(root, 'unflushed-boot-a.json'), marker);
+    const after = await ContentStore.open(root, undefined, { bootId: 'boot-b' });
+    expect(await after.has(bad.digest)).toBe(false);
+    expect((await after.read(good.digest)).toString()).toBe('whole');
+    expect(await fsp.readdir(root)).not.toContain('unflushed-boot-a.json');
+  });
 });

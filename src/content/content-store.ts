@@ -6,14 +6,18 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import {
+  DeferredFlush,
   internal,
   invalidArgument,
   isErrno,
   notFound,
-  syncDir,
+  readBootId,
+  readJson,
+  writeJsonAtomic,
   type Logger,
 } from '../common/index.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../oci/index.js';
+import { isMarkerFile, markerFile, planBlobRecovery, type UnflushedMarker } from './unflushed.js';
 
 /** How much an ingest may have queued for writing before it waits. */
 const WRITE_BUFFER = 1 << 20;
@@ -23,10 +27,14 @@ const WRITE_BUFFER = 1 << 20;
  *
  * Lifecycle of a blob:
  *   ingest   bytes stream into `ingest/<random>` while being hashed and counted;
- *   commit   size and digest are checked (against the expected ones if given), the file is
- *            fsynced, renamed to `blobs/sha256/<hex>`, the directory fsynced, the file made
- *            read-only. A blob is visible only once committed, so a crash mid-ingest leaves a
- *            temp file and nothing else; `open` deletes those.
+ *   commit   size and digest are checked (against the expected ones if given), the file made
+ *            read-only and renamed to `blobs/sha256/<hex>`. A blob is visible only once
+ *            committed, so a crash mid-ingest leaves a temp file and nothing else; `open`
+ *            deletes those.
+ *   flush    in the background, after the commit (no fsync on the request's path: kill -9
+ *            keeps the page cache). Until a syncfs covered it, a boot marker says "blobs
+ *            written since T may be torn if the machine goes down"; `open` after a reboot
+ *            re-hashes those and drops the damaged ones (unflushed.ts).
  *   read     `get` streams the blob and re-hashes it; a blob damaged on disk fails at the end.
  *   delete   unlink. Callers (images, later GC) decide what is unreferenced.
  */
@@ -40,19 +48,156 @@ export interface ExpectedContent {
   size?: number;
 }
 
+export interface ContentStoreOptions {
+  /** The background flusher of the data root's filesystem (shared with the snapshotter). */
+  flusher?: DeferredFlush;
+  /** The running boot's id (tests fake a reboot with it); read from /proc when absent. */
+  bootId?: string;
+}
+
 export class ContentStore {
+  /** Ingests from their start until a flush covered their blob: token → start time. */
+  private readonly unflushed = new Map<number, number>();
+  private nextToken = 0;
+  /** Whether this boot's marker is on disk (durably), and its `since`. */
+  private marker: UnflushedMarker | undefined;
+  /** Marker writes and removals, one at a time. */
+  private markerOps: Promise<unknown> = Promise.resolve();
+
   private constructor(
     readonly root: string,
     private readonly logger: Logger | undefined,
+    private readonly flusher: DeferredFlush,
+    private readonly bootId: string,
   ) {}
 
-  static async open(root: string, logger?: Logger): Promise<ContentStore> {
-    const store = new ContentStore(root, logger);
+  static async open(
+    root: string,
+    logger?: Logger,
+    opts: ContentStoreOptions = {},
+  ): Promise<ContentStore> {
+    const bootId = opts.bootId ?? (await readBootId());
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(bootId)) throw internal(`unusable boot id: ${bootId}`);
+    await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+    const store = new ContentStore(
+      root,
+      logger,
+      opts.flusher ?? new DeferredFlush(root, logger),
+      bootId,
+    );
     await fsp.mkdir(store.blobDir, { recursive: true, mode: 0o700 });
     // Anything in ingest/ belongs to an ingest that never committed (we were killed).
     await fsp.rm(store.ingestDir, { recursive: true, force: true });
     await fsp.mkdir(store.ingestDir, { recursive: true, mode: 0o700 });
+    await store.recover();
     return store;
+  }
+
+  /** Wait for the background flushes (a clean shutdown). */
+  async close(): Promise<void> {
+    await this.flusher.drain();
+  }
+
+  /**
+   * After a machine crash (a marker of another boot): re-hash the blobs written since it, drop
+   * those that do not match their name. This boot's marker (the daemon was killed): the blobs
+   * are whole in the page cache; flush them again.
+   */
+  private async recover(): Promise<void> {
+    const markers: Array<{ file: string; marker: UnflushedMarker | undefined }> = [];
+    for (const name of await fsp.readdir(this.root)) {
+      if (name.startsWith('.unflushed-') && name.endsWith('.tmp')) {
+        await fsp.rm(path.join(this.root, name), { force: true }); // an interrupted write
+      } else if (isMarkerFile(name)) {
+        const marker = await readJson<UnflushedMarker>(path.join(this.root, name)).catch(
+          () => undefined, // damaged: planBlobRecovery then trusts no blob
+        );
+        markers.push({
+          file: name,
+          marker:
+            typeof marker?.boot === 'string' && typeof marker.since === 'number'
+              ? marker
+              : undefined,
+        });
+      }
+    }
+    if (markers.length === 0) return;
+    const blobs: Array<{ name: string; ctimeMs: number }> = [];
+    for (const name of await fsp.readdir(this.blobDir)) {
+      if (!/^[a-f0-9]{64}$/.test(name)) continue; // not a blob (list() warns about it)
+      const st = await fsp.stat(path.join(this.blobDir, name)).catch(() => undefined);
+      if (st) blobs.push({ name, ctimeMs: st.ctimeMs });
+    }
+    const plan = planBlobRecovery(markers, this.bootId, blobs);
+    let dropped = 0;
+    for (const name of plan.verify) {
+      const file = path.join(this.blobDir, name);
+      if (await hashMatches(file, name)) continue;
+      this.logger?.warn(
+        { blob: `sha256:${name}` },
+        'content: dropping a blob damaged by a machine crash before it was flushed',
+      );
+      await fsp.rm(file, { force: true });
+      dropped++;
+    }
+    if (plan.verify.length > 0) {
+      this.logger?.info(
+        { verified: plan.verify.length, dropped },
+        'content: checked the blobs left unflushed by an unclean shutdown of the machine',
+      );
+    }
+    // Only once the damaged blobs are gone; if this unlink is lost, they are checked again.
+    for (const file of plan.stale) await fsp.rm(path.join(this.root, file), { force: true });
+    if (plan.adopt) {
+      this.marker = plan.adopt;
+      const token = this.nextToken++;
+      this.unflushed.set(token, plan.adopt.since);
+      this.flushLater(token);
+    }
+  }
+
+  /**
+   * This boot's marker, durably on disk before the first unflushed blob of an epoch is
+   * committed (resolves once it is). `since` is taken before the blob's file is created.
+   */
+  private ensureMarker(since: number): Promise<unknown> {
+    const op = this.markerOps.then(async () => {
+      if (this.marker !== undefined) return;
+      const marker: UnflushedMarker = { schemaVersion: 1, boot: this.bootId, since };
+      await writeJsonAtomic(path.join(this.root, markerFile(this.bootId)), marker);
+      this.marker = marker;
+    });
+    this.markerOps = op.catch(() => undefined);
+    return op;
+  }
+
+  /** Once a flush covered every blob written since the marker, remove it (non-durably:
+   * a marker that comes back after a crash only makes open() check blobs that are fine). */
+  private clearMarker(): Promise<unknown> {
+    const op = this.markerOps.then(async () => {
+      if (this.marker === undefined || this.unflushed.size > 0) return;
+      await fsp.rm(path.join(this.root, markerFile(this.bootId)), { force: true });
+      this.marker = undefined;
+    });
+    this.markerOps = op.catch(() => undefined);
+    return op;
+  }
+
+  /** After the next background flush, `token`'s blob is on disk. */
+  private flushLater(token: number): void {
+    this.flusher.after('content', async () => {
+      this.unflushed.delete(token);
+      await this.clearMarker();
+    });
+  }
+
+  /** An ingest that committed nothing needs no flush (nor leaves a marker write running). */
+  private async forget(token: number, marker: Promise<unknown>): Promise<void> {
+    await marker.catch(() => undefined);
+    this.unflushed.delete(token);
+    await this.clearMarker().catch((err: unknown) =>
+      this.logger?.warn({ err }, 'content: removing the unflushed marker'),
+    );
   }
 
   private get blobDir(): string {
@@ -82,6 +227,29 @@ export class ContentStore {
     const it = (src as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const first = it.next();
     first.catch(() => {}); // observed below; this only marks it handled while we open
+    const token = this.nextToken++;
+    this.unflushed.set(token, Date.now());
+    const marker = this.ensureMarker(this.unflushed.get(token)!);
+    marker.catch(() => {}); // awaited before the rename
+    const done = this.flusher.begin();
+    let committed = false;
+    try {
+      const info = await this.write(first, it, expected, marker);
+      committed = true;
+      return info;
+    } finally {
+      done();
+      if (committed) this.flushLater(token);
+      else await this.forget(token, marker);
+    }
+  }
+
+  private async write(
+    first: Promise<IteratorResult<Uint8Array>>,
+    it: AsyncIterator<Uint8Array>,
+    expected: ExpectedContent,
+    marker: Promise<unknown>,
+  ): Promise<ContentInfo> {
     const tmp = path.join(this.ingestDir, randomBytes(12).toString('hex'));
     const hash = createHash('sha256');
     let size = 0;
@@ -110,7 +278,6 @@ export class ContentStore {
           if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
         }
         await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
-        await fh.sync();
       } finally {
         out.destroy();
         await fh.close();
@@ -125,10 +292,12 @@ export class ContentStore {
         );
       }
       await fsp.chmod(tmp, 0o444);
+      // The boot marker must be on disk before an unflushed blob can be.
+      await marker;
       // Two ingests of the same content may race here; both files hold identical bytes, so
-      // whichever rename lands last wins and nobody can observe a difference.
+      // whichever rename lands last wins and nobody can observe a difference. No fsync: the
+      // background flush carries the data and the rename (see "flush" above).
       await fsp.rename(tmp, this.blobPath(digest));
-      await syncDir(this.blobDir);
       return { digest, size };
     } catch (err) {
       await fsp.rm(tmp, { force: true });
@@ -218,6 +387,17 @@ export class ContentStore {
     }
     return out;
   }
+}
+
+/** Whether a file's sha256 is `hex` (a read error counts as no). */
+async function hashMatches(file: string, hex: string): Promise<boolean> {
+  const hash = createHash('sha256');
+  try {
+    for await (const c of createReadStream(file)) hash.update(c as Buffer);
+  } catch {
+    return false;
+  }
+  return hash.digest('hex') === hex;
 }
 
 class VerifyStream extends Transform {

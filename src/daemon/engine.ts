@@ -13,7 +13,7 @@ import type {
   VolumesBackend,
 } from '../api/routes/backend.js';
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
-import type { Logger } from '../common/index.js';
+import { DeferredFlush, readBootId, type Logger } from '../common/index.js';
 import { ContentStore } from '../content/index.js';
 import {
   Containers,
@@ -87,10 +87,28 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     .slice(0, 32);
   const events = new EventBus({ logger: log.child({ module: 'events' }) });
 
-  const content = await ContentStore.open(p.content, log.child({ module: 'content' }));
+  // One background flush for both stores (they share the data root's filesystem): a pull's
+  // blobs and layers are flushed by the same syncfs, off the request's path.
+  const flusher = new DeferredFlush(config.dataRoot, log.child({ module: 'flush' }));
+  // For tests only: a file standing in for /proc/sys/kernel/random/boot_id, so a test can
+  // fake "the machine rebooted" (the stores then distrust what was not flushed).
+  const testBootIdFile = process.env['WHARF_TEST_BOOT_ID_FILE'];
+  if (testBootIdFile) log.warn({ file: testBootIdFile }, 'test mode: boot id read from a file');
+  const bootId = await readBootId(testBootIdFile || undefined);
+  // A store mounted on a filesystem of its own gets its own flusher (syncfs is per filesystem).
+  const flusherFor = async (dir: string): Promise<DeferredFlush | undefined> => {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const [a, b] = await Promise.all([fsp.stat(dir), fsp.stat(config.dataRoot)]);
+    return a.dev === b.dev ? flusher : undefined;
+  };
+  const content = await ContentStore.open(p.content, log.child({ module: 'content' }), {
+    flusher: await flusherFor(p.content),
+    bootId,
+  });
   const snapshotter = await OverlaySnapshotter.open(
     p.snapshots,
     log.child({ module: 'snapshots' }),
+    { flusher: await flusherFor(p.snapshots), bootId },
   );
   const images = await ImageStore.open({
     root: p.image,
@@ -623,6 +641,8 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       for (const r of rotators.values()) r.unwatch();
       await containers.close();
       await network.close();
+      // Blobs and layers written lately reach the disk before the daemon exits.
+      await Promise.all([flusher.drain(), content.close(), snapshotter.close()]);
     },
   };
 }

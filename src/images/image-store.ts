@@ -109,14 +109,14 @@ export class ImageStore {
         continue;
       }
       const rec = await readJson<ImageRecord>(path.join(this.imagesDir, name));
-      if (
-        rec &&
-        isDigest(rec.id) &&
-        (rec.chainID === undefined || (await this.snapshots.hasLayer(rec.chainID)))
-      ) {
-        this.images.set(rec.id, rec);
+      const missing = rec && isDigest(rec.id) ? await this.missingParts(rec) : 'record';
+      if (missing === undefined) {
+        this.images.set(rec!.id, rec!);
       } else {
-        this.logger.warn({ file: name }, 'dropping image record without its layers');
+        // The stores dropped what a machine crash may have torn before it was flushed (or
+        // it is gone otherwise): the image is incomplete, and a pull fetches it again.
+        this.logger.warn({ file: name, missing }, 'dropping image record without its content');
+        await fsp.rm(path.join(this.imagesDir, name), { force: true });
       }
     }
     const file = await readJson<RefsFile>(path.join(this.root, 'repositories.json'));
@@ -137,6 +137,16 @@ export class ImageStore {
       schemaVersion: 1,
       refs,
     } satisfies RefsFile);
+  }
+
+  /** What an image needs and the stores lack (its top layer, config, manifest or layer blob). */
+  private async missingParts(rec: ImageRecord): Promise<string | undefined> {
+    if (rec.chainID !== undefined && !(await this.snapshots.hasLayer(rec.chainID))) {
+      return `layer ${rec.chainID}`;
+    }
+    const blobs = [rec.id, ...(rec.manifest ? [rec.manifest.digest] : []), ...this.layerBlobs(rec)];
+    for (const d of blobs) if (!(await this.content.has(d))) return `blob ${d}`;
+    return undefined;
   }
 
   /** @internal */

@@ -180,4 +180,34 @@ describe.skipIf(!isRoot)('OverlaySnapshotter (root, real mounts)', () => {
     await snaps.removeLayer(c.chainID);
     await snaps.removeLayer(parentID);
   });
+
+  it('after a reboot, discards layers left unflushed with what is built on them', async () => {
+    const root = path.join(tmp, 'reboot');
+    const tarOf = async (name: string) =>
+      Readable.from([await buildTar([{ name, content: name }])]);
+    const a = await OverlaySnapshotter.open(root, silentLogger(), { bootId: 'boot-a' });
+    const base = await a.applyLayer(undefined, await tarOf('base'));
+    const mid = await a.applyLayer(base.chainID, await tarOf('mid'));
+    const top = await a.applyLayer(mid.chainID, await tarOf('top'));
+    await a.prepare('on-top', top.chainID);
+    await a.prepare('on-base', base.chainID);
+    await a.close();
+    const marker = (c: string) => path.join(root, c.slice('sha256:'.length), 'flushed');
+    for (const l of [base, mid, top]) await fsp.access(marker(l.chainID));
+    // The machine went down before mid was flushed (top's marker made it, but not mid's).
+    await fsp.rm(marker(mid.chainID));
+    // Same boot: all kept, mid flushed again.
+    const same = await OverlaySnapshotter.open(root, silentLogger(), { bootId: 'boot-a' });
+    expect((await same.listLayers()).length).toBe(3);
+    await same.close();
+    await fsp.access(marker(mid.chainID));
+    // Another boot: mid, top and the snapshot on top go; base and its snapshot stay.
+    await fsp.rm(marker(mid.chainID));
+    const b = await OverlaySnapshotter.open(root, silentLogger(), { bootId: 'boot-b' });
+    expect((await b.listLayers()).map((l) => l.chainID)).toEqual([base.chainID]);
+    expect((await fsp.readdir(path.join(root, 'containers'))).sort()).toEqual(['on-base']);
+    expect(await fsp.readdir(path.join(root, 'l'))).toHaveLength(1);
+    expect(await fsp.readdir(path.join(root, 'tmp'))).toEqual([]);
+    await b.close();
+  });
 });

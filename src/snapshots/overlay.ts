@@ -6,15 +6,16 @@ import type { Readable } from 'node:stream';
 import { applyLayer, type Compression } from '../archive/index.js';
 import {
   conflict,
+  DeferredFlush,
   errorKind,
   internal,
   invalidArgument,
   isErrno,
   KeyedMutex,
   notFound,
+  readBootId,
   readJson,
   run,
-  FilesystemSync,
   syncDir,
   writeJsonAtomic,
   type Logger,
@@ -29,6 +30,7 @@ import {
 import type { LayerInfo, Snapshotter, Usage } from './snapshotter.js';
 import { dirUsage } from './usage.js';
 import type { ApplyLayerOptions } from './snapshotter.js';
+import { planLayerRecovery, type FoundLayer } from './layer-recovery.js';
 
 /** statfs magic of overlayfs. */
 const OVERLAYFS_MAGIC = 0x794c7630;
@@ -37,6 +39,22 @@ interface LayerRecord extends LayerInfo {
   schemaVersion: 1;
   /** Short name under l/ (a symlink to ../<chainhex>/diff), keeps mount options small. */
   link: string;
+  /**
+   * The boot the layer was written in: until the `flushed` marker exists beside the record,
+   * the layer is complete only if the machine has not gone down since (layer-recovery.ts).
+   * Absent in records of versions that flushed before the rename.
+   */
+  boot?: string;
+}
+
+/** An empty file: created, never written, so a crash cannot tear it. */
+const FLUSHED_MARKER = 'flushed';
+
+export interface OverlayOptions {
+  /** The background flusher of the data root's filesystem (shared with the content store). */
+  flusher?: DeferredFlush;
+  /** The running boot's id (tests fake a reboot with it); read from /proc when absent. */
+  bootId?: string;
 }
 
 interface SnapshotRecord {
@@ -53,29 +71,117 @@ interface SnapshotRecord {
  *   containers/<id>/{upper,work}, containers/<id>/snapshot.json
  *   tmp/                      layers being unpacked, trees being deleted (wiped on open)
  *   empty/                    the lowerdir of a snapshot whose image has no layers
- * A layer is unpacked into tmp/, synced, and renamed into place: `<chainhex>/` existing means
- * the layer is complete.
+ *   <chainhex>/flushed        present once the layer is known to be on disk
+ * A layer is unpacked into tmp/ and renamed into place: `<chainhex>/` existing means the layer
+ * is complete. Its data is flushed in the background after the rename (a kill -9 keeps the
+ * page cache); layer.json names the boot it was written in, and open() discards the layers a
+ * machine crash may have torn (see layer-recovery.ts).
  */
 export class OverlaySnapshotter implements Snapshotter {
   private readonly locks = new KeyedMutex();
-  private readonly fsSync: FilesystemSync;
 
   private constructor(
     readonly root: string,
     private readonly logger: Logger,
-  ) {
-    this.fsSync = new FilesystemSync(root);
-  }
+    private readonly flusher: DeferredFlush,
+    private readonly bootId: string,
+  ) {}
 
-  static async open(root: string, logger: Logger): Promise<OverlaySnapshotter> {
-    const s = new OverlaySnapshotter(path.resolve(root), logger);
-    await fsp.mkdir(s.root, { recursive: true, mode: 0o700 });
+  static async open(
+    root: string,
+    logger: Logger,
+    opts: OverlayOptions = {},
+  ): Promise<OverlaySnapshotter> {
+    const abs = path.resolve(root);
+    await fsp.mkdir(abs, { recursive: true, mode: 0o700 });
+    const s = new OverlaySnapshotter(
+      abs,
+      logger,
+      opts.flusher ?? new DeferredFlush(abs, logger),
+      opts.bootId ?? (await readBootId()),
+    );
     await fsp.rm(path.join(s.root, 'tmp'), { recursive: true, force: true });
     for (const d of ['tmp', 'l', 'containers', 'empty']) {
       await fsp.mkdir(path.join(s.root, d), { recursive: true, mode: 0o700 });
     }
+    await s.recoverLayers();
     await s.reconcileLinks();
     return s;
+  }
+
+  /** Wait for the background flushes (a clean shutdown). */
+  async close(): Promise<void> {
+    await this.flusher.drain();
+  }
+
+  /**
+   * Discard the layers a machine crash may have torn (and every layer and snapshot built on
+   * them); schedule the flush of this boot's unflushed layers (the daemon was killed).
+   */
+  private async recoverLayers(): Promise<void> {
+    const found: FoundLayer[] = [];
+    for (const hex of await fsp.readdir(this.root)) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const dir = path.join(this.root, hex);
+      const record = await readJson<LayerRecord>(path.join(dir, 'layer.json')).catch(
+        () => undefined, // torn by a crash: the layer is incomplete
+      );
+      const flushed = await fsp.access(path.join(dir, FLUSHED_MARKER)).then(
+        () => true,
+        () => false,
+      );
+      found.push({ hex, ...(record ? { record } : {}), flushed });
+    }
+    const plan = planLayerRecovery(found, this.bootId);
+    if (plan.discard.length > 0) {
+      const gone = new Set(plan.discard.map((d) => `sha256:${d.hex}`));
+      for (const snap of await this.readSnapshots()) {
+        const chain = snap.parent === undefined ? [] : await this.chainIDs(snap.parent);
+        if (!chain.some((c) => gone.has(c))) continue;
+        this.logger.warn(
+          { snapshot: snap.id, parent: snap.parent },
+          'snapshots: dropping a snapshot built on a layer lost to a machine crash',
+        );
+        // Its container stays, and fails to start with "snapshot not found" (rm works).
+        await this.discard(this.snapshotDir(snap.id)).catch((err: unknown) =>
+          this.logger.warn({ err, snapshot: snap.id }, 'snapshots: dropping a snapshot'),
+        );
+      }
+    }
+    for (const { hex, reason } of plan.discard) {
+      this.logger.warn({ layer: `sha256:${hex}`, reason }, 'snapshots: discarding layer');
+      await this.discard(path.join(this.root, hex));
+    }
+    for (const { hex, link } of plan.reflush) this.flushLater(hex, link);
+  }
+
+  /** Chain IDs from `top` down, as far as records are readable (for recovery). */
+  private async chainIDs(top: Digest): Promise<Digest[]> {
+    const out: Digest[] = [];
+    for (let c: Digest | undefined = top; c !== undefined && out.length <= 1000;) {
+      out.push(c);
+      const rec: LayerRecord | undefined = await readJson<LayerRecord>(
+        path.join(this.layerDir(c), 'layer.json'),
+      ).catch(() => undefined);
+      c = rec?.parent;
+    }
+    return out;
+  }
+
+  /** Mark the layer flushed once a background syncfs has covered it. */
+  private flushLater(hex: string, link: string): void {
+    const chainID: Digest = `sha256:${hex}`;
+    this.flusher.after(`layer ${chainID}`, () =>
+      // Under the layer's lock, and only if it is still the unpack that asked (its random
+      // link): a layer removed and unpacked again while the flush ran was not covered by it.
+      this.locks.run(chainID, async () => {
+        const rec = await this.readLayer(chainID).catch(() => undefined);
+        if (rec?.link !== link) return;
+        // Created, not written: a crash cannot tear it; if it is lost the layer is re-checked
+        // (and discarded after a reboot), the safe direction.
+        await (await fsp.open(path.join(this.root, hex, FLUSHED_MARKER), 'a')).close();
+      }),
+    );
   }
 
   /** Recreate links lost to a crash after a rename, drop links whose layer is gone. */
@@ -155,8 +261,9 @@ export class OverlaySnapshotter implements Snapshotter {
     if (opts.commitAfter === undefined) await checkParent();
     else opts.commitAfter.catch(() => {}); // awaited below, after the unpack
     const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
-    await fsp.mkdir(path.join(tmp, 'diff'), { recursive: true, mode: 0o700 });
+    const done = this.flusher.begin();
     try {
+      await fsp.mkdir(path.join(tmp, 'diff'), { recursive: true, mode: 0o700 });
       const applied = await applyLayer(tar, path.join(tmp, 'diff'), { logger: this.logger });
       if (opts.expectedDiffID !== undefined && applied.diffID !== opts.expectedDiffID) {
         throw invalidArgument(
@@ -174,12 +281,11 @@ export class OverlaySnapshotter implements Snapshotter {
         tarSize: applied.tarSize,
         created: new Date().toISOString(),
         link: randomLink(),
+        boot: this.bootId,
       };
       await writeJsonAtomic(path.join(tmp, 'layer.json'), rec, 0o600, { durable: false });
-      // Data written by tar must be on disk before the rename makes the layer "complete". The
-      // flush runs while the parent layer is still on its way (and is shared with the layers
-      // unpacked beside this one), not after it in chain order.
-      await this.fsSync.sync();
+      // No flush before the rename: kill -9 keeps the page cache, and after a machine crash
+      // open() discards the layer unless the background flush below marked it.
       if (opts.commitAfter !== undefined) {
         await opts.commitAfter;
         await checkParent();
@@ -188,11 +294,13 @@ export class OverlaySnapshotter implements Snapshotter {
         const existing = await this.readLayer(chainID);
         if (existing) return { ...publicInfo(existing), compression: applied.compression };
         await fsp.rename(tmp, this.layerDir(chainID));
-        await syncDir(this.root);
+        // No directory fsync either: the syncfs below carries the rename with the data.
         await this.ensureLink(rec.link, digestHex(chainID));
+        this.flushLater(digestHex(chainID), rec.link);
         return { ...publicInfo(rec), compression: applied.compression };
       });
     } finally {
+      done();
       // Gone after a successful rename; otherwise a failed or duplicate unpack.
       await fsp.rm(tmp, { recursive: true, force: true });
     }

@@ -170,6 +170,8 @@ export async function startDaemon(
     daemonJson?: Record<string, unknown>;
     /** Keep the data root on a tmpfs of this size (`64m`): a small disk to fill. */
     dataRootTmpfs?: string;
+    /** Extra environment of the daemon (test switches such as WHARF_TEST_BOOT_ID_FILE). */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<DaemonHandle> {
   const name = `wt${randomBytes(3).toString('hex')}`;
@@ -220,7 +222,10 @@ export async function startDaemon(
   let alive = false;
   let exitedPromise: Promise<void> = Promise.resolve();
   const launch = async (): Promise<void> => {
-    child = spawn(path.join(ROOT, 'bin/wharfd'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(path.join(ROOT, 'bin/wharfd'), args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    });
     alive = true;
     exitedPromise = new Promise((r) =>
       child.once('exit', () => {
