@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, startDaemon, type DaemonHandle } from '../../harness/daemon.js';
-import { bindable, freePort, httpGet } from '../network/helpers.js';
+import { bindable, cliOk, freePort, httpGet } from '../network/helpers.js';
 
 /**
  * A container just created gets its task made ahead of its start (conmon and `runc create`,
@@ -22,11 +22,7 @@ afterAll(async () => {
   await d?.stop();
 });
 
-const ok = (args: string[]): string => {
-  const r = d.cli(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-};
+const ok = (args: string[]): string => cliOk(d, args);
 /** runc's view of a container: 'created', 'running', … or undefined when it has none. */
 const runcStatus = (id: string): string | undefined => {
   const r = spawnSync('runc', ['--root', path.join(d.execRoot, 'runc'), 'state', id]);

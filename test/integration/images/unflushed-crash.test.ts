@@ -104,6 +104,19 @@ async function crashBeforeFlush(unflushedLayers: string[]): Promise<string> {
   return marker;
 }
 
+/** Whether every layer directory has its `flushed` marker. */
+async function allFlushed(dirs: string[]): Promise<boolean> {
+  const marks = await Promise.all(
+    dirs.map((l) =>
+      fsp.access(path.join(l, 'flushed')).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return marks.every(Boolean);
+}
+
 describe('blobs and layers not yet flushed', () => {
   it('are flushed in the background after a pull (markers appear, the boot marker goes)', async () => {
     const ref = await pushImage('bg', 'bg');
@@ -112,16 +125,8 @@ describe('blobs and layers not yet flushed', () => {
     const boot = (await fsp.readFile(bootFile, 'utf8')).trim();
     await eventually(
       async () =>
-        (
-          await Promise.all(
-            dirs.map((l) =>
-              fsp.access(path.join(l, 'flushed')).then(
-                () => true,
-                () => false,
-              ),
-            ),
-          )
-        ).every(Boolean) && !(await fsp.readdir(content())).includes(`unflushed-${boot}.json`),
+        (await allFlushed(dirs)) &&
+        !(await fsp.readdir(content())).includes(`unflushed-${boot}.json`),
       20_000,
       'the background flush to mark the layers and drop the boot marker',
     );
@@ -164,16 +169,7 @@ describe('blobs and layers not yet flushed', () => {
     ).toEqual(blobInodes);
     await eventually(
       async () =>
-        (
-          await Promise.all(
-            dirs.map((l) =>
-              fsp.access(path.join(l, 'flushed')).then(
-                () => true,
-                () => false,
-              ),
-            ),
-          )
-        ).every(Boolean) &&
+        (await allFlushed(dirs)) &&
         !(await fsp.access(marker).then(
           () => true,
           () => false,
