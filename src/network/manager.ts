@@ -816,9 +816,12 @@ export class NetworkManager {
       this.record.endpoints[id] = rec;
       this.allocator.allocate(id, ip);
       if (ip6 !== undefined) this.allocator6?.allocate(id, ip6);
-      // Durable before the container runs in it: after a crash, reconcile keeps what a live
-      // container's record names, and frees a spare nobody adopted.
-      await this.writer.save();
+      // Written before the container runs in it (after a daemon crash, reconcile keeps what a
+      // live container's record names and frees a spare nobody adopted), but not synced: a
+      // kill -9 keeps the page cache, and a power loss takes the container with it, so that
+      // reconcile frees its endpoint whichever record reached the disk. This save is on the
+      // path of every start on the default bridge.
+      await this.writer.save({ durable: false });
       return { netnsPath: file, endpoint: this.toEndpoint(rec) };
     });
   }

@@ -3,6 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { CoalescingWriter } from './store.js';
 
 describe('CoalescingWriter', () => {
+  it('syncs a shared write when any of its callers asks, and only then', async () => {
+    const writes: boolean[] = [];
+    const w = new CoalescingWriter(async (durable) => {
+      writes.push(durable);
+    });
+    await w.save({ durable: false });
+    const lazy = w.save({ durable: false });
+    const strict = w.save();
+    expect(lazy).toBe(strict);
+    await strict;
+    await w.save({ durable: false });
+    expect(writes).toEqual([false, true, false]);
+  });
+
   it('coalesces saves that arrive during a write into one more write', async () => {
     let state = 0;
     const written: number[] = [];

@@ -97,35 +97,42 @@ export async function loadNetworks(dir: string): Promise<NetworkRecord[]> {
 
 /**
  * Group commit for one record: save() resolves once a write that began after the call has
- * reached the disk. Writes never overlap, and callers arriving while one is in flight share
- * the next, so 50 concurrent connects cost a handful of fsyncs, not 50.
+ * completed (and reached the disk, unless every caller sharing it said `durable: false`).
+ * Writes never overlap, and callers arriving while one is in flight share the next, so 50
+ * concurrent connects cost a handful of fsyncs, not 50.
  */
 export class CoalescingWriter {
-  private next: Promise<void> | undefined;
+  private next: { done: Promise<void>; durable: boolean } | undefined;
   private tail: Promise<void> = Promise.resolve();
 
-  constructor(private readonly write: () => Promise<void>) {}
+  constructor(private readonly write: (durable: boolean) => Promise<void>) {}
 
-  save(): Promise<void> {
-    if (this.next) return this.next;
-    const p = this.tail
+  save(opts: { durable?: boolean } = {}): Promise<void> {
+    const durable = opts.durable ?? true;
+    if (this.next) {
+      // Not begun yet (it is cleared as it begins): it becomes durable if anyone asks.
+      this.next.durable ||= durable;
+      return this.next.done;
+    }
+    const next = { done: Promise.resolve(), durable };
+    next.done = this.tail
       .catch(() => undefined)
       .then(() => {
         // From here on, changes need another write: this one may already have its snapshot.
         this.next = undefined;
-        return this.write();
+        return this.write(next.durable);
       });
-    this.next = p;
-    this.tail = p;
-    return p;
+    this.next = next;
+    this.tail = next.done;
+    return next.done;
   }
 }
 
 export function recordWriter(dir: string, snapshot: () => NetworkRecord): CoalescingWriter {
-  return new CoalescingWriter(async () => {
+  return new CoalescingWriter(async (durable) => {
     const rec = snapshot();
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeJsonAtomic(path.join(dir, `${rec.id}.json`), rec);
+    await writeJsonAtomic(path.join(dir, `${rec.id}.json`), rec, 0o600, { durable });
   });
 }
 
