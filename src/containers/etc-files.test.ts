@@ -1,6 +1,10 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
-import { hostsFile, resolvConf, withHostGateway } from './etc-files.js';
+import { hostsFile, readHostResolvConf, resolvConf, withHostGateway } from './etc-files.js';
 
 describe('hostsFile', () => {
   const DEFAULTS = [
@@ -109,5 +113,25 @@ describe('withHostGateway', () => {
       'host.docker.internal:192.0.2.9',
     ]);
     expect(withHostGateway(['gw:host-gateway'])).toEqual([]);
+  });
+});
+
+describe('readHostResolvConf', () => {
+  it('reads the file again when it changes, and is empty when it is missing', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'resolv-'));
+    const file = path.join(dir, 'resolv.conf');
+    try {
+      expect(await readHostResolvConf(file)).toBe('');
+      await fsp.writeFile(file, 'nameserver 10.0.0.1\n');
+      expect(await readHostResolvConf(file)).toBe('nameserver 10.0.0.1\n');
+      expect(await readHostResolvConf(file)).toBe('nameserver 10.0.0.1\n');
+      await fsp.writeFile(file, 'nameserver 10.0.0.22\n');
+      expect(await readHostResolvConf(file)).toBe('nameserver 10.0.0.22\n');
+      await fsp.rename(path.join(dir, 'resolv.conf'), path.join(dir, 'old'));
+      await fsp.writeFile(file, 'nameserver 10.0.0.3\n');
+      expect(await readHostResolvConf(file)).toBe('nameserver 10.0.0.3\n');
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -35,7 +35,7 @@ export interface SnapshotsPort {
    * The container's root as a mount for the runtime to make in the container's namespace;
    * undefined when it must be mounted on the host (mount) instead.
    */
-  rootfsMount(id: string): Promise<OciMount | undefined>;
+  rootfsMount(id: string, parentChainID?: string): Promise<OciMount | undefined>;
   unmount(target: string): Promise<void>;
   /** Whether an overlay is mounted at target. */
   isMounted(target: string): Promise<boolean>;

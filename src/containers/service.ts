@@ -150,6 +150,7 @@ export class ContainerService {
     req: ContainerCreateRequest,
     name?: string,
   ): Promise<{ Id: string; Warnings: string[] }> {
+    const { phases, lap } = phaseTimer();
     if (!req || typeof req !== 'object')
       throw invalidArgument('config cannot be empty in order to create a container');
     req = validateCreateRequest(req);
@@ -177,7 +178,9 @@ export class ContainerService {
       req.NetworkingConfig?.EndpointsConfig,
     );
     this.opts.network.checkPorts(publishRequest(hostConfig, req.ExposedPorts));
+    lap('check');
     const image = await this.opts.images.resolve(req.Image);
+    lap('image');
     const id = randomBytes(32).toString('hex');
     const hostname =
       hostConfig.NetworkMode === 'host' && !req.Hostname ? os.hostname() : id.slice(0, 12);
@@ -218,16 +221,24 @@ export class ContainerService {
           ...(networks.length > 0 ? { networks } : {}),
         },
       };
+      lap('plan');
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
-      await this.opts.snapshots.prepare(id, image.topChainID);
+      // The root mount's options (the layers' paths) are read beside the snapshot's making.
+      const [, rootMount] = await Promise.all([
+        this.opts.snapshots.prepare(id, image.topChainID),
+        needsHostRoot(rec) ? undefined : this.opts.snapshots.rootfsMount(id, image.topChainID),
+      ]);
+      lap('snapshot');
       // The task (and a rootfs mounted on the host, for a container whose root runc cannot
       // mount) is made beside the record's durable save, and on after the answer. A crash
       // before the save leaves them to reconcile (reapOrphans).
-      const rootMount = needsHostRoot(rec) ? undefined : await this.opts.snapshots.rootfsMount(id);
       if (!rootMount) this.premount(id);
       this.prepareEarly(rec, rootMount);
+      lap('rootMount');
       await this.store.save(rec);
+      lap('save');
       this.emit(rec, 'create');
+      this.log.debug({ container: id, phases }, 'create timing');
       return { Id: id, Warnings: [] };
     } catch (err) {
       await this.dropEarlyTask(id);
@@ -351,7 +362,7 @@ export class ContainerService {
   private async prepareTask(
     rec: ContainerRecord,
     lap: (phase: string) => void,
-    hint: { rootMount?: OciMount } = {},
+    hint: { rootMount?: OciMount; fresh?: boolean } = {},
   ): Promise<PreparedTask> {
     const id = rec.Id;
     const inputs = taskInputs(rec);
@@ -410,7 +421,8 @@ export class ContainerService {
         ? undefined
         : await this.opts.snapshots.rootfsMount(id));
     const [cleared, mounted, connected] = await Promise.allSettled([
-      this.opts.runtime.clearExit(id),
+      // A container just created has had no run to leave an exit file.
+      hint.fresh ? undefined : this.opts.runtime.clearExit(id),
       rootMount
         ? fsp.mkdir(rootfs, { recursive: true, mode: 0o700 })
         : this.takePremount(id).then(async (done) => {
@@ -615,7 +627,7 @@ export class ContainerService {
       if (this.earlyTasks.get(id) !== entry) return false;
       try {
         const { phases, lap } = phaseTimer();
-        entry.task = await this.prepareTask(rec, lap, { rootMount });
+        entry.task = await this.prepareTask(rec, lap, { rootMount, fresh: true });
         this.log.debug({ container: id, phases }, 'early task timing');
         return true;
       } catch (err) {

@@ -198,7 +198,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     prepare: (cid, parent) => snapshotter.prepare(cid, (parent || undefined) as never),
     mount: (cid, target) => snapshotter.mount(cid, target),
     mountView: (cid, target) => snapshotter.mountView(cid, target),
-    rootfsMount: (cid) => snapshotter.rootfsMount(cid),
+    rootfsMount: (cid, parent) => snapshotter.rootfsMount(cid, parent as never),
     unmount: (target) => snapshotter.unmount(target),
     isMounted: (target) => snapshotter.isMounted(target),
     remove: (cid) => snapshotter.remove(cid),

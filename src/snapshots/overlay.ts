@@ -428,10 +428,16 @@ export class OverlaySnapshotter implements Snapshotter {
    * namespace). runc resolves no relative path, so the options name absolute ones; undefined
    * when they would not fit in a page (images of ~90 layers and more are mounted on the host).
    */
-  async rootfsMount(id: string): Promise<OciMount | undefined> {
-    const rec = await readJson<SnapshotRecord>(path.join(this.snapshotDir(id), 'snapshot.json'));
-    if (!rec) throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
-    const layers = await this.chain(rec.parent);
+  async rootfsMount(id: string, parent?: Digest | ''): Promise<OciMount | undefined> {
+    // The parent as prepare() is given it ('' for none), so that both can run at once.
+    let top: Digest | undefined;
+    if (parent !== undefined) top = parent || undefined;
+    else {
+      const rec = await readJson<SnapshotRecord>(path.join(this.snapshotDir(id), 'snapshot.json'));
+      if (!rec) throw notFound(`snapshot ${id} not found`, 'ERR_NO_SUCH_SNAPSHOT');
+      top = rec.parent;
+    }
+    const layers = await this.chain(top);
     for (const l of layers) await this.ensureLink(l.link, digestHex(l.chainID));
     const root = path.resolve(this.root);
     let options: string;

@@ -62,7 +62,7 @@ export interface Snapshotter {
   unmount(target: string): Promise<void>;
   isMounted(target: string): Promise<boolean>;
   /** The snapshot as a container's root mount, for the runtime to make (see overlay.ts). */
-  rootfsMount(id: string): Promise<OciMount | undefined>;
+  rootfsMount(id: string, parent?: Digest | ''): Promise<OciMount | undefined>;
   remove(id: string): Promise<void>;
   /** Writable-layer paths of an active snapshot (for inspect's GraphDriver data). */
   snapshotDirs(id: string): { upper: string; work: string };
