@@ -226,7 +226,7 @@ export class ContainerService {
       // The root mount's options (the layers' paths) are read beside the snapshot's making.
       const [, rootMount] = await Promise.all([
         this.opts.snapshots.prepare(id, image.topChainID),
-        needsHostRoot(rec) ? undefined : this.opts.snapshots.rootfsMount(id, image.topChainID),
+        this.rootMountFor(rec, image.topChainID),
       ]);
       lap('snapshot');
       // The task (and a rootfs mounted on the host, for a container whose root runc cannot
@@ -369,7 +369,6 @@ export class ContainerService {
     const bundle = this.bundleDir(id);
     const rootfs = path.join(bundle, 'rootfs');
     const hc = rec.HostConfig;
-    // The bundle directory comes with the rootfs mount (mountRootfs), at create or below.
     // `--network container:<x>`: the running target's namespace, looked up now (as dockerd:
     // at create the target need not exist). Its etc files are shared, not written here.
     const mode = hc.NetworkMode ?? 'bridge';
@@ -416,10 +415,7 @@ export class ContainerService {
     // container whose volumes are filled from the image or whose image has too many layers
     // for one mount's options, mounted here on the host (at create, or now).
     const rootMount =
-      hint.rootMount ??
-      (needsHostRoot(rec) || this.premounts.has(id)
-        ? undefined
-        : await this.opts.snapshots.rootfsMount(id));
+      hint.rootMount ?? (this.premounts.has(id) ? undefined : await this.rootMountFor(rec));
     const [cleared, mounted, connected] = await Promise.allSettled([
       // A container just created has had no run to leave an exit file.
       hint.fresh ? undefined : this.opts.runtime.clearExit(id),
@@ -570,6 +566,17 @@ export class ContainerService {
   }
 
   /**
+   * The container's root as a mount for runc to make in its namespace, or undefined when it
+   * is mounted on the host: a volume to be filled from the image's content at its mount point
+   * needs that content readable from here before the container runs, and an image with too
+   * many layers does not fit one mount's options with absolute paths.
+   */
+  private rootMountFor(rec: ContainerRecord, parent?: string): Promise<OciMount | undefined> {
+    if ((rec.runtime.mounts ?? []).some((m) => m.copyData)) return Promise.resolve(undefined);
+    return this.opts.snapshots.rootfsMount(rec.Id, parent);
+  }
+
+  /**
    * A container's /etc/passwd and /etc/group before its root is mounted (runc mounts it):
    * those of its image, read once per image from a view and kept, unless the container
    * changed them (in its upper directory), in which case they are read from a view of its
@@ -647,12 +654,18 @@ export class ContainerService {
     });
   }
 
+  /** Forget the container's early task (its timer too), returning it to be used or undone. */
+  private forgetEarlyTask(id: string): EarlyTask | undefined {
+    const entry = this.earlyTasks.get(id);
+    this.earlyTasks.delete(id);
+    clearTimeout(entry?.timer);
+    return entry;
+  }
+
   /** The start's use of an early task (caller holds the lock): undefined to prepare anew. */
   private async takeEarlyTask(rec: ContainerRecord): Promise<PreparedTask | undefined> {
-    const entry = this.earlyTasks.get(rec.Id);
+    const entry = this.forgetEarlyTask(rec.Id);
     if (!entry) return undefined;
-    this.earlyTasks.delete(rec.Id);
-    clearTimeout(entry.timer);
     if (entry.failure?.inputs === taskInputs(rec)) throw entry.failure.err;
     if (!entry.task) return undefined;
     if (entry.task.inputs === taskInputs(rec)) return entry.task;
@@ -665,8 +678,7 @@ export class ContainerService {
     await this.mutex.run(id, async () => {
       const current = this.earlyTasks.get(id);
       if (!current || (entry && current !== entry)) return;
-      this.earlyTasks.delete(id);
-      clearTimeout(current.timer);
+      this.forgetEarlyTask(id);
       if (current.task) await this.undoTask(current.rec, { keepRootfs: current.task.hostRoot });
     });
   }
@@ -807,7 +819,7 @@ export class ContainerService {
     const reaped = new Set<string>();
     for (const id of await this.opts.runtime.taskIds()) {
       if (known(id)) continue;
-      await this.opts.runtime.kill(id, 'SIGKILL', true).catch(() => undefined);
+      // discard deletes with --force: runc kills what still runs.
       await this.opts.runtime.discard(id).catch((err: unknown) => {
         this.log.warn({ err, container: id }, 'deleting an orphaned task');
       });
@@ -834,7 +846,7 @@ export class ContainerService {
     const rec = this.store.find(id);
     if (!rec || rec.State.Running || !(await this.opts.runtime.hasTask(id))) return false;
     await this.mutex.run(id, async () => {
-      await this.opts.runtime.kill(id, 'SIGKILL', true).catch(() => undefined);
+      // discard deletes with --force: runc kills what still runs.
       await this.opts.runtime.discard(id).catch(() => undefined);
       await this.cleanupTask(rec);
     });
@@ -1003,9 +1015,7 @@ export class ContainerService {
     opts: { removeVolumes?: boolean; exited?: boolean } = {},
   ): Promise<void> {
     // An early task is taken down with the rest (cleanupTask, below).
-    const early = this.earlyTasks.get(rec.Id);
-    this.earlyTasks.delete(rec.Id);
-    clearTimeout(early?.timer);
+    this.forgetEarlyTask(rec.Id);
     rec.State.Status = 'removing';
     // An auto-removed container that has just exited is saved as "removing" after the answer:
     // until handleExit clears its exit file, a crash has reconcile redo the exit and the
@@ -1209,15 +1219,6 @@ function phaseTimer(): { phases: Record<string, number>; lap: (phase: string) =>
 
 /** Images whose user files userFiles() keeps at once. */
 const IMAGE_USER_FILES_MAX = 64;
-
-/**
- * Whether a container's root must be mounted on the host rather than by runc in its own
- * namespace: a volume to be filled from the image's content at its mount point needs that
- * content readable from here before the container runs.
- */
-function needsHostRoot(rec: ContainerRecord): boolean {
-  return (rec.runtime.mounts ?? []).some((m) => m.copyData);
-}
 
 /** A start that failed before anything ran (exit file, rootfs mount): no error is recorded. */
 class UnrecordedStartFailure extends Error {
