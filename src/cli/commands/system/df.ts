@@ -136,7 +136,8 @@ function cacheContext(b: BuildCacheRecord): object {
   return makeContext('buildCacheContext', {
     ID: b.InUse ? `${b.ID.slice(0, 12)}*` : b.ID.slice(0, 12),
     CacheType: b.Type,
-    Size: humanSize(b.Size, 4),
+    // Three significant digits here, as the docker CLI (its totals have four).
+    Size: humanSize(b.Size),
     CreatedSince: timeAgo(seconds(b.CreatedAt)),
     LastUsedSince: b.LastUsedAt ? timeAgo(seconds(b.LastUsedAt)) : '',
     UsageCount: String(b.UsageCount),
