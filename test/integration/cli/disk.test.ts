@@ -110,8 +110,11 @@ describe('system df', () => {
     try {
       writeFileSync(
         path.join(dir, 'Dockerfile'),
+        // The stage's layer holds more than what is copied from it: otherwise it can be the very
+        // layer COPY --from makes (same parent, same single file, same mtime), which the image
+        // then shares.
         'FROM busybox AS tools\n' +
-          'RUN head -c 9000 /dev/zero > /nine\n' +
+          'RUN head -c 9000 /dev/zero > /nine && echo tools > /stage-only\n' +
           'FROM busybox\n' +
           'COPY --from=tools /nine /nine\n' +
           'RUN head -c 7000 /dev/zero > /seven\n' +
