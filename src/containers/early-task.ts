@@ -14,11 +14,23 @@ export interface PreparedTask {
   conmonPid: number;
   /** Whether the root is mounted on the host (else runc mounted it in the namespace). */
   hostRoot: boolean;
+  /** The release of the process, begun before the create returned (see EarlyTask.go). */
+  release?: Promise<void>;
 }
 
 /** An early task being made, waiting for its start (timer set), or refused by the runtime. */
 export interface EarlyTask {
   rec: ContainerRecord;
+  /** taskInputs() of the record when the task was begun. */
+  inputs: string;
+  /**
+   * Set by a start that arrives while the task is in the making, with the record unchanged
+   * and nothing else waiting on the container: its process is then released as soon as runc
+   * can (arm), not after runc create and conmon have returned.
+   */
+  go?: boolean;
+  /** While runc create runs: what the start calls to arm the release. */
+  arm?: () => void;
   /** Resolves once the attempt is over: whether the task (and its rootfs mount) was made. */
   ready: Promise<boolean>;
   task?: PreparedTask;

@@ -108,6 +108,11 @@ export interface NetworkPort {
 export interface CreateTaskOptions {
   id: string;
   bundle: string;
+  /**
+   * The bundle's config.json, still being built: the runtime may start before it is ready
+   * and read it once it is. A rejection aborts the create with that error.
+   */
+  spec: Promise<string>;
   logPath: string;
   /** Bytes after which the monitor truncates the log (only for a discard log). */
   logSizeMax?: number;
@@ -115,7 +120,7 @@ export interface CreateTaskOptions {
   openStdin: boolean;
   /** Docker's StdinOnce: the first attach client's EOF closes stdin; else it stays open. */
   stdinOnce: boolean;
-  /** Called once the runtime's monitor runs, while the runtime sets the container up. */
+  /** Called once the runtime has the spec, while it sets the container up. */
   onSpawned?: () => void;
 }
 
@@ -133,7 +138,12 @@ export interface ExecTaskOptions {
 export interface RuntimePort {
   /** Create the container (runc create via conmon); resolves with the init pid. */
   create(opts: CreateTaskOptions): Promise<{ pid: number; conmonPid: number }>;
-  start(id: string): Promise<void>;
+  /**
+   * Let a created task's process run. With `creating` (its create still under way), the
+   * release is armed now and happens as soon as the runtime can, before the create returns;
+   * a failed create is then the answer.
+   */
+  start(id: string, creating?: Promise<unknown>): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   delete(id: string): Promise<void>;
   /** Delete a task and wait out its monitor, leaving no exit file behind (see the adapter). */

@@ -223,18 +223,21 @@ export class ContainerService {
       };
       lap('plan');
       await fsp.mkdir(dir, { recursive: true, mode: 0o710 });
-      // The root mount's options (the layers' paths) are read beside the snapshot's making.
-      const [, rootMount] = await Promise.all([
+      // The root mount's options (the layers' paths) are read beside the snapshot's making; a
+      // root runc cannot mount is mounted on the host (premount).
+      const root = Promise.all([
         this.opts.snapshots.prepare(id, image.topChainID),
         this.rootMountFor(rec, image.topChainID),
-      ]);
+      ]).then(([, rootMount]) => {
+        if (!rootMount) this.premount(id);
+        return { rootMount };
+      });
+      // The task is begun beside the snapshot's making and the record's durable save, and
+      // goes on after the answer; it hands runc its spec once the snapshot exists. A crash
+      // before the save leaves it to reconcile (reapOrphans).
+      this.prepareEarly(rec, root);
+      await root;
       lap('snapshot');
-      // The task (and a rootfs mounted on the host, for a container whose root runc cannot
-      // mount) is made beside the record's durable save, and on after the answer. A crash
-      // before the save leaves them to reconcile (reapOrphans).
-      if (!rootMount) this.premount(id);
-      this.prepareEarly(rec, rootMount);
-      lap('rootMount');
       await this.store.save(rec);
       lap('save');
       this.emit(rec, 'create');
@@ -304,6 +307,7 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const rec = this.store.get(ref);
+    this.goEarly(rec);
     await this.mutex.run(rec.Id, async () => {
       if (rec.State.Status === 'removing')
         throw conflict(`container ${rec.Id} is marked for removal and cannot be started`);
@@ -362,12 +366,11 @@ export class ContainerService {
   private async prepareTask(
     rec: ContainerRecord,
     lap: (phase: string) => void,
-    hint: { rootMount?: OciMount; fresh?: boolean } = {},
+    hint: { root?: Promise<{ rootMount?: OciMount }>; fresh?: boolean; early?: EarlyTask } = {},
   ): Promise<PreparedTask> {
     const id = rec.Id;
     const inputs = taskInputs(rec);
     const bundle = this.bundleDir(id);
-    const rootfs = path.join(bundle, 'rootfs');
     const hc = rec.HostConfig;
     // `--network container:<x>`: the running target's namespace, looked up now (as dockerd:
     // at create the target need not exist). Its etc files are shared, not written here.
@@ -376,6 +379,68 @@ export class ContainerService {
       ? this.store.get(mode.slice('container:'.length))
       : undefined;
     const joinedPath = joinsOwner ? joinedNetns(id, joinsOwner) : undefined;
+
+    // conmon and `runc create` start now and wait for the spec (see SpecFifos): their own
+    // startup overlaps everything below. A failure below rejects the spec, which aborts them.
+    let specReady!: { resolve: (json: string) => void; reject: (err: unknown) => void };
+    const spec = new Promise<string>((resolve, reject) => (specReady = { resolve, reject }));
+    const created = this.opts.runtime.create({
+      id,
+      bundle,
+      spec,
+      logPath: rec.LogPath || path.join(bundle, 'discard.log'),
+      tty: rec.Config.Tty ?? false,
+      openStdin: rec.Config.OpenStdin ?? false,
+      stdinOnce: rec.Config.StdinOnce ?? false,
+      onSpawned: () => this.opts.network.spareTime(),
+    });
+    created.catch(() => undefined);
+    try {
+      const prepared = await this.prepareSpec(rec, lap, hint, { joinsOwner, joinedPath });
+      specReady.resolve(prepared.json);
+      // An early task whose start has come releases the process as soon as runc allows.
+      let release: Promise<void> | undefined;
+      const early = hint.early;
+      if (early) {
+        early.arm = () => {
+          release ??= this.opts.runtime.start(id, created);
+          release.catch(() => undefined);
+        };
+        if (early.go) early.arm();
+      }
+      const { pid, conmonPid } = await created.finally(() => early && delete early.arm);
+      lap('create');
+      return {
+        inputs,
+        attached: prepared.attached,
+        pid,
+        conmonPid,
+        hostRoot: prepared.hostRoot,
+        ...(release ? { release } : {}),
+      };
+    } catch (err) {
+      specReady.reject(err);
+      await created.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * prepareTask's part before the runtime reads the spec: rootfs, network, etc files, user,
+   * mounts, and the spec itself (as JSON).
+   */
+  private async prepareSpec(
+    rec: ContainerRecord,
+    lap: (phase: string) => void,
+    hint: { root?: Promise<{ rootMount?: OciMount }>; fresh?: boolean; early?: EarlyTask },
+    join: { joinsOwner?: ContainerRecord; joinedPath?: string },
+  ): Promise<{ json: string; attached: AttachedNetworks | undefined; hostRoot: boolean }> {
+    const id = rec.Id;
+    const bundle = this.bundleDir(id);
+    const rootfs = path.join(bundle, 'rootfs');
+    const hc = rec.HostConfig;
+    const mode = hc.NetworkMode ?? 'bridge';
+    const { joinsOwner, joinedPath } = join;
 
     // Independent steps at once: clearing a previous run's exit file; the rootfs mount; the
     // network namespace with its veth (one `unshare … ip -batch` and one host `ip` where the
@@ -414,22 +479,27 @@ export class ContainerService {
     // The root: mounted by runc inside the container's mount namespace (rootMount), or, for a
     // container whose volumes are filled from the image or whose image has too many layers
     // for one mount's options, mounted here on the host (at create, or now).
-    const rootMount =
-      hint.rootMount ?? (this.premounts.has(id) ? undefined : await this.rootMountFor(rec));
+    // A just-created container's (hint.root) is decided at create, beside its snapshot.
+    const root: Promise<{ rootMount?: OciMount }> =
+      hint.root ??
+      (this.premounts.has(id)
+        ? Promise.resolve({})
+        : this.rootMountFor(rec).then((rootMount) => ({ rootMount })));
     const [cleared, mounted, connected] = await Promise.allSettled([
       // A container just created has had no run to leave an exit file.
       hint.fresh ? undefined : this.opts.runtime.clearExit(id),
-      rootMount
-        ? fsp.mkdir(rootfs, { recursive: true, mode: 0o700 })
-        : this.takePremount(id).then(async (done) => {
-            if (!done) await this.mountRootfs(id);
-          }),
+      root.then(async ({ rootMount }) => {
+        if (rootMount) await fsp.mkdir(rootfs, { recursive: true, mode: 0o700 });
+        else if (!(await this.takePremount(id))) await this.mountRootfs(id);
+        return rootMount;
+      }),
       wired(),
     ]);
     lap('mountNetwork');
     if (cleared.status === 'rejected') throw new UnrecordedStartFailure(cleared.reason);
     if (mounted.status === 'rejected') throw new UnrecordedStartFailure(mounted.reason);
     if (connected.status === 'rejected') throw connected.reason;
+    const rootMount = mounted.value;
     const { attached, etc } = connected.value;
     const spec0 = rec.Config.User ?? '';
     const groupAdd = hc.GroupAdd ?? [];
@@ -473,26 +543,11 @@ export class ContainerService {
       },
       mounts,
     });
-    // Read once by `runc create` just below; a crash before that leaves nothing using it, and
-    // the next start rewrites it: no fsync.
-    await Promise.all([
-      writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, {
-        durable: false,
-      }),
-      etc,
-    ]);
+    const json = JSON.stringify(spec);
+    // runc bind-mounts the etc files: they are complete before it reads the spec.
+    await etc;
     lap('specEtc');
-    const { pid, conmonPid } = await this.opts.runtime.create({
-      id,
-      bundle,
-      logPath: rec.LogPath || path.join(bundle, 'discard.log'),
-      tty: rec.Config.Tty ?? false,
-      openStdin: rec.Config.OpenStdin ?? false,
-      stdinOnce: rec.Config.StdinOnce ?? false,
-      onSpawned: () => this.opts.network.spareTime(),
-    });
-    lap('create');
-    return { inputs, attached, pid, conmonPid, hostRoot: !rootMount };
+    return { json, attached, hostRoot: !rootMount };
   }
 
   /**
@@ -538,7 +593,7 @@ export class ContainerService {
     // container and records the exit), and a failed start is saved again by the caller,
     // after this write has settled.
     const [started, saved] = await Promise.allSettled([
-      this.opts.runtime.start(rec.Id),
+      task.release ?? this.opts.runtime.start(rec.Id),
       this.store.save(rec, { durable: false }),
     ]);
     lap('startAndSave');
@@ -625,16 +680,16 @@ export class ContainerService {
    * and the start prepares anew. Until the start, nothing of it shows through the API: no
    * state, no NetworkSettings, no published port, no event.
    */
-  private prepareEarly(rec: ContainerRecord, rootMount: OciMount | undefined): void {
+  private prepareEarly(rec: ContainerRecord, root: Promise<{ rootMount?: OciMount }>): void {
     if (!earlyEligible(rec) || this.earlyTasks.size >= MAX_EARLY_TASKS) return;
     const id = rec.Id;
-    const entry: EarlyTask = { rec, ready: Promise.resolve(false) };
+    const entry: EarlyTask = { rec, inputs: taskInputs(rec), ready: Promise.resolve(false) };
     this.earlyTasks.set(id, entry);
     entry.ready = this.mutex.run(id, async () => {
       if (this.earlyTasks.get(id) !== entry) return false;
       try {
         const { phases, lap } = phaseTimer();
-        entry.task = await this.prepareTask(rec, lap, { rootMount, fresh: true });
+        entry.task = await this.prepareTask(rec, lap, { root, fresh: true, early: entry });
         this.log.debug({ container: id, phases }, 'early task timing');
         return true;
       } catch (err) {
@@ -652,6 +707,23 @@ export class ContainerService {
         }
       }
     });
+  }
+
+  /**
+   * A start has come for a container whose early task is in the making: when the start will
+   * certainly take that task (the record is as the task was begun from, the container could
+   * start, and nothing else waits on it, so the start runs next), let the task release the
+   * process as soon as runc has created it (see startCreated), instead of after runc create
+   * and conmon have returned and the start has had its turn. Called before the start queues.
+   */
+  private goEarly(rec: ContainerRecord): void {
+    const entry = this.earlyTasks.get(rec.Id);
+    if (!entry || entry.task || entry.failure || entry.go) return;
+    const st = rec.State;
+    if (st.Status === 'removing' || st.Paused || st.Running) return;
+    if (this.mutex.pending(rec.Id) !== 1 || entry.inputs !== taskInputs(rec)) return;
+    entry.go = true;
+    entry.arm?.();
   }
 
   /** Forget the container's early task (its timer too), returning it to be used or undone. */

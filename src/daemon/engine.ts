@@ -146,8 +146,10 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
     bundles: p.bundles,
     exitDir: p.exits,
     socketDir: path.join(config.execRoot, 's'),
+    specFifoDir: p.specFifos,
     log: log.child({ module: 'runtime' }),
   });
+  await runtime.init();
   const volumes = new VolumeService(
     p.volumes,
     log.child({ module: 'volumes' }),
@@ -640,6 +642,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
       unsubscribeDestroy();
       for (const r of rotators.values()) r.unwatch();
       await containers.close();
+      runtime.close();
       await network.close();
       // Blobs and layers written lately reach the disk before the daemon exits.
       await Promise.all([flusher.drain(), content.close(), snapshotter.close()]);

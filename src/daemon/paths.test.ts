@@ -15,6 +15,7 @@ describe('daemonPaths', () => {
       bundles: '/e/containers',
       runcRoot: '/e/runc',
       exits: '/e/exits',
+      specFifos: '/e/spec-fifos',
       netns: '/e/netns',
     });
   });

@@ -14,6 +14,7 @@ export function daemonPaths(c: DaemonConfig) {
     bundles: path.join(c.execRoot, 'containers'),
     runcRoot: path.join(c.execRoot, 'runc'),
     exits: path.join(c.execRoot, 'exits'),
+    specFifos: path.join(c.execRoot, 'spec-fifos'),
     netns: path.join(c.execRoot, 'netns'),
   };
 }

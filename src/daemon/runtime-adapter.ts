@@ -2,7 +2,7 @@ import { watch, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 
-import { isErrno, type Logger } from '../common/index.js';
+import { isErrno, writeFileAtomic, type Logger } from '../common/index.js';
 import type {
   CreateTaskOptions,
   ExecExitPort,
@@ -20,6 +20,7 @@ import {
   resize,
   Runc,
 } from '../runtime/index.js';
+import { releaseSpecFifo, SpecFifos, writeToFifo } from '../runtime/spec-fifo.js';
 
 export interface RuntimeAdapterOptions {
   runcBinary: string;
@@ -31,6 +32,8 @@ export interface RuntimeAdapterOptions {
   exitDir: string;
   /** Short directory for conmon's attach-socket symlinks. */
   socketDir: string;
+  /** Spare FIFOs for config.json (see SpecFifos), on the bundles' filesystem; none if unset. */
+  specFifoDir?: string;
   log: Logger;
 }
 
@@ -43,11 +46,39 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
   readonly exitDir: string;
   private readonly runc: Runc;
   private readonly conmon: Conmon;
+  private readonly specFifos?: SpecFifos;
 
   constructor(private readonly o: RuntimeAdapterOptions) {
     this.exitDir = o.exitDir;
+    if (o.specFifoDir) this.specFifos = new SpecFifos(o.specFifoDir, o.log);
     this.runc = new Runc({ binary: o.runcBinary, root: o.runcRoot, logger: o.log });
     this.conmon = new Conmon({ binary: o.conmonBinary, logger: o.log });
+  }
+
+  /**
+   * Make the first spare spec FIFOs (a previous daemon's are removed), and free any runc a
+   * previous daemon left waiting on a spec FIFO: one that died between spawning conmon and
+   * writing the spec leaves runc blocked opening config.json, which nothing else will end.
+   */
+  async init(): Promise<void> {
+    await this.specFifos?.init();
+    let ids: string[];
+    try {
+      ids = await fsp.readdir(this.o.bundles);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    for (const id of ids) {
+      const config = path.join(this.o.bundles, id, 'config.json');
+      if (await releaseSpecFifo(config)) {
+        this.o.log.warn({ container: id }, 'released a runc left waiting for its spec');
+      }
+    }
+  }
+
+  close(): void {
+    this.specFifos?.close();
   }
 
   private bundle(id: string): string {
@@ -81,20 +112,66 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
     };
   }
 
+  /**
+   * `runc create` under conmon. With a spare FIFO for config.json (see SpecFifos), conmon is
+   * spawned at once and the spec written into the FIFO when it is ready; without one, the
+   * spec is written as a file first.
+   */
   async create(t: CreateTaskOptions): Promise<{ pid: number; conmonPid: number }> {
     const dir = this.bundle(t.id);
-    // A previous run's oom marker must not be taken for this run's.
-    await fsp.rm(path.join(dir, 'persist'), { recursive: true, force: true });
-    return this.conmon.create({
-      ...this.common(dir, t.logPath, t.tty, t.openStdin, this.exitDir, t.stdinOnce),
-      id: t.id,
-      bundle: t.bundle,
-      logSizeMax: t.logSizeMax,
-      onSpawned: t.onSpawned,
-    });
+    const config = path.join(t.bundle, 'config.json');
+    const [fifo] = await Promise.all([
+      fsp.mkdir(t.bundle, { recursive: true, mode: 0o700 }).then(() =>
+        this.specFifos?.take(config).catch((err: unknown) => {
+          this.o.log.debug({ err, container: t.id }, 'no spec fifo');
+          return undefined;
+        }),
+      ),
+      // A previous run's oom marker must not be taken for this run's.
+      fsp.rm(path.join(dir, 'persist'), { recursive: true, force: true }),
+    ]);
+    const run = (): Promise<{ pid: number; conmonPid: number }> =>
+      this.conmon.create({
+        ...this.common(dir, t.logPath, t.tty, t.openStdin, this.exitDir, t.stdinOnce),
+        id: t.id,
+        bundle: t.bundle,
+        logSizeMax: t.logSizeMax,
+      });
+    if (!fifo) {
+      // Read once by `runc create` just below; a crash before that leaves nothing using it,
+      // and the next start rewrites it: no fsync.
+      await writeFileAtomic(config, await t.spec, 0o600, { durable: false });
+      const started = run();
+      t.onSpawned?.();
+      return started;
+    }
+    let spec: string | undefined;
+    try {
+      const started = run();
+      // Settled either way below; a rejection is the answer only once the spec went out.
+      started.catch(() => undefined);
+      try {
+        spec = await t.spec;
+        await writeToFifo(fifo, Buffer.from(spec), started);
+      } catch (err) {
+        // No spec for runc: with the FIFO gone from the bundle an open still to come fails,
+        // and one made already reads EOF once our end closes; conmon reports and goes.
+        await fsp.rm(config, { force: true });
+        await fifo.close();
+        await started.catch(() => undefined);
+        throw err;
+      }
+      t.onSpawned?.();
+      return await started;
+    } finally {
+      await fifo.close().catch(() => undefined);
+      // The FIFO read, a file with the same spec takes its place (exec reads it).
+      if (spec !== undefined) await writeFileAtomic(config, spec, 0o600, { durable: false });
+      else await fsp.rm(config, { force: true });
+    }
   }
 
-  start = (id: string): Promise<void> => this.runc.start(id);
+  start = (id: string, creating?: Promise<unknown>): Promise<void> => this.runc.start(id, creating);
   kill = (id: string, signal: string, all = false): Promise<void> =>
     this.runc.kill(id, signal, { all });
   pause = (id: string): Promise<void> => this.runc.pause(id);

@@ -232,9 +232,9 @@ export class Conmon {
    * waiting for `runc start`); rejects with a RuntimeStartError carrying runc's message.
    */
   async create(o: ConmonCreateOptions, signal?: AbortSignal): Promise<ConmonStarted> {
-    await fsp.mkdir(o.persistDir, { recursive: true });
-    await fsp.mkdir(o.exitDir, { recursive: true });
-    await fsp.mkdir(o.socketDir, { recursive: true });
+    await Promise.all(
+      [o.persistDir, o.exitDir, o.socketDir].map((d) => fsp.mkdir(d, { recursive: true })),
+    );
     return this.start(conmonCreateArgs(o), o.persistDir, o.conmonPidFile, signal, o.onSpawned);
   }
 

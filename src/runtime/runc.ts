@@ -145,9 +145,11 @@ export class Runc {
    * Go binary, on every start (5-10 ms). Anything unexpected (no fifo, a dead init) falls
    * back to `runc start`, whose errors are the ones users know.
    */
-  async start(id: string): Promise<void> {
-    const how = await startCreated(path.join(this.root, id));
+  async start(id: string, creating?: Promise<unknown>): Promise<void> {
+    const how = await startCreated(path.join(this.root, id), creating);
     if (how === 'started') return;
+    // A create that failed is the answer, not runc start's "does not exist".
+    await creating;
     this.logger.debug({ container: id, how }, 'exec fifo handshake not done; running runc start');
     await this.exec(startArgs(id));
   }
@@ -194,17 +196,44 @@ const FIFO_WAIT_MS = 2000;
  * blocked opening the fifo for writing, proceeds as soon as a reader exists and writes "0".
  * Anything but 'started' when the handshake cannot be done here (no fifo, init gone, no byte
  * in time): nothing was changed, and the caller runs `runc start`, which reports why.
+ *
+ * With `creating` (the `runc create` under way, settling when it has returned), the release
+ * is armed before runc is done: the fifo is awaited until runc makes it, and init runs the
+ * moment it reaches the fifo, while runc create and conmon are still finishing.
  */
 export async function startCreated(
   stateDir: string,
+  creating?: Promise<unknown>,
 ): Promise<'started' | 'no-fifo' | 'init-gone' | 'timeout'> {
+  // How `runc create` went (read after awaits: set by the callbacks below).
+  const create: { is: 'pending' | 'ok' | 'failed' } = { is: creating ? 'pending' : 'ok' };
+  creating?.then(
+    () => (create.is = 'ok'),
+    () => (create.is = 'failed'),
+  );
   const fifo = path.join(stateDir, 'exec.fifo');
   let fh;
-  try {
-    fh = await fsp.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return 'no-fifo';
-    throw err;
+  for (;;) {
+    try {
+      fh = await fsp.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      break;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      if (create.is !== 'pending') {
+        if (create.is === 'failed') return 'init-gone';
+        // Made since the last look? Once runc create has returned, the fifo is there or gone.
+        if (
+          creating &&
+          (await fsp.access(fifo).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
+        return 'no-fifo';
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
   try {
     const buf = Buffer.alloc(8);
@@ -217,10 +246,18 @@ export async function startCreated(
         return false;
       }
     };
-    const deadline = Date.now() + FIFO_WAIT_MS;
+    let deadline = Date.now() + FIFO_WAIT_MS;
     let initPid: number | undefined;
     for (let round = 0; ; round++) {
       if (await gotByte()) break;
+      if (create.is === 'failed') return 'init-gone';
+      // Until runc create has returned, its init is on its way to the fifo: no state to check.
+      if (create.is === 'pending') {
+        deadline = Date.now() + FIFO_WAIT_MS;
+        round = 0;
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
       if (round > 0 && round % 8 === 0) {
         initPid ??= await initPidOf(stateDir);
         // Init may have written its byte, run the command and exited since the read above
