@@ -712,9 +712,10 @@ export class ContainerService {
   /**
    * A start has come for a container whose early task is in the making: when the start will
    * certainly take that task (the record is as the task was begun from, the container could
-   * start, and nothing else waits on it, so the start runs next), let the task release the
-   * process as soon as runc has created it (see startCreated), instead of after runc create
-   * and conmon have returned and the start has had its turn. Called before the start queues.
+   * start, and nothing else waits on it, so the start runs next) and no port is to be bound
+   * (a taken port fails the start), let the task release the process as soon as runc has
+   * created it (see startCreated), instead of after runc create and conmon have returned and
+   * the start has had its turn. Called before the start queues.
    */
   private goEarly(rec: ContainerRecord): void {
     const entry = this.earlyTasks.get(rec.Id);
@@ -722,6 +723,10 @@ export class ContainerService {
     const st = rec.State;
     if (st.Status === 'removing' || st.Paused || st.Running) return;
     if (this.mutex.pending(rec.Id) !== 1 || entry.inputs !== taskInputs(rec)) return;
+    // Ports are bound at launch, after the release: one already taken must fail the start
+    // before the process has run, as with dockerd.
+    const pub = publishRequest(rec.HostConfig, rec.Config.ExposedPorts);
+    if (pub.publishAll || Object.keys(pub.bindings ?? {}).length > 0) return;
     entry.go = true;
     entry.arm?.();
   }

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +184,49 @@ describe('early tasks', () => {
       expect([r.stdout, r.code]).toEqual([out, code]);
       expect(inspect(id).State.ExitCode).toBe(code);
       ok(['rm', id]);
+    }
+  });
+
+  it('let a run whose port is taken fail before its process has run', async () => {
+    // docker run's start arrives while its early task is in runc create, and may release the
+    // process at once, before the start binds the ports: never for a container with ports.
+    const port = await freePort();
+    const taken = createServer().listen(port, '127.0.0.1');
+    await once(taken, 'listening');
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-early-'));
+    try {
+      const r = d.cli([
+        'run',
+        '--rm',
+        '-p',
+        `127.0.0.1:${port}:80`,
+        '-v',
+        `${dir}:/mark`,
+        'busybox',
+        'touch',
+        '/mark/ran',
+      ]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/already (allocated|in use)/);
+      expect(existsSync(path.join(dir, 'ran'))).toBe(false);
+      // The same run with the port free does run (the test can tell).
+      taken.close();
+      await once(taken, 'close');
+      ok([
+        'run',
+        '--rm',
+        '-p',
+        `127.0.0.1:${port}:80`,
+        '-v',
+        `${dir}:/mark`,
+        'busybox',
+        'touch',
+        '/mark/ran',
+      ]);
+      expect(existsSync(path.join(dir, 'ran'))).toBe(true);
+    } finally {
+      taken.close();
+      await fsp.rm(dir, { recursive: true, force: true });
     }
   });
 
