@@ -114,7 +114,10 @@ export async function removeNetns(file: string): Promise<void> {
     await fsp.rm(file, { force: true });
     return;
   }
-  const res = await run(['umount', file], { allowFailure: true });
+  // Detached lazily, as `ip netns delete` does: a plain umount fails with EBUSY while a mount
+  // namespace being made elsewhere (any container's runc init, before it drops the host's
+  // mounts) holds a copy of this one.
+  const res = await run(['umount', '-l', file], { allowFailure: true });
   if (res.exitCode !== 0 && !/not mounted|no mount point|No such file/i.test(res.stderr)) {
     throw internal(`unmounting network namespace ${file}: ${res.stderr.trim()}`);
   }
