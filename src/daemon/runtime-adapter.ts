@@ -145,14 +145,19 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       t.onSpawned?.();
       return started;
     }
-    let spec: string | undefined;
+    // The file that takes the FIFO's place once runc has read it (exec reads it later):
+    // written while runc works, renamed over the FIFO once runc create has returned.
+    const next = `${config}.next`;
+    let written: Promise<void> | undefined;
     try {
       const started = run();
       // Settled either way below; a rejection is the answer only once the spec went out.
       started.catch(() => undefined);
       try {
-        spec = await t.spec;
+        const spec = await t.spec;
         await writeToFifo(fifo, Buffer.from(spec), started);
+        written = fsp.writeFile(next, spec, { mode: 0o600 });
+        written.catch(() => undefined);
       } catch (err) {
         // No spec for runc: with the FIFO gone from the bundle an open still to come fails,
         // and one made already reads EOF once our end closes; conmon reports and goes.
@@ -165,8 +170,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       return await started;
     } finally {
       await fifo.close().catch(() => undefined);
-      // The FIFO read, a file with the same spec takes its place (exec reads it).
-      if (spec !== undefined) await writeFileAtomic(config, spec, 0o600, { durable: false });
+      if (written) await written.then(() => fsp.rename(next, config));
       else await fsp.rm(config, { force: true });
     }
   }

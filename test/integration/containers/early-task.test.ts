@@ -194,35 +194,26 @@ describe('early tasks', () => {
     const taken = createServer().listen(port, '127.0.0.1');
     await once(taken, 'listening');
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-early-'));
+    const run = [
+      'run',
+      '--rm',
+      '-p',
+      `127.0.0.1:${port}:80`,
+      '-v',
+      `${dir}:/mark`,
+      'busybox',
+      'touch',
+      '/mark/ran',
+    ];
     try {
-      const r = d.cli([
-        'run',
-        '--rm',
-        '-p',
-        `127.0.0.1:${port}:80`,
-        '-v',
-        `${dir}:/mark`,
-        'busybox',
-        'touch',
-        '/mark/ran',
-      ]);
+      const r = d.cli(run);
       expect(r.code).toBe(125);
       expect(r.stderr).toMatch(/already (allocated|in use)/);
       expect(existsSync(path.join(dir, 'ran'))).toBe(false);
       // The same run with the port free does run (the test can tell).
       taken.close();
       await once(taken, 'close');
-      ok([
-        'run',
-        '--rm',
-        '-p',
-        `127.0.0.1:${port}:80`,
-        '-v',
-        `${dir}:/mark`,
-        'busybox',
-        'touch',
-        '/mark/ran',
-      ]);
+      ok(run);
       expect(existsSync(path.join(dir, 'ran'))).toBe(true);
     } finally {
       taken.close();
