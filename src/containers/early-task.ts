@@ -74,8 +74,51 @@ export function taskInputs(rec: ContainerRecord): string {
  * user-defined network would publish the container's name in its DNS before it runs.
  */
 export function earlyEligible(rec: ContainerRecord): boolean {
-  const mode = rec.HostConfig.NetworkMode ?? 'bridge';
+  return (
+    earlyEligibleNetworks(rec.HostConfig.NetworkMode ?? 'bridge', rec.runtime.networks ?? []) &&
+    rec.runtime.defaultBridge !== false
+  );
+}
+
+/** earlyEligible's test of the network mode and the networks planned at create. */
+export function earlyEligibleNetworks(mode: string, networks: readonly unknown[]): boolean {
   if (mode === 'none' || mode === 'host') return true;
   if (mode !== 'bridge' && mode !== 'default') return false;
-  return (rec.runtime.networks ?? []).length === 0 && rec.runtime.defaultBridge !== false;
+  return networks.length === 0;
+}
+
+/**
+ * A task begun before any create asked for it: conmon spawned and `runc create` started for
+ * a container ID drawn ahead, waiting on its spec FIFO (see SpecFifos) for a spec that does
+ * not exist yet. The next create that fits (early-eligible, no TTY, no stdin, a log file)
+ * takes its ID and hands it the spec: conmon's and runc's startup (~10 ms) is then off that
+ * create's path. Nothing runs in it and nothing of it shows through the API; unused for
+ * SPARE_TASK_MS it is dropped (runc reads EOF and fails, conmon goes).
+ */
+export interface SpareTask {
+  id: string;
+  /** The runtime's create, settling once runc has the spec and has returned. */
+  created: Promise<{ pid: number; conmonPid: number }>;
+  spec: { resolve: (json: string) => void; reject: (err: unknown) => void };
+  timer?: NodeJS.Timeout;
+  /** Set once a create has taken its ID: the container's directory is then that create's. */
+  taken?: boolean;
+  /** Set once the create has handed it to an early task, which then owns its undoing. */
+  handed?: boolean;
+}
+
+/** How long a spare task waits for a create; the engine keeps none when idle longer. */
+export const SPARE_TASK_MS = 20_000;
+
+/** Whether a create can take a spare task: conmon's arguments are the same for it. */
+export function spareFits(o: {
+  mode: string;
+  networks: readonly unknown[];
+  tty?: boolean;
+  openStdin?: boolean;
+  logType: string;
+}): boolean {
+  return (
+    earlyEligibleNetworks(o.mode, o.networks) && !o.tty && !o.openStdin && o.logType !== 'none'
+  );
 }

@@ -148,6 +148,8 @@ export interface RuntimePort {
   delete(id: string): Promise<void>;
   /** Delete a task and wait out its monitor, leaving no exit file behind (see the adapter). */
   discard(id: string): Promise<void>;
+  /** Remove what the runtime keeps for a removed container outside its bundle. */
+  forget(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;

@@ -30,9 +30,12 @@ import {
   EARLY_TASK_MS,
   earlyEligible,
   MAX_EARLY_TASKS,
+  SPARE_TASK_MS,
+  spareFits,
   taskInputs,
   type EarlyTask,
   type PreparedTask,
+  type SpareTask,
 } from './early-task.js';
 import { ContainerMounts } from './mounts.js';
 import type { VolumesPort } from './mounts-port.js';
@@ -128,6 +131,9 @@ export class ContainerService {
   private readonly imageUserFiles = new Map<string, Promise<UserFiles>>();
   /** Tasks made ahead of their start, for containers just created (see prepareEarly). */
   private readonly earlyTasks = new Map<string, EarlyTask>();
+  /** The task started ahead of any create (see SpareTask), and whether to make no more. */
+  private spare?: SpareTask;
+  private closingSpares = false;
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
@@ -181,7 +187,15 @@ export class ContainerService {
     lap('check');
     const image = await this.opts.images.resolve(req.Image);
     lap('image');
-    const id = randomBytes(32).toString('hex');
+    // The spare task's ID when this container can take it (its conmon and runc are started).
+    const spare = this.takeSpare({
+      mode: hostConfig.NetworkMode!,
+      networks,
+      tty: req.Tty,
+      openStdin: req.OpenStdin,
+      logType: hostConfig.LogConfig!.Type,
+    });
+    const id = spare?.id ?? randomBytes(32).toString('hex');
     const hostname =
       hostConfig.NetworkMode === 'host' && !req.Hostname ? os.hostname() : id.slice(0, 12);
     const config = mergeConfig(req, image.config, hostname);
@@ -235,7 +249,9 @@ export class ContainerService {
       // The task is begun beside the snapshot's making and the record's durable save, and
       // goes on after the answer; it hands runc its spec once the snapshot exists. A crash
       // before the save leaves it to reconcile (reapOrphans).
-      this.prepareEarly(rec, root);
+      this.prepareEarly(rec, root, spare);
+      // (Never so: spareFits implies earlyEligible. Its start would make a task of its own.)
+      if (spare && !spare.handed) await this.discardSpare(spare);
       await root;
       lap('snapshot');
       await this.store.save(rec);
@@ -245,6 +261,8 @@ export class ContainerService {
       return { Id: id, Warnings: [] };
     } catch (err) {
       await this.dropEarlyTask(id);
+      // A spare taken and not handed to an early task (that one undoes it itself).
+      if (spare && !spare.handed) await this.discardSpare(spare);
       if (await this.takePremount(id)) await this.releaseIdleMount(id).catch(() => undefined);
       this.store.releaseName(cname, id);
       if (mounts) await this.mounts.release(id, mounts, true);
@@ -366,7 +384,14 @@ export class ContainerService {
   private async prepareTask(
     rec: ContainerRecord,
     lap: (phase: string) => void,
-    hint: { root?: Promise<{ rootMount?: OciMount }>; fresh?: boolean; early?: EarlyTask } = {},
+    hint: {
+      root?: Promise<{ rootMount?: OciMount }>;
+      fresh?: boolean;
+      early?: EarlyTask;
+      spare?: SpareTask;
+      /** Called once the spec is handed to the runtime. */
+      onSpec?: () => void;
+    } = {},
   ): Promise<PreparedTask> {
     const id = rec.Id;
     const inputs = taskInputs(rec);
@@ -382,22 +407,30 @@ export class ContainerService {
 
     // conmon and `runc create` start now and wait for the spec (see SpecFifos): their own
     // startup overlaps everything below. A failure below rejects the spec, which aborts them.
+    // A spare task (see SpareTask) was started so, before the create.
     let specReady!: { resolve: (json: string) => void; reject: (err: unknown) => void };
-    const spec = new Promise<string>((resolve, reject) => (specReady = { resolve, reject }));
-    const created = this.opts.runtime.create({
-      id,
-      bundle,
-      spec,
-      logPath: rec.LogPath || path.join(bundle, 'discard.log'),
-      tty: rec.Config.Tty ?? false,
-      openStdin: rec.Config.OpenStdin ?? false,
-      stdinOnce: rec.Config.StdinOnce ?? false,
-      onSpawned: () => this.opts.network.spareTime(),
-    });
-    created.catch(() => undefined);
+    let created: Promise<{ pid: number; conmonPid: number }>;
+    if (hint.spare) {
+      specReady = hint.spare.spec;
+      created = hint.spare.created;
+    } else {
+      const spec = new Promise<string>((resolve, reject) => (specReady = { resolve, reject }));
+      created = this.opts.runtime.create({
+        id,
+        bundle,
+        spec,
+        logPath: rec.LogPath || path.join(bundle, 'discard.log'),
+        tty: rec.Config.Tty ?? false,
+        openStdin: rec.Config.OpenStdin ?? false,
+        stdinOnce: rec.Config.StdinOnce ?? false,
+        onSpawned: () => this.opts.network.spareTime(),
+      });
+      created.catch(() => undefined);
+    }
     try {
       const prepared = await this.prepareSpec(rec, lap, hint, { joinsOwner, joinedPath });
       specReady.resolve(prepared.json);
+      hint.onSpec?.();
       // An early task whose start has come releases the process as soon as runc allows.
       let release: Promise<void> | undefined;
       const early = hint.early;
@@ -432,7 +465,7 @@ export class ContainerService {
   private async prepareSpec(
     rec: ContainerRecord,
     lap: (phase: string) => void,
-    hint: { root?: Promise<{ rootMount?: OciMount }>; fresh?: boolean; early?: EarlyTask },
+    hint: { root?: Promise<{ rootMount?: OciMount }>; fresh?: boolean },
     join: { joinsOwner?: ContainerRecord; joinedPath?: string },
   ): Promise<{ json: string; attached: AttachedNetworks | undefined; hostRoot: boolean }> {
     const id = rec.Id;
@@ -680,16 +713,33 @@ export class ContainerService {
    * and the start prepares anew. Until the start, nothing of it shows through the API: no
    * state, no NetworkSettings, no published port, no event.
    */
-  private prepareEarly(rec: ContainerRecord, root: Promise<{ rootMount?: OciMount }>): void {
-    if (!earlyEligible(rec) || this.earlyTasks.size >= MAX_EARLY_TASKS) return;
+  private prepareEarly(
+    rec: ContainerRecord,
+    root: Promise<{ rootMount?: OciMount }>,
+    spare?: SpareTask,
+  ): void {
+    // A spare was taken for this container only if it could have an early task: it has one.
+    if (!earlyEligible(rec) || (!spare && this.earlyTasks.size >= MAX_EARLY_TASKS)) return;
     const id = rec.Id;
     const entry: EarlyTask = { rec, inputs: taskInputs(rec), ready: Promise.resolve(false) };
     this.earlyTasks.set(id, entry);
+    if (spare) spare.handed = true;
     entry.ready = this.mutex.run(id, async () => {
-      if (this.earlyTasks.get(id) !== entry) return false;
+      if (this.earlyTasks.get(id) !== entry) {
+        if (spare) await this.discardSpare(spare);
+        return false;
+      }
       try {
         const { phases, lap } = phaseTimer();
-        entry.task = await this.prepareTask(rec, lap, { root, fresh: true, early: entry });
+        entry.task = await this.prepareTask(rec, lap, {
+          root,
+          fresh: true,
+          early: entry,
+          ...(spare ? { spare } : {}),
+          // The next container like this one finds conmon and runc started: the spare is
+          // begun while this one's runc works (its startup then competes with no start).
+          onSpec: () => this.refillSpare(),
+        });
         this.log.debug({ container: id, phases }, 'early task timing');
         return true;
       } catch (err) {
@@ -707,6 +757,70 @@ export class ContainerService {
         }
       }
     });
+  }
+
+  // ---- spare tasks ---------------------------------------------------------------------------
+
+  /** The spare task (see SpareTask), when the create described can take it. */
+  private takeSpare(o: Parameters<typeof spareFits>[0]): SpareTask | undefined {
+    const spare = this.spare;
+    if (!spare || !spareFits(o) || this.earlyTasks.size >= MAX_EARLY_TASKS) return undefined;
+    this.spare = undefined;
+    clearTimeout(spare.timer);
+    spare.taken = true;
+    return spare;
+  }
+
+  /**
+   * Start the next spare task, unless there is one or the daemon is closing: conmon and
+   * `runc create` for a fresh ID, waiting for a spec (its log file's directory made first).
+   * Called when an early task has handed runc its spec, so that the spare's startup overlaps
+   * that runc's work rather than the container's start and exit.
+   */
+  private refillSpare(): void {
+    if (this.spare || this.closingSpares) return;
+    const id = randomBytes(32).toString('hex');
+    const dir = this.store.dir(id);
+    let spec!: SpareTask['spec'];
+    const pending = new Promise<string>((resolve, reject) => (spec = { resolve, reject }));
+    const created = fsp.mkdir(dir, { recursive: true, mode: 0o710 }).then(() =>
+      this.opts.runtime.create({
+        id,
+        bundle: this.bundleDir(id),
+        spec: pending,
+        logPath: path.join(dir, 'container.log'),
+        tty: false,
+        openStdin: false,
+        stdinOnce: false,
+      }),
+    );
+    const spare: SpareTask = { id, created, spec };
+    const drop = (): void => {
+      if (this.spare !== spare) return;
+      this.spare = undefined;
+      clearTimeout(spare.timer);
+      void this.discardSpare(spare);
+    };
+    // A runtime that failed before any create took it (conmon gone, runc killed) is dropped.
+    created.catch(drop);
+    spare.timer = setTimeout(drop, SPARE_TASK_MS);
+    spare.timer.unref();
+    this.spare = spare;
+  }
+
+  /**
+   * Take a spare task down: no spec (runc fails, conmon goes), then its bundle, and its log
+   * directory unless a create took its ID (the directory is then that container's).
+   */
+  private async discardSpare(spare: SpareTask): Promise<void> {
+    spare.spec.reject(new Error('spare task not used'));
+    await spare.created.catch(() => undefined);
+    await this.opts.runtime.discard(spare.id).catch(() => undefined);
+    await Promise.all([
+      fsp.rm(this.bundleDir(spare.id), { recursive: true, force: true }),
+      this.opts.runtime.forget(spare.id),
+      spare.taken ? undefined : fsp.rm(this.store.dir(spare.id), { recursive: true, force: true }),
+    ]).catch((err: unknown) => this.log.warn({ err, container: spare.id }, 'spare task removal'));
   }
 
   /**
@@ -909,6 +1023,7 @@ export class ContainerService {
         .unmount(path.join(this.bundleDir(id), 'rootfs'))
         .catch(() => undefined);
       await fsp.rm(this.bundleDir(id), { recursive: true, force: true });
+      await this.opts.runtime.forget(id);
       reaped.add(id);
     }
     return [...reaped];
@@ -1126,6 +1241,7 @@ export class ContainerService {
         if ((err as { kind?: string }).kind !== 'not-found') throw err;
       }),
       fsp.rm(this.bundleDir(rec.Id), { recursive: true, force: true }),
+      this.opts.runtime.forget(rec.Id),
     ]);
     const t2 = performance.now();
     await this.store.delete(rec);
@@ -1149,6 +1265,13 @@ export class ContainerService {
    * dockerd, a stopped daemon leaves no created container mounted; the next start mounts).
    */
   async releasePremounts(): Promise<void> {
+    this.closingSpares = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare) {
+      clearTimeout(spare.timer);
+      await this.discardSpare(spare);
+    }
     // Early tasks first: taking one down leaves its rootfs mounted, released below.
     for (const id of [...this.earlyTasks.keys()]) await this.dropEarlyTask(id);
     for (const id of [...this.premounts.keys()]) {

@@ -75,6 +75,12 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
         this.o.log.warn({ container: id }, 'released a runc left waiting for its spec');
       }
     }
+    // Attach-socket links whose bundle is gone (containers removed by an older daemon).
+    const links = await fsp.readdir(this.o.socketDir).catch(() => [] as string[]);
+    const bundles = new Set(ids);
+    for (const link of links) {
+      if (!bundles.has(link)) await fsp.rm(path.join(this.o.socketDir, link), { force: true });
+    }
   }
 
   close(): void {
@@ -259,6 +265,11 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       }
     }
     await this.clearExit(id);
+  }
+
+  /** conmon's attach-socket link, `<socketDir>/<id>` (conmon makes it at each create). */
+  async forget(id: string): Promise<void> {
+    await fsp.rm(path.join(this.o.socketDir, id), { force: true });
   }
 
   async taskIds(): Promise<string[]> {

@@ -234,4 +234,68 @@ describe('early tasks', () => {
     const mounts = readFileSync('/proc/mounts', 'utf8');
     expect(mounts).not.toContain(id);
   });
+
+  describe('spare task', () => {
+    /** Bundles with no container: the spare task (conmon and runc waiting for a spec). */
+    const spares = (): string[] =>
+      readdirSync(path.join(d.execRoot, 'containers')).filter(
+        (id) => d.cli(['inspect', id]).code !== 0,
+      );
+    const conmons = (): number[] =>
+      spawnSync('pgrep', ['-f', `conmon.*${d.execRoot}`])
+        .stdout.toString()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+
+    it('is begun by a run, taken by the next create that fits, and runs it', async () => {
+      ok(['run', '--rm', 'busybox', 'true']);
+      await eventually(() => spares().length === 1, 5_000, 'a spare task');
+      const [spare] = spares();
+      // Its runc waits for a spec: no runc state yet.
+      expect(runcStatus(spare!)).toBeUndefined();
+      expect(ok(['ps', '-aq', '--no-trunc'])).not.toContain(spare);
+      // A TTY needs another conmon: that create leaves the spare alone.
+      const tty = ok(['create', '-t', 'busybox', 'true']);
+      expect(tty).not.toBe(spare);
+      ok(['rm', tty]);
+      const id = ok([
+        'create',
+        '--network',
+        'none',
+        'busybox',
+        'sh',
+        '-c',
+        'echo from-spare; exit 4',
+      ]);
+      expect(id).toBe(spare);
+      const r = d.cli(['start', '-a', id]);
+      expect([r.stdout, r.code]).toEqual(['from-spare\n', 4]);
+      expect(inspect(id).State.ExitCode).toBe(4);
+      ok(['rm', id]);
+      await eventually(() => !existsSync(path.join(d.execRoot, 's', id)), 5_000, 'its socket link');
+    });
+
+    it('leaves nothing after a shutdown or a crash', async () => {
+      ok(['run', '--rm', 'busybox', 'true']);
+      await eventually(() => spares().length === 1, 5_000, 'a spare task');
+      const [first] = spares();
+      await d.restart();
+      expect(existsSync(path.join(d.execRoot, 'containers', first!))).toBe(false);
+      expect(existsSync(path.join(d.dataRoot, 'containers', first!))).toBe(false);
+      ok(['run', '--rm', 'busybox', 'true']);
+      await eventually(() => spares().length === 1, 5_000, 'a spare task');
+      const [second] = spares();
+      await d.crash();
+      // The daemon's end of the spec FIFO closed with it: runc fails and conmon goes.
+      await eventually(() => conmons().length === 0, 5_000, 'the spare conmon to exit');
+      await d.restart();
+      expect(existsSync(path.join(d.execRoot, 'containers', second!))).toBe(false);
+      expect(existsSync(path.join(d.dataRoot, 'containers', second!))).toBe(false);
+      // Nor any container's attach-socket link (conmon's, one per container ever run).
+      for (const id of [first!, second!]) {
+        expect(existsSync(path.join(d.execRoot, 's', id))).toBe(false);
+      }
+    });
+  });
 });
