@@ -196,14 +196,26 @@ export class ContainerService {
       logType: hostConfig.LogConfig!.Type,
     });
     const id = spare?.id ?? randomBytes(32).toString('hex');
-    const hostname =
-      hostConfig.NetworkMode === 'host' && !req.Hostname ? os.hostname() : id.slice(0, 12);
-    const config = mergeConfig(req, image.config, hostname);
-    const args = processArgs(config);
-    const cname = name
-      ? name.replace(/^\//, '')
-      : randomName((n) => this.store.nameTaken(n) !== undefined);
-    this.store.reserveName(cname, id);
+    let config: ContainerRecord['Config'];
+    let args: string[];
+    let cname: string;
+    try {
+      const hostname =
+        hostConfig.NetworkMode === 'host' && !req.Hostname ? os.hostname() : id.slice(0, 12);
+      config = mergeConfig(req, image.config, hostname);
+      args = processArgs(config);
+      cname = name
+        ? name.replace(/^\//, '')
+        : randomName((n) => this.store.nameTaken(n) !== undefined);
+      this.store.reserveName(cname, id);
+    } catch (err) {
+      // No command, a name in use…: the spare goes, its directory with it (no container).
+      if (spare) {
+        spare.taken = false;
+        await this.discardSpare(spare);
+      }
+      throw err;
+    }
     let mounts: ContainerRecord['runtime']['mounts'];
     try {
       mounts = await this.mounts.plan(id, config, hostConfig, (r) => this.store.get(r));

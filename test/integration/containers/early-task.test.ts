@@ -276,6 +276,29 @@ describe('early tasks', () => {
       await eventually(() => !existsSync(path.join(d.execRoot, 's', id)), 5_000, 'its socket link');
     });
 
+    it('goes with its directories when the create that took it is refused', async () => {
+      const name = `spare-dup-${process.pid}`;
+      ok(['run', '--rm', 'busybox', 'true']);
+      await eventually(() => spares().length === 1, 5_000, 'a spare task');
+      const [first] = spares();
+      const a = ok(['create', '--name', name, 'busybox', 'true']);
+      expect(a).toBe(first);
+      // a's early task begins the next spare; a create refused for its name takes that one.
+      await eventually(() => spares().length === 1, 5_000, 'the next spare task');
+      const [next] = spares();
+      const r = d.cli(['create', '--name', name, 'busybox', 'true']);
+      expect(r.stderr).toMatch(/is already in use/);
+      await eventually(
+        () =>
+          !existsSync(path.join(d.execRoot, 'containers', next!)) &&
+          !existsSync(path.join(d.dataRoot, 'containers', next!)),
+        5_000,
+        'the refused spare to go',
+      );
+      expect(spawnSync('pgrep', ['-f', `conmon.*${next}`]).status).toBe(1);
+      ok(['rm', a]);
+    });
+
     it('leaves nothing after a shutdown or a crash', async () => {
       ok(['run', '--rm', 'busybox', 'true']);
       await eventually(() => spares().length === 1, 5_000, 'a spare task');
