@@ -210,13 +210,15 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
   };
 
   const rotators = new Map<string, LogRotator>();
-  // A running container's log is checked after every write (see LogRotator.watch); a removed
-  // container's rotator goes with it.
+  // A running container's log is checked after every write (see LogRotator.watch), from its
+  // create on: `docker run`'s process may be released before the start is recorded (early
+  // release), and a burst written before the watch would all land in the first file. A
+  // removed container's rotator goes with it.
   const unsubscribeDestroy = events.subscribe(
     {
       filters: new Map([
         ['type', ['container']],
-        ['event', ['start', 'die', 'destroy', 'rename']],
+        ['event', ['create', 'start', 'die', 'destroy', 'rename']],
       ]),
     },
     (ev) => {
@@ -230,7 +232,7 @@ export async function wireEngine(config: DaemonConfig, log: Logger): Promise<Eng
             .catch((err: unknown) => log.warn({ err, container: cid }, 'renaming DNS names'));
         return;
       }
-      if (ev.Action === 'start') {
+      if (ev.Action === 'start' || ev.Action === 'create') {
         const rec = containers.svc.store.find(cid);
         if (rec?.LogPath) rotatorFor(cid, rec.HostConfig, rec.LogPath).watch();
         return;
