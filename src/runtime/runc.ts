@@ -214,25 +214,16 @@ export async function startCreated(
   const fifo = path.join(stateDir, 'exec.fifo');
   let fh;
   for (;;) {
+    // A create that returned during this open may have made the fifo just after it: one more.
+    const wasPending = create.is === 'pending';
     try {
       fh = await fsp.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
       break;
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
-      if (create.is !== 'pending') {
-        if (create.is === 'failed') return 'init-gone';
-        // Made since the last look? Once runc create has returned, the fifo is there or gone.
-        if (
-          creating &&
-          (await fsp.access(fifo).then(
-            () => true,
-            () => false,
-          ))
-        )
-          continue;
-        return 'no-fifo';
-      }
-      await new Promise((r) => setTimeout(r, 1));
+      if (create.is === 'failed') return 'init-gone';
+      if (create.is === 'ok' && !wasPending) return 'no-fifo';
+      if (create.is === 'pending') await new Promise((r) => setTimeout(r, 1));
     }
   }
   try {
