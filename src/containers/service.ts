@@ -42,6 +42,7 @@ import type { VolumesPort } from './mounts-port.js';
 import { randomName, validName } from './names.js';
 import type {
   AttachedNetworks,
+  CreateTaskOptions,
   EventsPort,
   ImagesPort,
   NetworkPort,
@@ -420,25 +421,17 @@ export class ContainerService {
     // conmon and `runc create` start now and wait for the spec (see SpecFifos): their own
     // startup overlaps everything below. A failure below rejects the spec, which aborts them.
     // A spare task (see SpareTask) was started so, before the create.
-    let specReady!: { resolve: (json: string) => void; reject: (err: unknown) => void };
-    let created: Promise<{ pid: number; conmonPid: number }>;
-    if (hint.spare) {
-      specReady = hint.spare.spec;
-      created = hint.spare.created;
-    } else {
-      const spec = new Promise<string>((resolve, reject) => (specReady = { resolve, reject }));
-      created = this.opts.runtime.create({
+    const { spec: specReady, created } =
+      hint.spare ??
+      this.beginTask({
         id,
         bundle,
-        spec,
         logPath: rec.LogPath || path.join(bundle, 'discard.log'),
         tty: rec.Config.Tty ?? false,
         openStdin: rec.Config.OpenStdin ?? false,
         stdinOnce: rec.Config.StdinOnce ?? false,
         onSpawned: () => this.opts.network.spareTime(),
       });
-      created.catch(() => undefined);
-    }
     try {
       const prepared = await this.prepareSpec(rec, lap, hint, { joinsOwner, joinedPath });
       specReady.resolve(prepared.json);
@@ -793,20 +786,20 @@ export class ContainerService {
     if (this.spare || this.closingSpares) return;
     const id = randomBytes(32).toString('hex');
     const dir = this.store.dir(id);
-    let spec!: SpareTask['spec'];
-    const pending = new Promise<string>((resolve, reject) => (spec = { resolve, reject }));
-    const created = fsp.mkdir(dir, { recursive: true, mode: 0o710 }).then(() =>
-      this.opts.runtime.create({
-        id,
-        bundle: this.bundleDir(id),
-        spec: pending,
-        logPath: path.join(dir, 'container.log'),
-        tty: false,
-        openStdin: false,
-        stdinOnce: false,
-      }),
-    );
-    const spare: SpareTask = { id, created, spec };
+    const spare: SpareTask = {
+      id,
+      ...this.beginTask(
+        {
+          id,
+          bundle: this.bundleDir(id),
+          logPath: path.join(dir, 'container.log'),
+          tty: false,
+          openStdin: false,
+          stdinOnce: false,
+        },
+        fsp.mkdir(dir, { recursive: true, mode: 0o710 }),
+      ),
+    };
     const drop = (): void => {
       if (this.spare !== spare) return;
       this.spare = undefined;
@@ -814,10 +807,25 @@ export class ContainerService {
       void this.discardSpare(spare);
     };
     // A runtime that failed before any create took it (conmon gone, runc killed) is dropped.
-    created.catch(drop);
+    spare.created.catch(drop);
     spare.timer = setTimeout(drop, SPARE_TASK_MS);
     spare.timer.unref();
     this.spare = spare;
+  }
+
+  /**
+   * conmon and `runc create` for a task, begun now (once `ready` has settled) and waiting for
+   * its spec, which the caller resolves when built, or rejects to abort them.
+   */
+  private beginTask(
+    o: Omit<CreateTaskOptions, 'spec'>,
+    ready: Promise<unknown> = Promise.resolve(),
+  ): Pick<SpareTask, 'spec' | 'created'> {
+    let spec!: SpareTask['spec'];
+    const pending = new Promise<string>((resolve, reject) => (spec = { resolve, reject }));
+    const created = ready.then(() => this.opts.runtime.create({ ...o, spec: pending }));
+    created.catch(() => undefined);
+    return { spec, created };
   }
 
   /**
