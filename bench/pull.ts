@@ -69,8 +69,14 @@ function pullOnce(e: Engine, ref: string, peak?: number[], cpu?: number[]): numb
   return ms;
 }
 
+interface Registry {
+  host: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
 /** `wharf registry serve` on a free port; resolves once it answers /v2/. */
-async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): Promise<void> }> {
+async function startWharfRegistry(dir: string): Promise<Registry> {
   const port = await freePort();
   const proc = spawn(
     path.join(ROOT, 'bin/wharf'),
@@ -87,6 +93,7 @@ async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): 
   }
   return {
     host: `127.0.0.1:${port}`,
+    pid: proc.pid!,
     stop: async () => {
       proc.kill('SIGTERM');
       if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
@@ -98,24 +105,35 @@ async function startWharfRegistry(dir: string): Promise<{ host: string; stop(): 
  * One push then pull of the image through `client`, against a registry started empty (a
  * registry that saw the blobs before would let the push skip or mount them).
  */
+/** Times (ms) and the registry's CPU seconds for one push and one pull. */
+interface Round {
+  push: number;
+  pull: number;
+  pushCpu: number;
+  pullCpu: number;
+}
+
 async function pushPull(
   client: Engine,
   src: string,
-  start: () => Promise<{ host: string; stop(): Promise<void> }>,
+  start: () => Promise<Registry>,
   round: number,
-): Promise<{ push: number; pull: number }> {
+): Promise<Round> {
   const env = envFor(client);
   const reg = await start();
   try {
     const ref = `${reg.host}/bench/roundtrip:r${round}`;
     timed([DOCKER, 'tag', src, ref], env);
+    const c0 = cpuSeconds(reg.pid);
     const push = timed([DOCKER, 'push', '-q', ref], env);
+    const c1 = cpuSeconds(reg.pid);
     timed([DOCKER, 'rmi', ref], env);
     timed([DOCKER, 'rmi', src], env); // its layers go: the pull downloads them again
     const pull = timed([DOCKER, 'pull', '-q', ref], env);
+    const c2 = cpuSeconds(reg.pid);
     timed([DOCKER, 'tag', ref, src], env);
     timed([DOCKER, 'rmi', ref], env);
-    return { push, pull };
+    return { push, pull, pushCpu: c1 - c0, pullCpu: c2 - c1 };
   } finally {
     await reg.stop();
   }
@@ -197,8 +215,8 @@ export async function benchPull(base: string): Promise<void> {
     timed([DOCKER, 'pull', '-q', ref], envFor(client));
     // Rounds alternate between the registries (and which goes first), as the pulls above do:
     // this disk slows down under sustained writes, and back-to-back series would blame one.
-    const wharfRounds: { push: number; pull: number }[] = [];
-    const distRounds: { push: number; pull: number }[] = [];
+    const wharfRounds: Round[] = [];
+    const distRounds: Round[] = [];
     for (let i = 0; i < PULL_RUNS; i++) {
       const viaWharf = () =>
         pushPull(client, ref, () => startWharfRegistry(path.join(base, `wharf-registry-${i}`)), i);
@@ -211,9 +229,11 @@ export async function benchPull(base: string): Promise<void> {
         wharfRounds.push(await viaWharf());
       }
     }
-    const medians = (rounds: { push: number; pull: number }[]) => ({
+    const medians = (rounds: Round[]): Round => ({
       push: median(rounds.map((r) => r.push)),
       pull: median(rounds.map((r) => r.pull)),
+      pushCpu: median(rounds.map((r) => r.pushCpu)),
+      pullCpu: median(rounds.map((r) => r.pullCpu)),
     });
     const viaWharf = medians(wharfRounds);
     const viaDist = medians(distRounds);
@@ -226,6 +246,9 @@ export async function benchPull(base: string): Promise<void> {
     console.log(
       row('pull (empty store)', rate(viaWharf.pull), rate(viaDist.pull), 'wharf >= dist'),
     );
+    const cpu = (s: number) => `${s.toFixed(2)} s`;
+    console.log(row('registry CPU per push', cpu(viaWharf.pushCpu), cpu(viaDist.pushCpu), ''));
+    console.log(row('registry CPU per pull', cpu(viaWharf.pullCpu), cpu(viaDist.pullCpu), ''));
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }

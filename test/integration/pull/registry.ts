@@ -17,6 +17,8 @@ export interface RegistryHandle {
   /** `127.0.0.1:PORT` */
   host: string;
   port: number;
+  /** The registry's process ID. */
+  pid: number;
   root: string;
   /** Where the registry keeps blob data (to corrupt one in a test). */
   blobFile(digest: string): string;
@@ -140,6 +142,7 @@ ${tls}${auth}`,
   return {
     host: `127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     root,
     blobFile: (digest) => {
       const hex = digest.replace(/^sha256:/, '');
