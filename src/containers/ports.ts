@@ -150,6 +150,11 @@ export interface RuntimePort {
   discard(id: string): Promise<void>;
   /** Remove what the runtime keeps for a removed container outside its bundle. */
   forget(id: string): Promise<void>;
+  /**
+   * A container's process will join its cgroups soon (a create that a start is likely to
+   * follow): begin the kernel's wait for that now (see CgroupLockWarmer). Never fails.
+   */
+  warmCgroups(): void;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;

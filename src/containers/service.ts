@@ -158,6 +158,9 @@ export class ContainerService {
     name?: string,
   ): Promise<{ Id: string; Warnings: string[] }> {
     const { phases, lap } = phaseTimer();
+    // A start usually follows (`docker run`): the kernel's wait to move its process into its
+    // cgroups begins now, beside everything until then.
+    this.opts.runtime.warmCgroups();
     if (!req || typeof req !== 'object')
       throw invalidArgument('config cannot be empty in order to create a container');
     req = validateCreateRequest(req);

@@ -20,6 +20,7 @@ import {
   resize,
   Runc,
 } from '../runtime/index.js';
+import { CgroupLockWarmer } from '../runtime/cgroup-warm.js';
 import { releaseSpecFifo, SpecFifos, writeToFifo } from '../runtime/spec-fifo.js';
 
 export interface RuntimeAdapterOptions {
@@ -47,6 +48,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
   private readonly runc: Runc;
   private readonly conmon: Conmon;
   private readonly specFifos?: SpecFifos;
+  private warmer?: CgroupLockWarmer;
 
   constructor(private readonly o: RuntimeAdapterOptions) {
     this.exitDir = o.exitDir;
@@ -61,7 +63,11 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
    * writing the spec leaves runc blocked opening config.json, which nothing else will end.
    */
   async init(): Promise<void> {
-    await this.specFifos?.init();
+    const [, warmer] = await Promise.all([
+      this.specFifos?.init(),
+      process.env['WHARF_NO_CGROUP_WARM'] ? undefined : CgroupLockWarmer.open(this.o.log),
+    ]);
+    this.warmer = warmer;
     let ids: string[];
     try {
       ids = await fsp.readdir(this.o.bundles);
@@ -85,6 +91,10 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
 
   close(): void {
     this.specFifos?.close();
+  }
+
+  warmCgroups(): void {
+    this.warmer?.warm();
   }
 
   private bundle(id: string): string {
@@ -147,6 +157,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       // Read once by `runc create` just below; a crash before that leaves nothing using it,
       // and the next start rewrites it: no fsync.
       await writeFileAtomic(config, await t.spec, 0o600, { durable: false });
+      this.warmer?.warm();
       const started = run();
       t.onSpawned?.();
       return started;
@@ -161,6 +172,8 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       started.catch(() => undefined);
       try {
         const spec = await t.spec;
+        // runc moves the container's init into its cgroups ~10 ms from now.
+        this.warmer?.warm();
         await writeToFifo(fifo, Buffer.from(spec), started);
         written = fsp.writeFile(next, spec, { mode: 0o600 });
         written.catch(() => undefined);
@@ -301,6 +314,8 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
   }
 
   async exec(t: ExecTaskOptions): Promise<{ pid: number }> {
+    // runc exec moves the exec's process into the container's cgroups.
+    this.warmer?.warm();
     const dir = this.execDir(t.id, t.execId);
     // conmon reads the spec from <execDir>/process.json, which Conmon.exec writes.
     const process = t.process as OciProcess;
