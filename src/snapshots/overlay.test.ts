@@ -81,6 +81,14 @@ describe.skipIf(!isRoot)('OverlaySnapshotter (root, real mounts)', () => {
 
     await snaps.prepare('c1', top.chainID);
     await expect(snaps.prepare('c1', top.chainID)).rejects.toMatchObject({ kind: 'conflict' });
+    // An unknown parent: refused, and nothing is left of the half-made snapshot.
+    await expect(snaps.prepare('c-orphan', `sha256:${'0'.repeat(64)}`)).rejects.toMatchObject({
+      kind: 'not-found',
+    });
+    expect(await fsp.readdir(path.join(tmp, 'root', 'tmp'))).toEqual([]);
+    await expect(fsp.stat(snaps.snapshotDirs('c-orphan').upper)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     const m = await mountAt('c1');
     expect((await fsp.readdir(path.join(m, 'etc'))).sort()).toEqual(['keep']);
     expect(await fsp.readdir(path.join(m, 'var'))).toEqual(['new']);
@@ -207,7 +215,7 @@ describe.skipIf(!isRoot)('OverlaySnapshotter (root, real mounts)', () => {
     expect((await b.listLayers()).map((l) => l.chainID)).toEqual([base.chainID]);
     expect((await fsp.readdir(path.join(root, 'containers'))).sort()).toEqual(['on-base']);
     expect(await fsp.readdir(path.join(root, 'l'))).toHaveLength(1);
-    expect(await fsp.readdir(path.join(root, 'tmp'))).toEqual([]);
+    expect(await fsp.readdir(path.join(tmp, 'root', 'tmp'))).toEqual([]);
     await b.close();
   });
 });

@@ -79,6 +79,13 @@ interface SnapshotRecord {
  */
 export class OverlaySnapshotter implements Snapshotter {
   private readonly locks = new KeyedMutex();
+  /**
+   * Layer records read, by chain ID, and the `l/` links known to exist: a record never
+   * changes while its layer exists, and every container's create and start reads its
+   * image's chain. Forgotten when the layer is removed.
+   */
+  private readonly records = new Map<Digest, LayerRecord>();
+  private readonly links = new Set<string>();
 
   private constructor(
     readonly root: string,
@@ -153,6 +160,8 @@ export class OverlaySnapshotter implements Snapshotter {
       await this.discard(path.join(this.root, hex));
     }
     for (const { hex, link } of plan.reflush) this.flushLater(hex, link);
+    this.records.clear();
+    this.links.clear();
   }
 
   /** Chain IDs from `top` down, as far as records are readable (for recovery). */
@@ -192,17 +201,22 @@ export class OverlaySnapshotter implements Snapshotter {
       const target = await fsp.readlink(path.join(this.root, 'l', name)).catch(() => '');
       if (wanted.get(name) !== undefined && target === `../${wanted.get(name)}/diff`)
         wanted.delete(name);
-      else await fsp.rm(path.join(this.root, 'l', name), { force: true });
+      else {
+        this.links.delete(name);
+        await fsp.rm(path.join(this.root, 'l', name), { force: true });
+      }
     }
     for (const [link, hex] of wanted) await this.ensureLink(link, hex);
   }
 
   private async ensureLink(link: string, hex: string): Promise<void> {
+    if (this.links.has(link)) return;
     try {
       await fsp.symlink(`../${hex}/diff`, path.join(this.root, 'l', link));
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
     }
+    this.links.add(link);
   }
 
   private layerDir(chainID: Digest): string {
@@ -221,7 +235,11 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   private async readLayer(chainID: Digest): Promise<LayerRecord | undefined> {
-    return readJson<LayerRecord>(path.join(this.layerDir(chainID), 'layer.json'));
+    const known = this.records.get(chainID);
+    if (known) return known;
+    const rec = await readJson<LayerRecord>(path.join(this.layerDir(chainID), 'layer.json'));
+    if (rec) this.records.set(chainID, rec);
+    return rec;
   }
 
   private async readLayerRecords(): Promise<LayerRecord[]> {
@@ -321,6 +339,8 @@ export class OverlaySnapshotter implements Snapshotter {
           throw conflict(`layer ${chainID} is used by snapshot ${snap.id}`, 'ERR_LAYER_IN_USE');
         }
       }
+      this.records.delete(chainID);
+      this.links.delete(rec.link);
       await this.discard(this.layerDir(chainID));
       await fsp.rm(path.join(this.root, 'l', rec.link), { force: true });
     });
@@ -364,20 +384,31 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async prepare(id: string, parent: Digest | undefined): Promise<void> {
     const dir = this.snapshotDir(id);
-    if (parent !== undefined) await this.chain(parent); // must exist, whole
     const tmp = path.join(this.root, 'tmp', `snap-${randomBytes(8).toString('hex')}`);
-    await fsp.mkdir(path.join(tmp, 'upper'), { recursive: true, mode: 0o755 });
-    await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
     const rec: SnapshotRecord = {
       schemaVersion: 1,
       id,
       ...(parent !== undefined ? { parent } : {}),
     };
+    // The parent chain is checked beside the making: this is on `docker run`'s path. The
+    // directory is private until renamed into place, so its files need no atomic writes.
     // No fsyncs (3 of them, ~3 ms): the caller's record, saved durably after this, is what
     // makes the container exist, and its journal commit carries this earlier rename with it on
     // a journalling filesystem; kill -9 loses no completed rename.
-    await writeJsonAtomic(path.join(tmp, 'snapshot.json'), rec, 0o600, { durable: false });
+    const made = fsp
+      .mkdir(tmp, { mode: 0o755 })
+      .then(() =>
+        Promise.all([
+          fsp.mkdir(path.join(tmp, 'upper'), { mode: 0o755 }),
+          fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 }),
+          fsp.writeFile(path.join(tmp, 'snapshot.json'), JSON.stringify(rec), { mode: 0o600 }),
+        ]),
+      );
+    const checked = parent !== undefined ? this.chain(parent) : undefined; // must exist, whole
+    const [m, c] = await Promise.allSettled([made, checked]);
     try {
+      if (m.status === 'rejected') throw m.reason;
+      if (c.status === 'rejected') throw c.reason;
       await fsp.rename(tmp, dir);
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
