@@ -30,6 +30,7 @@ import {
   EARLY_TASK_MS,
   earlyEligible,
   MAX_EARLY_TASKS,
+  SPARE_LULL_MS,
   SPARE_TASK_MS,
   spareFits,
   taskInputs,
@@ -135,6 +136,8 @@ export class ContainerService {
   /** The task started ahead of any create (see SpareTask), and whether to make no more. */
   private spare?: SpareTask;
   private closingSpares = false;
+  /** Pending until the lull after a start in which the next spare is begun (scheduleSpare). */
+  private spareTimer?: NodeJS.Timeout;
 
   constructor(opts: ContainerServiceOptions) {
     this.opts = opts;
@@ -200,6 +203,8 @@ export class ContainerService {
       logType: hostConfig.LogConfig!.Type,
     });
     const id = spare?.id ?? randomBytes(32).toString('hex');
+    // A spare due to be begun waits until this container's start is done too.
+    if (this.spareTimer) this.scheduleSpare();
     let config: ContainerRecord['Config'];
     let args: string[];
     let cname: string;
@@ -388,6 +393,16 @@ export class ContainerService {
     this.emit(rec, 'start');
     fire(this.startListeners, rec.Id);
     this.log.debug({ container: id, phases }, 'start timing');
+    // The next container like this one finds conmon and runc started (see SpareTask).
+    const hc = rec.HostConfig;
+    const fits = spareFits({
+      mode: hc.NetworkMode ?? 'bridge',
+      networks: rec.runtime.networks ?? [],
+      tty: rec.Config.Tty,
+      openStdin: rec.Config.OpenStdin,
+      logType: hc.LogConfig?.Type ?? 'json-file',
+    });
+    if (fits) this.scheduleSpare();
   }
 
   /**
@@ -405,8 +420,6 @@ export class ContainerService {
       fresh?: boolean;
       early?: EarlyTask;
       spare?: SpareTask;
-      /** Called once the spec is handed to the runtime. */
-      onSpec?: () => void;
     } = {},
   ): Promise<PreparedTask> {
     const id = rec.Id;
@@ -438,7 +451,6 @@ export class ContainerService {
     try {
       const prepared = await this.prepareSpec(rec, lap, hint, { joinsOwner, joinedPath });
       specReady.resolve(prepared.json);
-      hint.onSpec?.();
       // An early task whose start has come releases the process as soon as runc allows.
       let release: Promise<void> | undefined;
       const early = hint.early;
@@ -744,9 +756,6 @@ export class ContainerService {
           fresh: true,
           early: entry,
           ...(spare ? { spare } : {}),
-          // The next container like this one finds conmon and runc started: the spare is
-          // begun while this one's runc works (its startup then competes with no start).
-          onSpec: () => this.refillSpare(),
         });
         this.log.debug({ container: id, phases }, 'early task timing');
         return true;
@@ -780,10 +789,25 @@ export class ContainerService {
   }
 
   /**
+   * Begin the next spare SPARE_LULL_MS from now, put off again by any create or start before
+   * then: in the lull after a start, not during one.
+   */
+  private scheduleSpare(): void {
+    clearTimeout(this.spareTimer);
+    if (this.spare || this.closingSpares) return;
+    this.spareTimer = setTimeout(() => {
+      this.spareTimer = undefined;
+      this.refillSpare();
+      // The network's spare namespace likewise (a start with a spare task spawns no conmon
+      // of its own, whose spawn would otherwise have called for it).
+      this.opts.network.spareTime();
+    }, SPARE_LULL_MS);
+    this.spareTimer.unref();
+  }
+
+  /**
    * Start the next spare task, unless there is one or the daemon is closing: conmon and
    * `runc create` for a fresh ID, waiting for a spec (its log file's directory made first).
-   * Called when an early task has handed runc its spec, so that the spare's startup overlaps
-   * that runc's work rather than the container's start and exit.
    */
   private refillSpare(): void {
     if (this.spare || this.closingSpares) return;
@@ -1289,6 +1313,7 @@ export class ContainerService {
    */
   async releasePremounts(): Promise<void> {
     this.closingSpares = true;
+    clearTimeout(this.spareTimer);
     const spare = this.spare;
     this.spare = undefined;
     if (spare) {

@@ -283,7 +283,11 @@ describe('early tasks', () => {
       const [first] = spares();
       const a = ok(['create', '--name', name, 'busybox', 'true']);
       expect(a).toBe(first);
-      // a's early task begins the next spare; a create refused for its name takes that one.
+      // A create alone begins no spare; a's start does, a moment after it.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(spares()).toEqual([]);
+      ok(['start', a]);
+      // A create refused for its name takes that next spare.
       await eventually(() => spares().length === 1, 5_000, 'the next spare task');
       const [next] = spares();
       const r = d.cli(['create', '--name', name, 'busybox', 'true']);
