@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -74,11 +75,10 @@ describe('CgroupLockWarmer', () => {
   it('writes one at a time, and once more after a write for calls made during it', async () => {
     const pending: Array<() => void> = [];
     let writes = 0;
-    const w = new CgroupLockWarmer('/x/cgroup.procs', silentLogger(), async (file) => {
-      expect(file).toBe('/x/cgroup.procs');
+    const w = new CgroupLockWarmer(async () => {
       writes++;
       await new Promise<void>((r) => pending.push(r));
-    });
+    }, silentLogger());
     w.warm();
     w.warm();
     w.warm();
@@ -96,10 +96,10 @@ describe('CgroupLockWarmer', () => {
 
   it('keeps warming after a failed write', async () => {
     let writes = 0;
-    const w = new CgroupLockWarmer('/x', silentLogger(), () => {
+    const w = new CgroupLockWarmer(() => {
       writes++;
       return Promise.reject(new Error('EBUSY'));
-    });
+    }, silentLogger());
     w.warm();
     await new Promise((r) => setImmediate(r));
     w.warm();
@@ -120,6 +120,31 @@ describe('CgroupLockWarmer', () => {
       w!.warm();
       await new Promise((r) => setTimeout(r, 100));
       expect(readFileSync('/proc/self/cgroup', 'utf8')).toBe(before);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'as root: a process moved to another cgroup meanwhile is not moved back',
+    async () => {
+      const own = ownProcsFile(
+        readFileSync('/proc/self/cgroup', 'utf8'),
+        readFileSync('/proc/self/mountinfo', 'utf8'),
+      );
+      const w = await CgroupLockWarmer.open(silentLogger());
+      if (!own || !w) return;
+      const other = path.join(path.dirname(own), `wharf-warm-test-${process.pid}`);
+      mkdirSync(other);
+      try {
+        writeFileSync(path.join(other, 'cgroup.procs'), String(process.pid));
+        const moved = readFileSync('/proc/self/cgroup', 'utf8');
+        expect(moved).toContain(`wharf-warm-test-${process.pid}`);
+        w.warm();
+        await new Promise((r) => setTimeout(r, 100));
+        expect(readFileSync('/proc/self/cgroup', 'utf8')).toBe(moved);
+      } finally {
+        writeFileSync(own, String(process.pid));
+        rmdirSync(other);
+      }
     },
   );
 });

@@ -74,17 +74,26 @@ function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** Write this process's PID to a `cgroup.procs` file: a move into the cgroup it is in. */
-const moveSelf = (file: string): Promise<void> => fsp.writeFile(file, String(process.pid));
+/**
+ * Move this process into the cgroup it is in now: its membership is read afresh each time,
+ * so that a daemon moved meanwhile (by an administrator, a service manager) is not put back.
+ * Resolves with the file written; rejects when there is none or the write fails.
+ */
+async function moveSelf(mountinfo: string): Promise<string> {
+  const file = ownProcsFile(await fsp.readFile('/proc/self/cgroup', 'utf8'), mountinfo);
+  if (!file) throw new Error('no cgroup hierarchy of this process is mounted');
+  await fsp.writeFile(file, String(process.pid));
+  return file;
+}
 
 export class CgroupLockWarmer {
   private inFlight = false;
   private again = false;
 
+  /** `move` does one warm-up (see moveSelf). */
   constructor(
-    private readonly file: string,
+    private readonly move: () => Promise<unknown>,
     private readonly log: Logger,
-    private readonly write: (file: string) => Promise<void> = moveSelf,
   ) {}
 
   /**
@@ -92,21 +101,16 @@ export class CgroupLockWarmer {
    * (and nothing warmed, ever) where it is not: no cgroupfs, a read-only one, no permission.
    */
   static async open(log: Logger): Promise<CgroupLockWarmer | undefined> {
-    const file = await Promise.all([
-      fsp.readFile('/proc/self/cgroup', 'utf8'),
-      fsp.readFile('/proc/self/mountinfo', 'utf8'),
-    ]).then(
-      ([cg, mi]) => ownProcsFile(cg, mi),
-      () => undefined,
-    );
-    if (!file) return undefined;
     try {
-      await moveSelf(file);
+      // Mounts are read once: cgroupfs is not remounted under a running daemon.
+      const mountinfo = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+      const file = await moveSelf(mountinfo);
+      log.debug({ file }, 'warming the cgroup migration lock through');
+      return new CgroupLockWarmer(() => moveSelf(mountinfo), log);
     } catch (err) {
-      log.debug({ err, file }, 'cgroup lock warm-up not possible');
+      log.debug({ err }, 'cgroup lock warm-up not possible');
       return undefined;
     }
-    return new CgroupLockWarmer(file, log);
   }
 
   /**
@@ -120,8 +124,8 @@ export class CgroupLockWarmer {
       return;
     }
     this.inFlight = true;
-    this.write(this.file)
-      .catch((err: unknown) => this.log.debug({ err, file: this.file }, 'cgroup lock warm-up'))
+    this.move()
+      .catch((err: unknown) => this.log.debug({ err }, 'cgroup lock warm-up'))
       .finally(() => {
         this.inFlight = false;
         if (this.again) {
