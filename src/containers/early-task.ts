@@ -115,8 +115,9 @@ export const SPARE_TASK_MS = 20_000;
  * first. Beginning one blocks the daemon's event loop for its fork (~2 ms) and takes a few ms
  * of CPU for conmon's and runc's startup: begun in this lull, that lands neither on the start
  * just done, nor on a short-lived process's exit right behind it, nor on the next container's
- * runc (A/B on 2 cores, against beginning it when a create hands runc its spec: -2.5 to -3 ms
- * for `docker run --rm` and `docker run -d`; at once after the start: +3.6 ms).
+ * runc. A/B on 2 cores, against beginning it when a create hands runc its spec: 2.5–3 ms
+ * faster for `docker run --rm` and `docker run -d`; beginning it at once after the start was
+ * 3.6 ms slower.
  */
 export const SPARE_LULL_MS = 10;
 
