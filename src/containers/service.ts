@@ -451,6 +451,12 @@ export class ContainerService {
     try {
       const prepared = await this.prepareSpec(rec, lap, hint, { joinsOwner, joinedPath });
       specReady.resolve(prepared.json);
+      // The network's next spare namespace is made while runc works, as when conmon is
+      // spawned for a task of its own (onSpawned above): a spare task's conmon was spawned
+      // long before. Not later: its `ip` processes' forks each stall the event loop ~2 ms,
+      // and after the start they would land on the container's first output (a burst of
+      // logs to rotate) and its exit.
+      if (hint.spare) this.opts.network.spareTime();
       // An early task whose start has come releases the process as soon as runc allows.
       let release: Promise<void> | undefined;
       const early = hint.early;
@@ -798,9 +804,6 @@ export class ContainerService {
     this.spareTimer = setTimeout(() => {
       this.spareTimer = undefined;
       this.refillSpare();
-      // The network's spare namespace likewise (a start with a spare task spawns no conmon
-      // of its own, whose spawn would otherwise have called for it).
-      this.opts.network.spareTime();
     }, SPARE_LULL_MS);
     this.spareTimer.unref();
   }

@@ -127,4 +127,33 @@ describe('LogRotator', () => {
     expect(await rot.check()).toBe(false);
     expect(await rot.files()).toEqual([`${f}.1`, f]);
   });
+
+  it('watching: a write during a rotation gets a check of its own once that rotation ends', async () => {
+    const f = path.join(dir, 'ctr.log');
+    let reopens = 0;
+    const rot = new LogRotator({
+      file: f,
+      maxSize: 20,
+      maxFile: 3,
+      // A slow writer: the new file appears (and fills) while the daemon waits on reopen.
+      reopen: async () => {
+        reopens++;
+        if (reopens === 1) await writeFile(f, 'x'.repeat(30));
+        await new Promise((r) => setTimeout(r, 100));
+      },
+    });
+    rot.watch();
+    try {
+      await writeFile(f, 'y'.repeat(30));
+      // The first rotation, then one more for the file written during its reopen, with no
+      // write after it to wake the watcher.
+      const deadline = Date.now() + 3000;
+      while (reopens < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(reopens).toBe(2);
+      expect(await readFile(`${f}.1`, 'utf8')).toBe('x'.repeat(30));
+      expect(await readFile(`${f}.2`, 'utf8')).toBe('y'.repeat(30));
+    } finally {
+      rot.unwatch();
+    }
+  });
 });

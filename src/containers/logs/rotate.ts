@@ -222,13 +222,26 @@ export class LogRotator {
     if (this.watcher || this.opts.maxSize <= 0) return;
     const base = path.basename(this.opts.file);
     let busy = false;
+    let again = false;
+    const run = (): void => {
+      busy = true;
+      this.check()
+        .catch(() => undefined) // the caller's periodic check reports failures
+        .finally(() => {
+          busy = false;
+          // Writes while that check ran: one more check, or the last of a burst could leave
+          // the file past max-size until the caller's next periodic check.
+          if (again) {
+            again = false;
+            run();
+          }
+        });
+    };
     try {
       this.watcher = watch(path.dirname(this.opts.file), (_event, name) => {
-        if (name !== base || busy) return;
-        busy = true;
-        this.check()
-          .catch(() => undefined) // the caller's periodic check reports failures
-          .finally(() => (busy = false));
+        if (name !== base) return;
+        if (busy) again = true;
+        else run();
       });
     } catch {
       return; // no directory (removed): the periodic check is enough

@@ -266,7 +266,10 @@ describe('log rotation and drivers', () => {
 
   // Rotation follows writes (inotify), so a burst no longer lands in one file of several MB as
   // with a timer: a file overshoots max-size only by what conmon writes while one rotation is
-  // under way (a few ms of output; here ~4.5 MB of log arrive in well under a second).
+  // under way (here ~4.5 MB of log arrive in well under a second). That is a few ms of output,
+  // more when the daemon's event loop is held up meanwhile (a fork for a spawn, a `logs`
+  // reader): up to ~0.8 MB was seen in 32 bursts on these 2-core machines, so the bound
+  // checked is max-size + 1 MB, a quarter of what one file would hold without rotation.
   it('max-size bounds each file even for a burst', async () => {
     const id = run('lg-burst', [
       '--log-driver',
@@ -285,7 +288,7 @@ describe('log rotation and drivers', () => {
     for (const f of await logFiles(id))
       sizes[f] = (await fsp.stat(path.join(d.dataRoot, 'containers', id, f))).size;
     for (const [f, size] of Object.entries(sizes))
-      expect([f, size <= 100 * 1024 + 512 * 1024, sizes]).toEqual([f, true, sizes]);
+      expect([f, size <= 100 * 1024 + 1024 * 1024, sizes]).toEqual([f, true, sizes]);
   });
 
   it('--log-driver none: docker logs refuses with the docker error, no log file', async () => {
