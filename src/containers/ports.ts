@@ -121,7 +121,7 @@ export interface CreateTaskOptions {
   /** Docker's StdinOnce: the first attach client's EOF closes stdin; else it stays open. */
   stdinOnce: boolean;
   /** Called once the runtime has the spec, while it sets the container up. */
-  onSpawned?: () => void;
+  onSpec?: () => void;
 }
 
 export interface ExecTaskOptions {

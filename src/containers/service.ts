@@ -446,17 +446,10 @@ export class ContainerService {
         tty: rec.Config.Tty ?? false,
         openStdin: rec.Config.OpenStdin ?? false,
         stdinOnce: rec.Config.StdinOnce ?? false,
-        onSpawned: () => this.opts.network.spareTime(),
       });
     try {
       const prepared = await this.prepareSpec(rec, lap, hint, { joinsOwner, joinedPath });
       specReady.resolve(prepared.json);
-      // The network's next spare namespace is made while runc works, as when conmon is
-      // spawned for a task of its own (onSpawned above): a spare task's conmon was spawned
-      // long before. Not later: its `ip` processes' forks each stall the event loop ~2 ms,
-      // and after the start they would land on the container's first output (a burst of
-      // logs to rotate) and its exit.
-      if (hint.spare) this.opts.network.spareTime();
       // An early task whose start has come releases the process as soon as runc allows.
       let release: Promise<void> | undefined;
       const early = hint.early;
@@ -848,12 +841,17 @@ export class ContainerService {
    * its spec, which the caller resolves when built, or rejects to abort them.
    */
   private beginTask(
-    o: Omit<CreateTaskOptions, 'spec'>,
+    o: Omit<CreateTaskOptions, 'spec' | 'onSpec'>,
     ready: Promise<unknown> = Promise.resolve(),
   ): Pick<SpareTask, 'spec' | 'created'> {
     let spec!: SpareTask['spec'];
     const pending = new Promise<string>((resolve, reject) => (spec = { resolve, reject }));
-    const created = ready.then(() => this.opts.runtime.create({ ...o, spec: pending }));
+    // The network's next spare namespace is made while runc works on this spec. Not sooner:
+    // its `ip` processes' forks each stall the event loop ~2 ms, which would land on this
+    // task's own making; not later, after the start, where they would land on the
+    // container's first output (a burst of logs to rotate) and its exit.
+    const onSpec = (): void => this.opts.network.spareTime();
+    const created = ready.then(() => this.opts.runtime.create({ ...o, spec: pending, onSpec }));
     created.catch(() => undefined);
     return { spec, created };
   }

@@ -159,7 +159,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
       await writeFileAtomic(config, await t.spec, 0o600, { durable: false });
       this.warmer?.warm();
       const started = run();
-      t.onSpawned?.();
+      t.onSpec?.();
       return started;
     }
     // The file that takes the FIFO's place once runc has read it (exec reads it later):
@@ -185,7 +185,7 @@ export class RuntimeAdapter implements RuntimePort, ExecExitPort {
         await started.catch(() => undefined);
         throw err;
       }
-      t.onSpawned?.();
+      t.onSpec?.();
       return await started;
     } finally {
       await fifo.close().catch(() => undefined);

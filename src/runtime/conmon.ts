@@ -76,8 +76,6 @@ interface ConmonCommon {
 export interface ConmonCreateOptions extends ConmonCommon {
   id: string;
   bundle: string;
-  /** Called once conmon is spawned, while runc's own work (tens of ms) is under way. */
-  onSpawned?: () => void;
 }
 
 export interface ConmonExecOptions extends ConmonCommon {
@@ -235,7 +233,7 @@ export class Conmon {
     await Promise.all(
       [o.persistDir, o.exitDir, o.socketDir].map((d) => fsp.mkdir(d, { recursive: true })),
     );
-    return this.start(conmonCreateArgs(o), o.persistDir, o.conmonPidFile, signal, o.onSpawned);
+    return this.start(conmonCreateArgs(o), o.persistDir, o.conmonPidFile, signal);
   }
 
   /** An exec session in a running container; its exit code lands in <exitDir>/<containerId>. */
@@ -255,7 +253,6 @@ export class Conmon {
     cwd: string,
     conmonPidFile: string,
     signal?: AbortSignal,
-    onSpawned?: () => void,
   ): Promise<ConmonStarted> {
     const argv = [this.binary, ...args];
     this.logger.debug({ argv }, 'starting conmon');
@@ -268,7 +265,6 @@ export class Conmon {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
     });
     child.unref();
-    onSpawned?.();
     const sync = child.stdio[3] as Readable;
     const start = child.stdio[4] as Writable;
     const stderr: Buffer[] = [];
