@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { earlyEligible, taskInputs } from './early-task.js';
+import { earlyEligible, spareFitsRecord, taskInputs } from './early-task.js';
 import { emptyState, RECORD_SCHEMA_VERSION, type ContainerRecord } from './record.js';
 
 function rec(opts: {
@@ -52,6 +52,23 @@ describe('earlyEligible', () => {
     expect(earlyEligible(rec({ mode: 'mynet', networks: ['mynet'] }))).toBe(false);
     expect(earlyEligible(rec({ mode: 'bridge', networks: ['other'] }))).toBe(false);
     expect(earlyEligible(rec({ mode: 'bridge', defaultBridge: false }))).toBe(false);
+  });
+});
+
+describe('spareFitsRecord', () => {
+  it("fits what conmon's arguments for a spare fit: no TTY, no stdin, a log file", () => {
+    expect(spareFitsRecord(rec({}))).toBe(true);
+    expect(spareFitsRecord(rec({ mode: 'none' }))).toBe(true);
+    const tty = rec({});
+    tty.Config.Tty = true;
+    expect(spareFitsRecord(tty)).toBe(false);
+    const stdin = rec({});
+    stdin.Config.OpenStdin = true;
+    expect(spareFitsRecord(stdin)).toBe(false);
+    const noLog = rec({});
+    noLog.HostConfig.LogConfig = { Type: 'none', Config: {} };
+    expect(spareFitsRecord(noLog)).toBe(false);
+    expect(spareFitsRecord(rec({ mode: 'mynet', networks: ['mynet'] }))).toBe(false);
   });
 });
 

@@ -133,3 +133,14 @@ export function spareFits(o: {
     earlyEligibleNetworks(o.mode, o.networks) && !o.tty && !o.openStdin && o.logType !== 'none'
   );
 }
+
+/** spareFits for a container already created: whether one like it could take a spare. */
+export function spareFitsRecord(rec: ContainerRecord): boolean {
+  return spareFits({
+    mode: rec.HostConfig.NetworkMode ?? 'bridge',
+    networks: rec.runtime.networks ?? [],
+    tty: rec.Config.Tty,
+    openStdin: rec.Config.OpenStdin,
+    logType: rec.HostConfig.LogConfig?.Type ?? 'json-file',
+  });
+}

@@ -33,6 +33,7 @@ import {
   SPARE_LULL_MS,
   SPARE_TASK_MS,
   spareFits,
+  spareFitsRecord,
   taskInputs,
   type EarlyTask,
   type PreparedTask,
@@ -394,15 +395,7 @@ export class ContainerService {
     fire(this.startListeners, rec.Id);
     this.log.debug({ container: id, phases }, 'start timing');
     // The next container like this one finds conmon and runc started (see SpareTask).
-    const hc = rec.HostConfig;
-    const fits = spareFits({
-      mode: hc.NetworkMode ?? 'bridge',
-      networks: rec.runtime.networks ?? [],
-      tty: rec.Config.Tty,
-      openStdin: rec.Config.OpenStdin,
-      logType: hc.LogConfig?.Type ?? 'json-file',
-    });
-    if (fits) this.scheduleSpare();
+    if (spareFitsRecord(rec)) this.scheduleSpare();
   }
 
   /**
@@ -823,17 +816,20 @@ export class ContainerService {
         fsp.mkdir(dir, { recursive: true, mode: 0o710 }),
       ),
     };
-    const drop = (): void => {
-      if (this.spare !== spare) return;
-      this.spare = undefined;
-      clearTimeout(spare.timer);
-      void this.discardSpare(spare);
-    };
+    const drop = (): void => void this.dropSpare(spare);
     // A runtime that failed before any create took it (conmon gone, runc killed) is dropped.
     spare.created.catch(drop);
     spare.timer = setTimeout(drop, SPARE_TASK_MS);
     spare.timer.unref();
     this.spare = spare;
+  }
+
+  /** Drop the spare task if it is still the one waiting (unused for long, failed, shutdown). */
+  private async dropSpare(spare: SpareTask): Promise<void> {
+    if (this.spare !== spare) return;
+    this.spare = undefined;
+    clearTimeout(spare.timer);
+    await this.discardSpare(spare);
   }
 
   /**
@@ -1315,12 +1311,7 @@ export class ContainerService {
   async releasePremounts(): Promise<void> {
     this.closingSpares = true;
     clearTimeout(this.spareTimer);
-    const spare = this.spare;
-    this.spare = undefined;
-    if (spare) {
-      clearTimeout(spare.timer);
-      await this.discardSpare(spare);
-    }
+    if (this.spare) await this.dropSpare(this.spare);
     // Early tasks first: taking one down leaves its rootfs mounted, released below.
     for (const id of [...this.earlyTasks.keys()]) await this.dropEarlyTask(id);
     for (const id of [...this.premounts.keys()]) {
