@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -236,10 +236,22 @@ describe('early tasks', () => {
   });
 
   describe('spare task', () => {
-    /** Bundles with no container: the spare task (conmon and runc waiting for a spec). */
+    /**
+     * The spare task: a bundle whose config.json is still the spec FIFO runc waits on, with
+     * no container (a removed container's bundle, still going, is neither).
+     */
+    const isFifo = (f: string): boolean => {
+      try {
+        return statSync(f).isFIFO();
+      } catch {
+        return false;
+      }
+    };
     const spares = (): string[] =>
       readdirSync(path.join(d.execRoot, 'containers')).filter(
-        (id) => d.cli(['inspect', id]).code !== 0,
+        (id) =>
+          isFifo(path.join(d.execRoot, 'containers', id, 'config.json')) &&
+          d.cli(['inspect', id]).code !== 0,
       );
     const conmons = (): number[] =>
       spawnSync('pgrep', ['-f', `conmon.*${d.execRoot}`])
