@@ -15,15 +15,18 @@ import path from 'node:path';
 
 import type { Logger } from '../../common/index.js';
 import type { Digest } from '../../oci/index.js';
+import { AlignedPool, BLOCK, DirectAppender, refusesDirect } from './direct-io.js';
 import { regErr } from './errors.js';
 import { isUploadId } from './names.js';
 import type { ByteRange } from './range.js';
 import type { RegistryStore } from './store.js';
 
-/** Coalesce request chunks (often 16–64 KiB) into writes of about this size. */
+/** Coalesce request chunks (often 16–64 KiB) into writes of at most this size. */
 const WRITE_BATCH = 1 << 20;
-/** Start flushing written data to disk every this many bytes. */
+/** Buffered writes only: start flushing written data to disk every this many bytes. */
 const SYNC_EVERY = 8 << 20;
+/** Staging buffers for direct writes: one per upload being written, a batch and a block each. */
+const stages = new AlignedPool(WRITE_BATCH + BLOCK, 64);
 const IDLE_MS = 60 * 60 * 1000;
 
 export interface UploadSession {
@@ -191,17 +194,64 @@ export class Uploads {
 
   /**
    * Stream a body to the session's file. Reading runs ahead of writing by at most one batch
-   * (so the socket, the hash and the disk all stay busy), and a batch is hashed only once its
+   * (so the socket, the hash and the disk all stay busy), and bytes are hashed only once their
    * write has landed: if the connection drops, the batch not yet written is discarded whole
-   * and the hash still describes exactly the bytes in the file. Every few batches the file is
-   * flushed to disk in the background, so the fsync at commit has little left to do.
+   * and the hash still describes exactly the bytes in the file. Writes go past the page cache
+   * (direct-io.ts) where the filesystem allows it, buffered otherwise.
    */
   private async write(s: Session, body: AsyncIterable<Buffer>): Promise<void> {
+    const stored = (b: Buffer): void => {
+      s.hash.update(b);
+      s.size += b.length;
+    };
+    const stage = stages.take();
+    let direct: DirectAppender | undefined;
+    try {
+      if (stage) direct = await DirectAppender.open(s.file, s.size, stage, stored);
+    } catch (err) {
+      if (stage) stages.give(stage);
+      throw err;
+    }
+    let unsynced = 0;
+    const buffered = async (bufs: Buffer[], n: number): Promise<void> => {
+      const { bytesWritten } = await s.fh.writev(bufs, s.size);
+      if (bytesWritten !== n) {
+        // Short writes on a regular file mean a full or failing disk; write the rest.
+        const rest = Buffer.concat(bufs).subarray(bytesWritten);
+        await s.fh.write(rest, 0, rest.length, s.size + bytesWritten);
+      }
+      for (const b of bufs) stored(b);
+      unsynced += n;
+      if (unsynced >= SYNC_EVERY) {
+        unsynced = 0;
+        s.fh.datasync().catch(() => undefined); // the commit's fsync reports errors
+      }
+    };
+    /** Buffered from here on: first what the direct appender held back. */
+    const leaveDirect = async (d: DirectAppender, more: Buffer[] = [], n = 0): Promise<void> => {
+      direct = undefined;
+      const { bytes } = d.unstored;
+      await d.abandon();
+      await buffered([bytes, ...more], bytes.length + n);
+    };
+    const store = async (bufs: Buffer[], n: number): Promise<void> => {
+      if (direct) {
+        try {
+          await direct.append(bufs, n);
+          return;
+        } catch (err) {
+          if (!refusesDirect(err)) throw err;
+          await leaveDirect(direct, bufs, n);
+          return;
+        }
+      }
+      await buffered(bufs, n);
+    };
+
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let writing: Promise<void> = Promise.resolve();
     let failed: unknown;
-    let unsynced = 0;
     const flush = (): void => {
       if (batchBytes === 0) return;
       const bufs = batch;
@@ -211,38 +261,41 @@ export class Uploads {
       writing = writing.then(async () => {
         if (failed !== undefined) return;
         try {
-          const { bytesWritten } = await s.fh.writev(bufs, s.size);
-          if (bytesWritten !== n) {
-            // Short writes on a regular file mean a full or failing disk; write the rest.
-            const rest = Buffer.concat(bufs).subarray(bytesWritten);
-            await s.fh.write(rest, 0, rest.length, s.size + bytesWritten);
-          }
-          for (const b of bufs) s.hash.update(b);
-          s.size += n;
-          unsynced += n;
-          if (unsynced >= SYNC_EVERY) {
-            unsynced = 0;
-            s.fh.datasync().catch(() => undefined); // the commit's fsync reports errors
-          }
+          await store(bufs, n);
         } catch (err) {
           failed = err;
         }
       });
     };
     try {
-      for await (const chunk of body) {
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        if (batchBytes >= WRITE_BATCH) {
-          // Wait for the previous batch before queueing this one: one write in flight.
-          await writing;
-          if (failed !== undefined) throw failed;
-          flush();
+      for await (let chunk of body) {
+        while (chunk.length > 0) {
+          const piece = chunk.subarray(0, WRITE_BATCH - batchBytes);
+          chunk = chunk.subarray(piece.length);
+          batch.push(piece);
+          batchBytes += piece.length;
+          if (batchBytes === WRITE_BATCH) {
+            // Wait for the previous batch before queueing this one: one write in flight.
+            await writing;
+            if (failed !== undefined) throw failed;
+            flush();
+          }
         }
       }
       flush();
     } finally {
       await writing;
+      // What the appender holds (a block's worth at most) goes in, however the body ended.
+      const d = direct;
+      if (d) {
+        try {
+          await d.close();
+        } catch (err) {
+          if (!refusesDirect(err)) failed ??= err;
+          else await leaveDirect(d).catch((e: unknown) => (failed ??= e));
+        }
+      }
+      if (stage) stages.give(stage);
     }
     if (failed !== undefined) throw failed;
   }
