@@ -63,7 +63,13 @@ export async function getBlob(ctx: RequestContext, repo: string, ref: string): P
       res.end();
       return;
     }
-    if (end - start + 1 >= DIRECT_MIN && (await sendDirectly(fh, start, end, res))) return;
+    if (
+      ctx.directIo &&
+      end - start + 1 >= DIRECT_MIN &&
+      (await sendDirectly(fh, start, end, res))
+    ) {
+      return;
+    }
     const stream = createReadStream('', {
       fd: fh,
       start,

@@ -14,6 +14,8 @@ export interface RequestContext {
   store: RegistryStore;
   uploads: Uploads;
   logger: Logger;
+  /** Serve large blobs with O_DIRECT reads. */
+  directIo: boolean;
 }
 
 /** End a response with no body (Content-Length 0, so keep-alive clients need not guess). */

@@ -27,6 +27,8 @@ export interface RegistryServerOptions {
   logger: Logger;
   auth: AuthOptions;
   tls?: { certFile: string; keyFile: string };
+  /** Blob bodies through O_DIRECT where the filesystem allows (direct-io.ts); default true. */
+  directIo?: boolean;
 }
 
 export interface RegistryServer {
@@ -90,7 +92,8 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Regist
   let server: http.Server | undefined;
   try {
     const store = await RegistryStore.open(opts.root);
-    const uploads = new Uploads(store, logger);
+    const directIo = opts.directIo ?? true;
+    const uploads = new Uploads(store, logger, directIo);
     const htpasswd = opts.auth.htpasswdFile
       ? await Htpasswd.load(opts.auth.htpasswdFile, logger)
       : undefined;
@@ -146,7 +149,7 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Regist
           res.setHeader('WWW-Authenticate', outcome.challenge);
           throw outcome.error;
         }
-        await dispatch({ req, res, url, auth: outcome, store, uploads, logger }, route);
+        await dispatch({ req, res, url, auth: outcome, store, uploads, logger, directIo }, route);
       } catch (err) {
         writeError(req, res, err, logger);
       } finally {

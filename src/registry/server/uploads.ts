@@ -54,6 +54,8 @@ export class Uploads {
   constructor(
     private readonly store: RegistryStore,
     private readonly logger: Logger,
+    /** Write bodies with O_DIRECT where the filesystem allows. */
+    private readonly directIo = true,
   ) {
     this.timer = setInterval(() => void this.expire(), 5 * 60 * 1000);
     this.timer.unref();
@@ -204,7 +206,7 @@ export class Uploads {
       s.hash.update(b);
       s.size += b.length;
     };
-    const stage = stages.take();
+    const stage = this.directIo ? stages.take() : undefined;
     let direct: DirectAppender | undefined;
     try {
       if (stage) direct = await DirectAppender.open(s.file, s.size, stage, stored);

@@ -43,6 +43,12 @@ export const command: CommandSpec = {
       help: "Token endpoint URL to advertise (default: this server's /token)",
     },
     { name: 'token-ttl', type: 'int', default: 900, help: 'Lifetime of issued tokens, in seconds' },
+    {
+      name: 'direct-io',
+      type: 'bool',
+      default: true,
+      help: 'Write uploads and read large blobs with O_DIRECT, past the page cache (--direct-io=false: buffered)',
+    },
     { name: 'tls-cert', type: 'string', help: 'TLS certificate file (PEM); serve HTTPS' },
     { name: 'tls-key', type: 'string', help: 'TLS key file (PEM)' },
     {
@@ -85,6 +91,7 @@ export const command: CommandSpec = {
         tokenTtlSeconds: f.int('token-ttl'),
       },
       tls: cert ? { certFile: cert, keyFile: key } : undefined,
+      directIo: f.bool('direct-io'),
     });
     // Handlers before the line that says it listens: whoever waits for that line may signal
     // at once, before this process would have run another statement.
