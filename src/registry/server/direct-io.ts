@@ -10,8 +10,7 @@
  * JavaScript cannot choose an address, but a WebAssembly.Memory is mapped whole pages at a
  * time, so a Buffer over one starts on a page boundary.
  *
- * Filesystems that refuse O_DIRECT fail the open or the first transfer with EINVAL; callers then
- * carry on with buffered I/O.
+ * Filesystems that refuse O_DIRECT fail the open with EINVAL; callers then use buffered I/O.
  */
 import { constants, promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -144,15 +143,6 @@ export class DirectAppender {
     return new DirectAppender(fh, stage, offset, size, onStored);
   }
 
-  /** Bytes taken but not yet stored, and the offset they belong at (for a caller that falls
-   * back to buffered writes). The view is valid until the stage is reused. */
-  get unstored(): { offset: number; bytes: Buffer } {
-    return {
-      offset: this.storedEnd,
-      bytes: this.stage.subarray(this.storedEnd - this.offset, this.held),
-    };
-  }
-
   /** Take `bufs` (`n` bytes in all) and write the whole blocks. */
   async append(bufs: readonly Buffer[], n: number): Promise<void> {
     const total = this.held + n;
@@ -184,11 +174,6 @@ export class DirectAppender {
     } finally {
       await this.fh.close();
     }
-  }
-
-  /** Close without writing what is held. */
-  async abandon(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
   }
 
   private async writeBlocks(len: number): Promise<void> {
@@ -253,8 +238,9 @@ export async function sendDirect(
   }
   const bufs = [a, b];
   const sending: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+  const first = start - (start % BLOCK);
   try {
-    let pos = start - (start % BLOCK);
+    let pos = first;
     let skip = start - pos;
     for (let i = 0; pos <= end; i ^= 1) {
       await sending[i];
@@ -262,7 +248,7 @@ export async function sendDirect(
       try {
         ({ bytesRead } = await fh.read(bufs[i]!, 0, READ_CHUNK, pos));
       } catch (err) {
-        if (pos === start - (start % BLOCK) && refusesDirect(err)) return false;
+        if (pos === first && refusesDirect(err)) return false;
         throw err;
       }
       if (bytesRead <= skip) throw new Error(`file ends at ${pos + bytesRead}, before ${end + 1}`);

@@ -207,13 +207,12 @@ export class Uploads {
       s.size += b.length;
     };
     const stage = this.directIo ? stages.take() : undefined;
-    let direct: DirectAppender | undefined;
-    try {
-      if (stage) direct = await DirectAppender.open(s.file, s.size, stage, stored);
-    } catch (err) {
-      if (stage) stages.give(stage);
-      throw err;
-    }
+    const direct =
+      stage &&
+      (await DirectAppender.open(s.file, s.size, stage, stored).catch((err: unknown) => {
+        stages.give(stage);
+        throw err;
+      }));
     let unsynced = 0;
     const buffered = async (bufs: Buffer[], n: number): Promise<void> => {
       const { bytesWritten } = await s.fh.writev(bufs, s.size);
@@ -229,26 +228,12 @@ export class Uploads {
         s.fh.datasync().catch(() => undefined); // the commit's fsync reports errors
       }
     };
-    /** Buffered from here on: first what the direct appender held back. */
-    const leaveDirect = async (d: DirectAppender, more: Buffer[] = [], n = 0): Promise<void> => {
-      direct = undefined;
-      const { bytes } = d.unstored;
-      await d.abandon();
-      await buffered([bytes, ...more], bytes.length + n);
-    };
-    const store = async (bufs: Buffer[], n: number): Promise<void> => {
-      if (direct) {
-        try {
-          await direct.append(bufs, n);
-          return;
-        } catch (err) {
-          if (!refusesDirect(err)) throw err;
-          await leaveDirect(direct, bufs, n);
-          return;
-        }
-      }
-      await buffered(bufs, n);
-    };
+    const store = (bufs: Buffer[], n: number): Promise<void> =>
+      direct
+        ? direct.append(bufs, n).catch((err: unknown) => {
+            throw explained(err);
+          })
+        : buffered(bufs, n);
 
     let batch: Buffer[] = [];
     let batchBytes = 0;
@@ -288,15 +273,7 @@ export class Uploads {
     } finally {
       await writing;
       // What the appender holds (a block's worth at most) goes in, however the body ended.
-      const d = direct;
-      if (d) {
-        try {
-          await d.close();
-        } catch (err) {
-          if (!refusesDirect(err)) failed ??= err;
-          else await leaveDirect(d).catch((e: unknown) => (failed ??= e));
-        }
-      }
+      if (direct) await direct.close().catch((err: unknown) => (failed ??= explained(err)));
       if (stage) stages.give(stage);
     }
     if (failed !== undefined) throw failed;
@@ -318,4 +295,15 @@ export class Uploads {
     clearInterval(this.timer);
     await Promise.all([...this.sessions.values()].map((s) => this.drop(s)));
   }
+}
+
+/**
+ * A filesystem that takes O_DIRECT opens but refuses the transfers (none of Linux's common
+ * ones) fails the upload with the way out, rather than switching paths mid-body.
+ */
+function explained(err: unknown): unknown {
+  if (!refusesDirect(err)) return err;
+  return new Error(
+    `the filesystem refused a direct write (${(err as Error).message}): run the registry with --direct-io=false`,
+  );
 }
